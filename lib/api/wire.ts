@@ -1,0 +1,30 @@
+/**
+ * JSON on the wire is snake_case, as in Pulp; TypeScript is camelCase. Only the top-level keys
+ * of our own objects are converted: nested values (notes, configs, reports) are user data.
+ */
+
+function snake (key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+}
+
+function camel (key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())
+}
+
+export function toWire (value: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(value)) out[snake(key)] = v
+  return out
+}
+
+export function fromWire (value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(value)) out[camel(key)] = v
+  return out
+}
+
+/** A `{count, results}` page with each result converted. */
+export function pageToWire<T extends object> (page: { count: number, results: T[] }): { count: number, results: Array<Record<string, unknown>> } {
+  return { count: page.count, results: page.results.map(toWire) }
+}

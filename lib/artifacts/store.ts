@@ -1,0 +1,151 @@
+import path from 'node:path'
+import { createHash, randomUUID, type Hash } from 'node:crypto'
+import { createWriteStream, type WriteStream } from 'node:fs'
+import { chmod, link, mkdir, rm, stat } from 'node:fs/promises'
+import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import createDebug from 'debug'
+import { PayloadTooLargeError, ValidationError } from '../errors'
+
+const debug = createDebug('pulp:artifacts')
+
+const SHA256 = /^[0-9a-f]{64}$/
+
+export interface StoredArtifact {
+  sha256: string
+  size: number
+  /** Absolute path of the artifact file under `artifacts/`. */
+  path: string
+}
+
+/** Counts and hashes the bytes that flow through, and refuses more than `limit`. */
+export class HashingStream extends Transform {
+  readonly #hash: Hash = createHash('sha256')
+  readonly #limit: number
+  bytes = 0
+
+  constructor (limit = Number.POSITIVE_INFINITY) {
+    super()
+    this.#limit = limit
+  }
+
+  override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    if (this.bytes > this.#limit) {
+      callback(new PayloadTooLargeError(`the file is larger than the limit of ${this.#limit} bytes`))
+      return
+    }
+    this.#hash.update(chunk)
+    callback(null, chunk)
+  }
+
+  digest (): string { return this.#hash.digest('hex') }
+}
+
+/**
+ * A file being written under `tmp/`: bytes go in through `stream`, hashed on the way, and
+ * `commit()` moves the finished file into the content-addressed store.
+ */
+export class PendingArtifact {
+  readonly tmpPath: string
+  readonly hasher: HashingStream
+  readonly file: WriteStream
+  readonly #store: ArtifactStore
+
+  constructor (store: ArtifactStore, limit?: number) {
+    this.#store = store
+    this.tmpPath = path.join(store.tmpDir, `${randomUUID()}.part`)
+    this.hasher = new HashingStream(limit)
+    this.file = createWriteStream(this.tmpPath, { flags: 'wx', mode: 0o644 })
+  }
+
+  /** Pipes `source` to the temp file; rejects (and removes the file) on any error. */
+  async write (source: Readable, signal?: AbortSignal): Promise<void> {
+    try {
+      await pipeline(source, this.hasher, this.file, signal ? { signal } : {})
+    } catch (err: unknown) {
+      await this.discard()
+      throw err
+    }
+  }
+
+  async commit (): Promise<StoredArtifact> {
+    const sha256 = this.hasher.digest()
+    try {
+      return await this.#store.adopt(this.tmpPath, sha256, this.hasher.bytes)
+    } finally {
+      await this.discard()
+    }
+  }
+
+  async discard (): Promise<void> {
+    this.file.destroy()
+    await rm(this.tmpPath, { force: true })
+  }
+}
+
+/**
+ * Content-addressed files: `artifacts/<sha256[0:2]>/<sha256[2:]>`, written once and never
+ * modified. Writers stage in `tmp/` and hard-link into place, which is atomic and never
+ * replaces an existing file: two writers of the same bytes end with one intact artifact, and
+ * readers never see a partial one.
+ */
+export class ArtifactStore {
+  readonly root: string
+  readonly tmpDir: string
+  #ready: Promise<void> | undefined
+
+  constructor (dataDir: string) {
+    this.root = path.join(dataDir, 'artifacts')
+    this.tmpDir = path.join(dataDir, 'tmp')
+  }
+
+  async init (): Promise<void> {
+    this.#ready ??= (async () => {
+      await mkdir(this.root, { recursive: true })
+      await mkdir(this.tmpDir, { recursive: true })
+    })()
+    return this.#ready
+  }
+
+  pathOf (sha256: string): string {
+    if (!SHA256.test(sha256)) throw new ValidationError(`"${sha256}" is not a sha256 hex digest`)
+    return path.join(this.root, sha256.slice(0, 2), sha256.slice(2))
+  }
+
+  /** Starts a temp file; `limit` is the most bytes it accepts (413 past it). */
+  begin (limit?: number): PendingArtifact {
+    return new PendingArtifact(this, limit)
+  }
+
+  /** Streams `source` into the store and returns the artifact. */
+  async ingest (source: Readable, options: { limit?: number, signal?: AbortSignal } = {}): Promise<StoredArtifact> {
+    await this.init()
+    const pending = this.begin(options.limit)
+    await pending.write(source, options.signal)
+    return await pending.commit()
+  }
+
+  /** Moves a finished temp file (whose digest is known) into place; the temp file is left for the caller. */
+  async adopt (tmpPath: string, sha256: string, size: number): Promise<StoredArtifact> {
+    const target = this.pathOf(sha256)
+    await mkdir(path.dirname(target), { recursive: true })
+    await chmod(tmpPath, 0o444)
+    try {
+      await link(tmpPath, target)
+      debug('stored %s (%d bytes)', sha256, size)
+    } catch (err: unknown) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      debug('deduplicated %s', sha256)
+    }
+    return { sha256, size, path: target }
+  }
+
+  async exists (sha256: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(sha256))).isFile()
+    } catch {
+      return false
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { ValidationError } from '../errors'
+import type { Page } from '../storage/rows'
+
+const ID = /^[A-Za-z0-9_.-]+$/
+
+/** Ids of repositories, distributors, consumers, remotes and distributions. */
+export function validateId (value: unknown, field = 'id'): string {
+  if (typeof value !== 'string' || value === '') throw new ValidationError(`"${field}" is required and must be a non-empty string`)
+  if (value.length > 255) throw new ValidationError(`"${field}" must be at most 255 characters`)
+  if (!ID.test(value) || value === '.' || value === '..') {
+    throw new ValidationError(`"${field}" may contain only letters, digits, "-", "_" and "." (and may not be "." or ".."): got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+/**
+ * A path inside a repository or a published tree: relative, no empty, "." or ".." segment,
+ * no backslash or NUL, at most 1024 characters.
+ */
+export function validateRelativePath (value: unknown, field = 'relative_path'): string {
+  if (typeof value !== 'string' || value === '') throw new ValidationError(`"${field}" must be a non-empty string`)
+  if (value.length > 1024) throw new ValidationError(`"${field}" must be at most 1024 characters`)
+  if (value.startsWith('/')) throw new ValidationError(`"${field}" must be relative: remove the leading "/"`)
+  if (value.includes('\0')) throw new ValidationError(`"${field}" may not contain a NUL byte`)
+  if (value.includes('\\')) throw new ValidationError(`"${field}" may not contain a backslash; use "/" between segments`)
+  for (const segment of value.split('/')) {
+    if (segment === '') throw new ValidationError(`"${field}" may not contain an empty segment ("//" or a trailing "/")`)
+    if (segment === '..' || segment === '.') throw new ValidationError(`"${field}" may not contain a "${segment}" segment`)
+  }
+  return value
+}
+
+export function optionalString (value: unknown, field: string, max = 4096): string | null | undefined {
+  if (value === undefined || value === null) return value
+  if (typeof value !== 'string') throw new ValidationError(`"${field}" must be a string`)
+  if (value.length > max) throw new ValidationError(`"${field}" must be at most ${max} characters`)
+  return value
+}
+
+export function optionalObject (value: unknown, field: string): Record<string, unknown> | null | undefined {
+  if (value === undefined || value === null) return value
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(`"${field}" must be a JSON object`)
+  return value as Record<string, unknown>
+}
+
+export function optionalBoolean (value: unknown, field: string): boolean | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'boolean') throw new ValidationError(`"${field}" must be true or false`)
+  return value
+}
+
+/** Rejects fields a body should not carry, naming them, so typos do not pass silently. */
+export function onlyFields (body: Record<string, unknown>, allowed: readonly string[], what: string): void {
+  const unknown = Object.keys(body).filter((k) => !allowed.includes(k))
+  if (unknown.length > 0) {
+    throw new ValidationError(`unknown field${unknown.length > 1 ? 's' : ''} for ${what}: ${unknown.map((k) => `"${k}"`).join(', ')} (allowed: ${allowed.join(', ')})`)
+  }
+}
+
+export function requireObject (value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(`${what} must be a JSON object`)
+  return value as Record<string, unknown>
+}
+
+export const DEFAULT_LIMIT = 100
+export const MAX_LIMIT = 1000
+
+function wholeNumber (value: unknown, field: string, fallback: number, max: number): number {
+  if (value === undefined || value === '') return fallback
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new ValidationError(`"${field}" must be a whole number >= 0`)
+  if (n > max) throw new ValidationError(`"${field}" must be at most ${max}`)
+  return n
+}
+
+/** `limit` (default 100, at most 1000) and `offset` of list endpoints. */
+export function validatePage (input: { limit?: unknown, offset?: unknown } = {}): Page {
+  return {
+    limit: wholeNumber(input.limit, 'limit', DEFAULT_LIMIT, MAX_LIMIT),
+    offset: wholeNumber(input.offset, 'offset', 0, Number.MAX_SAFE_INTEGER)
+  }
+}

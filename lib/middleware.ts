@@ -1,0 +1,111 @@
+import { EventEmitter } from 'node:events'
+import { randomUUID } from 'node:crypto'
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
+import createDebug from 'debug'
+import { resolveOptions, type PulpOptions } from './options'
+import { openConnection } from './storage/connection'
+import { migrateLatest } from './storage/migrations'
+import { ArtifactStore } from './artifacts/store'
+import { ClosedError, errorBody, httpStatusOf } from './errors'
+import { createServices, type Status } from './services'
+import { createApiRouter } from './api/router'
+import { createContentRouter } from './content/router'
+import type { PulpContext, PulpEventMap } from './core/context'
+import type { RepositoryService } from './core/repositories'
+
+const debug = createDebug('pulp:middleware')
+
+export interface PulpMiddleware extends RequestHandler {
+  /** Resolves when migrations are done and the runner has started; rejects if they failed. */
+  readonly ready: Promise<void>
+  /** Stops the runner, closes remotes' connections and (if we opened it) the database. */
+  close: () => Promise<void>
+  readonly repositories: RepositoryService
+  status: () => Promise<Status>
+}
+
+/**
+ * Every method of a service waits for `ready` first, so code may call the programmatic API
+ * straight after the factory returns.
+ */
+function afterReady<T extends object> (service: T, ready: Promise<void>): T {
+  return new Proxy(service, {
+    get (target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown
+      if (typeof value !== 'function') return value
+      return async (...args: unknown[]) => {
+        await ready
+        return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+      }
+    }
+  })
+}
+
+/**
+ * Pulp's repositories, publishing, static tree and pull-through cache as one Express handler.
+ *
+ * Defaults: `dataDir: './pulp-data'` with SQLite at `<dataDir>/pulp.sqlite`, the API at
+ * `/api/v1` (loopback clients only), content at `/content`.
+ *
+ * @example
+ * const pulp = pulpMiddleware({ dataDir: './pulp-data' })
+ * app.use('/pulp', pulp)
+ * await pulp.ready
+ */
+export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
+  const opts = resolveOptions(options)
+  const connection = openConnection(opts.database, opts.dataDir)
+  const ctx: PulpContext = {
+    options: opts,
+    knex: connection.knex,
+    dialect: connection.dialect,
+    artifacts: new ArtifactStore(opts.dataDir),
+    events: new EventEmitter<PulpEventMap>(),
+    instanceId: randomUUID(),
+    beforeRepositoryDelete: []
+  }
+  const services = createServices(ctx)
+  let closed = false
+
+  const ready = (async () => {
+    await migrateLatest(ctx.knex)
+    await ctx.artifacts.init()
+    debug('ready: %s at %s', ctx.dialect, opts.dataDir)
+  })()
+  // Callers who never await `ready` still learn of a failure from their first request.
+  ready.catch((err: unknown) => debug('start-up failed: %O', err))
+
+  // Only our own paths wait for (or report) start-up; the host app's other routes never do.
+  const waitUntilReady = async function waitUntilReady (_req: Request, res: Response, next: NextFunction) {
+    try {
+      if (closed) throw new ClosedError()
+      await ready
+    } catch (err: unknown) {
+      res.status(err instanceof ClosedError ? httpStatusOf(err) : 503).json(
+        err instanceof ClosedError ? errorBody(err) : { error: { code: 'ERR_PULP_UNAVAILABLE', message: 'pulp-middleware failed to start; see the server log' } })
+      return
+    }
+    next()
+  }
+  const router = Router()
+  if (opts.apiPath !== false) router.use(opts.apiPath, waitUntilReady, createApiRouter(services))
+  router.use(opts.contentPath, waitUntilReady, createContentRouter(services))
+
+  async function close (): Promise<void> {
+    if (closed) return
+    closed = true
+    await ready.catch(() => {})
+    if (connection.owned) await ctx.knex.destroy()
+    debug('closed')
+  }
+
+  const handler = function pulpMiddleware (req: Request, res: Response, next: NextFunction): void {
+    router(req, res, next)
+  }
+  return Object.assign(handler, {
+    ready,
+    close,
+    repositories: afterReady(services.repositories, ready),
+    status: async () => { await ready; return await services.status() }
+  })
+}

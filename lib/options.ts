@@ -1,0 +1,194 @@
+import path from 'node:path'
+import type { Knex } from 'knex'
+import type { Request } from 'express'
+import type { PluginBundle } from './plugins/types'
+
+export type AuthorizeFn = (req: Request, action: string) => boolean | Promise<boolean>
+
+export interface RunnerOptions {
+  /** How many publish tasks this instance runs at once. Default 2. */
+  concurrency?: number
+  /** Seconds `close()` waits for running tasks before canceling them. Default 10. */
+  closeTimeout?: number
+  /** Seconds between polls of the task table. Default 1. */
+  pollInterval?: number
+  /** Seconds between heartbeats of this instance. Default 5. */
+  heartbeatInterval?: number
+  /** Seconds without a heartbeat after which an instance's tasks count as interrupted. Default 30. */
+  heartbeatTimeout?: number
+}
+
+export interface PulpOptions {
+  dataDir?: string
+  database?: Knex.Config | Knex
+  apiPath?: string | false
+  contentPath?: string
+  authorize?: AuthorizeFn
+  plugins?: PluginBundle[]
+  maxUploadSize?: number
+  runner?: RunnerOptions | false
+  autoPublishDelay?: number
+  publicationGracePeriod?: number
+  indexes?: boolean
+  cacheControl?: string | false
+}
+
+export interface ResolvedRunnerOptions {
+  readonly concurrency: number
+  readonly closeTimeout: number
+  readonly pollInterval: number
+  readonly heartbeatInterval: number
+  readonly heartbeatTimeout: number
+}
+
+export interface ResolvedOptions {
+  readonly dataDir: string
+  readonly database: Knex.Config | Knex | undefined
+  readonly apiPath: string | false
+  readonly contentPath: string
+  readonly authorize: AuthorizeFn
+  readonly plugins: readonly PluginBundle[]
+  readonly maxUploadSize: number
+  readonly runner: ResolvedRunnerOptions | false
+  readonly autoPublishDelay: number
+  readonly publicationGracePeriod: number
+  readonly indexes: boolean
+  readonly cacheControl: string | false
+}
+
+const GiB = 1024 ** 3
+
+export const DEFAULT_RUNNER: ResolvedRunnerOptions = Object.freeze({
+  concurrency: 2,
+  closeTimeout: 10,
+  pollInterval: 1,
+  heartbeatInterval: 5,
+  heartbeatTimeout: 30
+})
+
+export const DEFAULTS = Object.freeze({
+  dataDir: './pulp-data',
+  apiPath: '/api/v1',
+  contentPath: '/content',
+  maxUploadSize: 4 * GiB,
+  autoPublishDelay: 2,
+  publicationGracePeriod: 300,
+  indexes: true,
+  cacheControl: 'public, max-age=0, must-revalidate'
+})
+
+const KNOWN = new Set(['dataDir', 'database', 'apiPath', 'contentPath', 'authorize', 'plugins', 'maxUploadSize',
+  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'cacheControl'])
+const KNOWN_RUNNER = new Set(['concurrency', 'closeTimeout', 'pollInterval', 'heartbeatInterval', 'heartbeatTimeout'])
+
+function fail (name: string, what: string): never {
+  throw new TypeError(`pulpMiddleware: option "${name}" ${what}`)
+}
+
+function nonNegativeNumber (name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(name, 'must be a finite number >= 0')
+  return value
+}
+
+function mountPath (name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !value.startsWith('/')) fail(name, 'must be a path starting with "/"')
+  if (/[?#\\\0]/.test(value) || value.split('/').some((s) => s === '..' || s === '.')) fail(name, 'must be a plain path')
+  // '/x/' and '/x' mount the same; keep one form so routes compose predictably.
+  return value.length > 1 ? value.replace(/\/+$/, '') : value
+}
+
+/** The default `authorize`: the REST API answers loopback clients only. */
+export function loopbackOnly (req: Request): boolean {
+  const ip = req.ip ?? req.socket.remoteAddress ?? ''
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.')
+}
+
+function isKnex (value: object): value is Knex {
+  return typeof (value as { client?: unknown, raw?: unknown }).raw === 'function' &&
+    typeof (value as { migrate?: unknown }).migrate === 'object'
+}
+
+function resolveRunner (value: unknown): ResolvedRunnerOptions | false {
+  if (value === false) return false
+  if (value === undefined) return DEFAULT_RUNNER
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('runner', 'must be an object or false')
+  const r = value as Record<string, unknown>
+  for (const key of Object.keys(r)) if (!KNOWN_RUNNER.has(key)) fail(`runner.${key}`, 'is not a known runner setting')
+  const concurrency = r.concurrency ?? DEFAULT_RUNNER.concurrency
+  if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) fail('runner.concurrency', 'must be an integer >= 1')
+  const resolved = {
+    concurrency,
+    closeTimeout: nonNegativeNumber('runner.closeTimeout', r.closeTimeout, DEFAULT_RUNNER.closeTimeout),
+    pollInterval: nonNegativeNumber('runner.pollInterval', r.pollInterval, DEFAULT_RUNNER.pollInterval),
+    heartbeatInterval: nonNegativeNumber('runner.heartbeatInterval', r.heartbeatInterval, DEFAULT_RUNNER.heartbeatInterval),
+    heartbeatTimeout: nonNegativeNumber('runner.heartbeatTimeout', r.heartbeatTimeout, DEFAULT_RUNNER.heartbeatTimeout)
+  }
+  if (resolved.pollInterval <= 0) fail('runner.pollInterval', 'must be > 0')
+  if (resolved.heartbeatInterval <= 0) fail('runner.heartbeatInterval', 'must be > 0')
+  if (resolved.heartbeatTimeout <= resolved.heartbeatInterval) fail('runner.heartbeatTimeout', 'must be greater than runner.heartbeatInterval')
+  return Object.freeze(resolved)
+}
+
+/**
+ * Validates the caller's options once and returns a frozen copy with every default filled in.
+ * The caller's object is never mutated. Throws a TypeError naming the bad option.
+ */
+export function resolveOptions (options: PulpOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError('pulpMiddleware: options must be an object')
+  }
+  for (const key of Object.keys(options)) if (!KNOWN.has(key)) fail(key, 'is not a known option')
+  const o = options as Record<string, unknown>
+
+  if (o.dataDir !== undefined && (typeof o.dataDir !== 'string' || o.dataDir === '' || o.dataDir.includes('\0'))) {
+    fail('dataDir', 'must be a non-empty path string')
+  }
+  const dataDir = path.resolve((o.dataDir as string | undefined) ?? DEFAULTS.dataDir)
+
+  if (o.database !== undefined && (o.database === null || typeof o.database !== 'object' && typeof o.database !== 'function')) {
+    fail('database', 'must be a knex config object or a knex instance')
+  }
+  const database = o.database as Knex.Config | Knex | undefined
+  if (database !== undefined && !isKnex(database) && typeof (database as Knex.Config).client === 'undefined') {
+    fail('database', 'needs a "client" (for example "pg" or "sqlite3")')
+  }
+
+  const apiPath = o.apiPath === false ? false : mountPath('apiPath', o.apiPath, DEFAULTS.apiPath)
+  const contentPath = mountPath('contentPath', o.contentPath, DEFAULTS.contentPath)
+
+  if (o.authorize !== undefined && typeof o.authorize !== 'function') fail('authorize', 'must be a function (req, action) => boolean')
+  const authorize = (o.authorize as AuthorizeFn | undefined) ?? loopbackOnly
+
+  if (o.plugins !== undefined && !Array.isArray(o.plugins)) fail('plugins', 'must be an array')
+  const plugins = Object.freeze([...((o.plugins as PluginBundle[] | undefined) ?? [])])
+  plugins.forEach((p, i) => {
+    if (p === null || typeof p !== 'object') fail(`plugins[${i}]`, 'must be an object { distributors?, remoteTypes?, contentTypes? }')
+  })
+
+  const maxUploadSize = nonNegativeNumber('maxUploadSize', o.maxUploadSize, DEFAULTS.maxUploadSize)
+  if (maxUploadSize < 1 || !Number.isInteger(maxUploadSize)) fail('maxUploadSize', 'must be a whole number of bytes >= 1')
+
+  for (const key of ['indexes'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(key, 'must be a boolean')
+  }
+  if (o.cacheControl !== undefined && o.cacheControl !== false && (typeof o.cacheControl !== 'string' || /[\r\n]/.test(o.cacheControl))) {
+    fail('cacheControl', 'must be a header value string or false')
+  }
+
+  return Object.freeze({
+    dataDir,
+    database,
+    apiPath,
+    contentPath,
+    authorize,
+    plugins,
+    maxUploadSize,
+    runner: resolveRunner(o.runner),
+    autoPublishDelay: nonNegativeNumber('autoPublishDelay', o.autoPublishDelay, DEFAULTS.autoPublishDelay),
+    publicationGracePeriod: nonNegativeNumber('publicationGracePeriod', o.publicationGracePeriod, DEFAULTS.publicationGracePeriod),
+    indexes: (o.indexes as boolean | undefined) ?? DEFAULTS.indexes,
+    cacheControl: (o.cacheControl as string | false | undefined) ?? DEFAULTS.cacheControl
+  })
+}

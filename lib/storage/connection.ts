@@ -1,0 +1,66 @@
+import path from 'node:path'
+import { mkdirSync } from 'node:fs'
+import knexFactory, { type Knex } from 'knex'
+import createDebug from 'debug'
+
+const debug = createDebug('pulp:storage')
+
+export type Dialect = 'sqlite' | 'postgresql'
+
+export interface Connection {
+  readonly knex: Knex
+  readonly dialect: Dialect
+  /** True when we opened the connection, so `close()` must destroy it. */
+  readonly owned: boolean
+}
+
+function isKnexInstance (value: unknown): value is Knex {
+  return typeof value === 'function' && typeof (value as Knex).raw === 'function'
+}
+
+export function dialectOf (knex: Knex): Dialect {
+  const client = String((knex.client as { config?: { client?: unknown } }).config?.client ?? knex.client.dialect ?? '')
+  if (/^(pg|postgres|postgresql)$/i.test(client) || knex.client.dialect === 'postgresql') return 'postgresql'
+  if (/sqlite/i.test(client) || knex.client.dialect === 'sqlite3') return 'sqlite'
+  throw new TypeError(`pulpMiddleware: option "database" uses client "${client}"; supported are sqlite3 and pg`)
+}
+
+/** SQLite settings that let several connections (and processes) share one file safely. */
+function sqliteAfterCreate (conn: { run: (sql: string, cb: (err: Error | null) => void) => void },
+  done: (err: Error | null, conn: unknown) => void): void {
+  conn.run('PRAGMA journal_mode = WAL', (err) => {
+    if (err) return done(err, conn)
+    conn.run('PRAGMA busy_timeout = 10000', (err2) => {
+      if (err2) return done(err2, conn)
+      conn.run('PRAGMA foreign_keys = ON', (err3) => done(err3, conn))
+    })
+  })
+}
+
+/**
+ * Opens (or adopts) the knex connection the options describe. knex connects lazily, so this is
+ * synchronous and the factory can hand out its programmatic API at once.
+ */
+export function openConnection (database: Knex.Config | Knex | undefined, dataDir: string): Connection {
+  if (isKnexInstance(database)) {
+    return { knex: database, dialect: dialectOf(database), owned: false }
+  }
+  let config: Knex.Config
+  if (database === undefined) {
+    mkdirSync(dataDir, { recursive: true })
+    config = { client: 'sqlite3', connection: { filename: path.join(dataDir, 'pulp.sqlite') } }
+  } else {
+    config = { ...database }
+  }
+  if (/sqlite/i.test(String(config.client))) {
+    config = {
+      useNullAsDefault: true,
+      ...config,
+      pool: { min: 1, max: 1, ...config.pool, afterCreate: config.pool?.afterCreate ?? sqliteAfterCreate }
+    }
+  }
+  const knex = knexFactory(config)
+  const dialect = dialectOf(knex)
+  debug('opened %s connection', dialect)
+  return { knex, dialect, owned: true }
+}

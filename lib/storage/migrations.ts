@@ -1,0 +1,216 @@
+import createDebug from 'debug'
+import type { Knex } from 'knex'
+
+const debug = createDebug('pulp:storage:migrations')
+
+/** Our own bookkeeping table, so we never collide with the host app's knex migrations. */
+export const MIGRATIONS_TABLE = 'pulp_migrations'
+
+interface Migration {
+  name: string
+  up: (knex: Knex) => Promise<void>
+  down: (knex: Knex) => Promise<void>
+}
+
+/*
+ * Times are ISO 8601 strings in UTC (fixed width, so they sort and compare as text on every
+ * dialect); JSON is stored as text. Both keep SQLite and PostgreSQL rows identical.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    name: '001_initial',
+    async up (knex) {
+      await knex.schema.createTable('pulp_repositories', (t) => {
+        t.string('id', 255).primary()
+        t.string('display_name', 255).nullable()
+        t.text('description').nullable()
+        t.text('notes').notNullable().defaultTo('{}')
+        t.text('scratchpad').nullable()
+        // Bumped on every content change: the publish runner compares it to skip no-op publishes.
+        t.bigInteger('content_version').notNullable().defaultTo(0)
+        t.string('last_unit_added', 32).nullable()
+        t.string('last_unit_removed', 32).nullable()
+        t.string('created', 32).notNullable()
+        t.string('updated', 32).notNullable()
+      })
+      await knex.schema.createTable('pulp_artifacts', (t) => {
+        t.string('sha256', 64).primary()
+        t.bigInteger('size').notNullable()
+        t.string('created', 32).notNullable()
+      })
+      await knex.schema.createTable('pulp_units', (t) => {
+        t.string('id', 36).primary()
+        t.string('type_id', 64).notNullable()
+        t.string('relative_path', 1024).notNullable()
+        t.string('sha256', 64).notNullable().references('sha256').inTable('pulp_artifacts')
+        t.bigInteger('size').notNullable()
+        t.string('created', 32).notNullable()
+        t.unique(['type_id', 'relative_path', 'sha256'], { indexName: 'pulp_units_identity' })
+      })
+      await knex.schema.createTable('pulp_repository_units', (t) => {
+        t.string('repository_id', 255).notNullable().references('id').inTable('pulp_repositories').onDelete('CASCADE')
+        t.string('unit_id', 36).notNullable().references('id').inTable('pulp_units')
+        // Copied from the unit so the database itself enforces one unit per path in a repository.
+        t.string('relative_path', 1024).notNullable()
+        t.string('added', 32).notNullable()
+        t.primary(['repository_id', 'unit_id'])
+        t.unique(['repository_id', 'relative_path'], { indexName: 'pulp_repository_units_path' })
+      })
+      await knex.schema.createTable('pulp_repo_distributors', (t) => {
+        t.string('repository_id', 255).notNullable().references('id').inTable('pulp_repositories').onDelete('CASCADE')
+        t.string('distributor_id', 255).notNullable()
+        t.string('distributor_type_id', 64).notNullable()
+        t.text('config').notNullable().defaultTo('{}')
+        t.boolean('auto_publish').notNullable().defaultTo(false)
+        t.text('scratchpad').nullable()
+        t.string('last_publish', 32).nullable()
+        t.string('created', 32).notNullable()
+        t.string('updated', 32).notNullable()
+        t.primary(['repository_id', 'distributor_id'])
+      })
+      await knex.schema.createTable('pulp_workers', (t) => {
+        t.string('id', 36).primary()
+        t.string('hostname', 255).notNullable()
+        t.integer('pid').notNullable()
+        t.string('started', 32).notNullable()
+        t.string('heartbeat', 32).notNullable()
+      })
+      await knex.schema.createTable('pulp_tasks', (t) => {
+        t.string('id', 36).primary()
+        // Insertion order, for "one publish per repository + distributor, in order".
+        t.increments('seq').notNullable().unique({ indexName: 'pulp_tasks_seq' })
+        t.string('task_type', 64).notNullable()
+        t.string('repository_id', 255).nullable()
+        t.string('distributor_id', 255).nullable()
+        t.string('state', 16).notNullable()
+        t.text('args').notNullable().defaultTo('{}')
+        t.text('progress_report').nullable()
+        t.text('result').nullable()
+        t.text('error').nullable()
+        t.string('worker_id', 36).nullable()
+        t.boolean('cancel_requested').notNullable().defaultTo(false)
+        t.string('created', 32).notNullable()
+        t.string('started', 32).nullable()
+        t.string('finished', 32).nullable()
+        t.index(['state', 'seq'], 'pulp_tasks_state_seq')
+        t.index(['repository_id', 'distributor_id'], 'pulp_tasks_repo_distributor')
+      })
+      await knex.schema.createTable('pulp_publish_history', (t) => {
+        t.increments('id').primary()
+        t.string('repository_id', 255).notNullable()
+        t.string('distributor_id', 255).notNullable()
+        t.string('task_id', 36).nullable()
+        t.string('started', 32).notNullable()
+        t.string('completed', 32).notNullable()
+        t.string('result', 16).notNullable()
+        t.text('summary').nullable()
+        t.text('details').nullable()
+        t.text('error_message').nullable()
+        // What was published (content version, config, override): equal fingerprints skip.
+        t.string('fingerprint', 64).nullable()
+        t.index(['repository_id', 'distributor_id', 'id'], 'pulp_publish_history_repo_distributor')
+      })
+      await knex.schema.createTable('pulp_consumers', (t) => {
+        t.string('id', 255).primary()
+        t.string('display_name', 255).nullable()
+        t.text('description').nullable()
+        t.text('notes').notNullable().defaultTo('{}')
+        t.string('created', 32).notNullable()
+      })
+      await knex.schema.createTable('pulp_bindings', (t) => {
+        t.string('consumer_id', 255).notNullable().references('id').inTable('pulp_consumers').onDelete('CASCADE')
+        t.string('repository_id', 255).notNullable()
+        t.string('distributor_id', 255).notNullable()
+        t.text('binding_config').notNullable().defaultTo('{}')
+        t.string('created', 32).notNullable()
+        t.primary(['consumer_id', 'repository_id', 'distributor_id'])
+      })
+      await knex.schema.createTable('pulp_remotes', (t) => {
+        t.string('name', 255).primary()
+        t.string('url', 2048).notNullable()
+        t.string('remote_type_id', 64).notNullable()
+        t.text('headers').notNullable().defaultTo('{}')
+        t.string('policy', 16).notNullable()
+        t.float('connect_timeout').nullable()
+        t.float('total_timeout').nullable()
+        t.string('proxy_url', 2048).nullable()
+        t.boolean('tls_validation').notNullable().defaultTo(true)
+        t.float('negative_cache_ttl').nullable()
+        t.string('created', 32).notNullable()
+        t.string('updated', 32).notNullable()
+      })
+      await knex.schema.createTable('pulp_distributions', (t) => {
+        t.string('name', 255).primary()
+        t.string('base_path', 1024).notNullable().unique({ indexName: 'pulp_distributions_base_path' })
+        t.string('repository_id', 255).nullable()
+        t.string('remote_name', 255).nullable()
+        t.string('created', 32).notNullable()
+        t.string('updated', 32).notNullable()
+      })
+      // What a remote served for a path: the pull-through cache's index.
+      await knex.schema.createTable('pulp_remote_artifacts', (t) => {
+        t.string('remote_name', 255).notNullable()
+        t.string('relative_path', 1024).notNullable()
+        t.string('unit_id', 36).nullable()
+        t.string('sha256', 64).notNullable().references('sha256').inTable('pulp_artifacts')
+        t.bigInteger('size').notNullable()
+        t.string('content_type', 255).nullable()
+        t.string('created', 32).notNullable()
+        t.primary(['remote_name', 'relative_path'])
+      })
+    },
+    async down (knex) {
+      for (const table of ['pulp_remote_artifacts', 'pulp_distributions', 'pulp_remotes', 'pulp_bindings',
+        'pulp_consumers', 'pulp_publish_history', 'pulp_tasks', 'pulp_workers', 'pulp_repo_distributors',
+        'pulp_repository_units', 'pulp_units', 'pulp_artifacts', 'pulp_repositories']) {
+        await knex.schema.dropTableIfExists(table)
+      }
+    }
+  }
+]
+
+/** The names of every migration shipped, in order. */
+export const MIGRATION_NAMES: readonly string[] = Object.freeze(MIGRATIONS.map((m) => m.name))
+
+class CodeMigrationSource implements Knex.MigrationSource<Migration> {
+  async getMigrations (): Promise<Migration[]> { return [...MIGRATIONS] }
+  getMigrationName (migration: Migration): string { return migration.name }
+  async getMigration (migration: Migration): Promise<Knex.Migration> { return migration }
+}
+
+const MIGRATOR_CONFIG: Knex.MigratorConfig = Object.freeze({
+  migrationSource: new CodeMigrationSource(),
+  tableName: MIGRATIONS_TABLE
+})
+
+function isRaceError (err: unknown): boolean {
+  const e = err as { name?: string, code?: string, message?: string }
+  if (e?.name === 'MigrationLocked') return true
+  // Two processes creating the bookkeeping tables at once: one loses and simply tries again.
+  return /already exists|duplicate key|SQLITE_BUSY|database is locked|UNIQUE constraint failed/i.test(String(e?.message ?? '')) ||
+    e?.code === '23505' || e?.code === '42P07' || e?.code === 'SQLITE_BUSY'
+}
+
+/**
+ * Brings the schema up to date. Safe when several processes start at once: knex's lock table
+ * serialises the migrations themselves, and a lost race while creating that table is retried.
+ */
+export async function migrateLatest (knex: Knex, { timeoutMs = 60_000 } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [, applied] = await knex.migrate.latest(MIGRATOR_CONFIG) as [number, string[]]
+      if (applied.length > 0) debug('applied %o', applied)
+      return
+    } catch (err: unknown) {
+      if (!isRaceError(err) || Date.now() > deadline) throw err
+      debug('migration race (attempt %d): %s', attempt, (err as Error).message)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500) + Math.random() * 50))
+    }
+  }
+}
+
+/** Reverts every migration of ours; tests use it to leave a shared database clean. */
+export async function migrateRollbackAll (knex: Knex): Promise<void> {
+  await knex.migrate.rollback(MIGRATOR_CONFIG, true)
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto'
+import type { Knex } from 'knex'
+import { now, toNumber, type Page, type PageOf } from './rows'
+import { touchContent } from './repositories'
+
+export interface Unit {
+  id: string
+  typeId: string
+  relativePath: string
+  sha256: string
+  size: number
+  created: string
+}
+
+export interface RepositoryUnit extends Unit {
+  /** When the unit joined this repository. */
+  added: string
+}
+
+export interface NewUnit {
+  typeId: string
+  relativePath: string
+  sha256: string
+  size: number
+}
+
+interface UnitRow {
+  id: string
+  type_id: string
+  relative_path: string
+  sha256: string
+  size: number | string
+  created: string
+  added?: string
+}
+
+function toUnit (row: UnitRow): RepositoryUnit {
+  return {
+    id: row.id,
+    typeId: row.type_id,
+    relativePath: row.relative_path,
+    sha256: row.sha256,
+    size: toNumber(row.size),
+    created: row.created,
+    added: row.added ?? row.created
+  }
+}
+
+/** Records an artifact row; the same bytes twice stay one row. */
+export async function recordArtifact (knex: Knex, sha256: string, size: number): Promise<void> {
+  await knex('pulp_artifacts').insert({ sha256, size, created: now() }).onConflict('sha256').ignore()
+}
+
+/** Finds or creates the unit with this identity (type, path, bytes). */
+export async function ensureUnit (knex: Knex, unit: NewUnit): Promise<Unit> {
+  await recordArtifact(knex, unit.sha256, unit.size)
+  const identity = { type_id: unit.typeId, relative_path: unit.relativePath, sha256: unit.sha256 }
+  await knex('pulp_units')
+    .insert({ id: randomUUID(), ...identity, size: unit.size, created: now() })
+    .onConflict(['type_id', 'relative_path', 'sha256']).ignore()
+  const row = await knex('pulp_units').where(identity).first() as UnitRow
+  return toUnit(row)
+}
+
+/**
+ * Puts a unit into a repository. A unit already there under the same relative path is
+ * replaced; returns whether anything changed.
+ */
+export async function associateUnit (knex: Knex, repositoryId: string, unit: Unit): Promise<boolean> {
+  return await knex.transaction(async (trx) => {
+    const current = await trx('pulp_repository_units')
+      .where({ repository_id: repositoryId, relative_path: unit.relativePath }).first('unit_id') as { unit_id: string } | undefined
+    if (current?.unit_id === unit.id) return false
+    if (current !== undefined) {
+      await trx('pulp_repository_units').where({ repository_id: repositoryId, unit_id: current.unit_id }).delete()
+    }
+    await trx('pulp_repository_units').insert({
+      repository_id: repositoryId, unit_id: unit.id, relative_path: unit.relativePath, added: now()
+    })
+    await touchContent(trx, repositoryId, 'added')
+    return true
+  })
+}
+
+export async function removeUnit (knex: Knex, repositoryId: string, unitId: string): Promise<boolean> {
+  return await knex.transaction(async (trx) => {
+    const removed = await trx('pulp_repository_units').where({ repository_id: repositoryId, unit_id: unitId }).delete()
+    if (removed > 0) await touchContent(trx, repositoryId, 'removed')
+    return removed > 0
+  })
+}
+
+function repositoryUnitsQuery (knex: Knex, repositoryId: string, typeIds?: readonly string[]): Knex.QueryBuilder {
+  const q = knex('pulp_repository_units as ru')
+    .join('pulp_units as u', 'u.id', 'ru.unit_id')
+    .where('ru.repository_id', repositoryId)
+  if (typeIds !== undefined) q.whereIn('u.type_id', [...typeIds])
+  return q
+}
+
+const UNIT_COLUMNS = ['u.id', 'u.type_id', 'u.relative_path', 'u.sha256', 'u.size', 'u.created', 'ru.added']
+
+export async function listRepositoryUnits (knex: Knex, repositoryId: string, page: Page): Promise<PageOf<RepositoryUnit>> {
+  const [{ n }] = await repositoryUnitsQuery(knex, repositoryId).count({ n: '*' }) as Array<{ n: number | string }>
+  const rows = await repositoryUnitsQuery(knex, repositoryId)
+    .select(UNIT_COLUMNS).orderBy('u.relative_path').limit(page.limit).offset(page.offset) as UnitRow[]
+  return { count: toNumber(n), results: rows.map(toUnit) }
+}
+
+/**
+ * Every unit of a repository in path order, fetched in keyset-paged batches so a repository of
+ * any size streams with bounded memory.
+ */
+export async function * iterateRepositoryUnits (knex: Knex, repositoryId: string,
+  options: { typeIds?: readonly string[], batchSize?: number } = {}): AsyncGenerator<RepositoryUnit> {
+  const batchSize = options.batchSize ?? 1000
+  let after: string | undefined
+  for (;;) {
+    const q = repositoryUnitsQuery(knex, repositoryId, options.typeIds).select(UNIT_COLUMNS)
+    if (after !== undefined) q.where('ru.relative_path', '>', after)
+    const rows = await q.orderBy('ru.relative_path').limit(batchSize) as UnitRow[]
+    for (const row of rows) yield toUnit(row)
+    if (rows.length < batchSize) return
+    after = rows[rows.length - 1].relative_path
+  }
+}
+
+export async function findRepositoryUnit (knex: Knex, repositoryId: string, unitId: string): Promise<RepositoryUnit | undefined> {
+  const row = await repositoryUnitsQuery(knex, repositoryId).where('u.id', unitId).first(UNIT_COLUMNS) as UnitRow | undefined
+  return row === undefined ? undefined : toUnit(row)
+}

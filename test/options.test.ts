@@ -1,0 +1,68 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { resolveOptions, DEFAULTS } from '../lib/options'
+import { pulpMiddleware } from '../lib'
+
+describe('options', () => {
+  it('fills every default when called with nothing', () => {
+    const o = resolveOptions()
+    assert.equal(o.dataDir, path.resolve('./pulp-data'))
+    assert.equal(o.apiPath, '/api/v1')
+    assert.equal(o.contentPath, '/content')
+    assert.equal(o.maxUploadSize, 4 * 1024 ** 3)
+    assert.deepEqual(o.runner, { concurrency: 2, closeTimeout: 10, pollInterval: 1, heartbeatInterval: 5, heartbeatTimeout: 30 })
+    assert.equal(o.autoPublishDelay, 2)
+    assert.equal(o.publicationGracePeriod, 300)
+    assert.equal(o.indexes, true)
+    assert.equal(o.cacheControl, DEFAULTS.cacheControl)
+    assert.ok(Object.isFrozen(o))
+  })
+
+  it('never mutates the caller\'s object', () => {
+    const given = { dataDir: 'x', runner: { concurrency: 3 }, plugins: [] }
+    const copy = structuredClone(given)
+    const o = resolveOptions(given)
+    assert.deepEqual(given, copy)
+    assert.equal(o.runner && o.runner.concurrency, 3)
+    assert.notEqual(o.plugins, given.plugins)
+  })
+
+  it('accepts apiPath false and trims a trailing slash from mount paths', () => {
+    assert.equal(resolveOptions({ apiPath: false }).apiPath, false)
+    assert.equal(resolveOptions({ contentPath: '/files/' }).contentPath, '/files')
+  })
+
+  const bad: Array<[string, Record<string, unknown>]> = [
+    ['dataDir', { dataDir: '' }],
+    ['dataDir', { dataDir: 42 }],
+    ['database', { database: 'sqlite' }],
+    ['database', { database: { connection: {} } }],
+    ['apiPath', { apiPath: 'api' }],
+    ['apiPath', { apiPath: '/a/../b' }],
+    ['contentPath', { contentPath: true }],
+    ['authorize', { authorize: 'yes' }],
+    ['plugins', { plugins: {} }],
+    ['plugins[0]', { plugins: [null] }],
+    ['maxUploadSize', { maxUploadSize: -1 }],
+    ['maxUploadSize', { maxUploadSize: 1.5 }],
+    ['runner', { runner: 'fast' }],
+    ['runner.concurrency', { runner: { concurrency: 0 } }],
+    ['runner.closeTimeout', { runner: { closeTimeout: -5 } }],
+    ['runner.speed', { runner: { speed: 1 } }],
+    ['autoPublishDelay', { autoPublishDelay: Number.NaN }],
+    ['publicationGracePeriod', { publicationGracePeriod: '300' }],
+    ['indexes', { indexes: 'no' }],
+    ['cacheControl', { cacheControl: 'a\r\nSet-Cookie: x' }],
+    ['dataDirectory', { dataDirectory: '/tmp' }]
+  ]
+  for (const [name, given] of bad) {
+    it(`throws a TypeError naming "${name}" for ${JSON.stringify(given)}`, () => {
+      assert.throws(() => pulpMiddleware(given as never), (err: unknown) => {
+        assert.ok(err instanceof TypeError)
+        assert.match(err.message, new RegExp(`"${name.replace(/[[\]]/g, '\\$&')}"`))
+        return true
+      })
+    })
+  }
+})

@@ -1,0 +1,42 @@
+import os from 'node:os'
+import path from 'node:path'
+import { mkdtemp, rm } from 'node:fs/promises'
+import express, { type Express } from 'express'
+import { pulpMiddleware, type PulpMiddleware, type PulpOptions } from '../../lib'
+import { createPgDatabase, type DialectName } from './databases'
+
+export async function tempDir (prefix = 'pulp-test-'): Promise<string> {
+  return await mkdtemp(path.join(os.tmpdir(), prefix))
+}
+
+export interface TestPulp {
+  app: Express
+  pulp: PulpMiddleware
+  dataDir: string
+  /** Closes the middleware, drops a PostgreSQL database and removes the data directory. */
+  cleanup: () => Promise<void>
+}
+
+/**
+ * A real pulp-middleware mounted at `/pulp` in a fresh Express app, on a temp data directory
+ * and either SQLite (default) or a fresh PostgreSQL database.
+ */
+export async function startPulp (options: PulpOptions & { dialect?: DialectName } = {}): Promise<TestPulp> {
+  const { dialect = 'sqlite', ...pulpOptions } = options
+  const dataDir = pulpOptions.dataDir ?? await tempDir()
+  const db = dialect === 'postgresql' ? await createPgDatabase() : undefined
+  const pulp = pulpMiddleware({ ...pulpOptions, dataDir, ...(db ? { database: db.config } : {}) })
+  const app = express()
+  app.use('/pulp', pulp)
+  await pulp.ready
+  return {
+    app,
+    pulp,
+    dataDir,
+    cleanup: async () => {
+      await pulp.close()
+      await db?.drop()
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }
+}
