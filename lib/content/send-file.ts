@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto'
+import { close, createReadStream, open, read, type Stats } from 'node:fs'
+import { open as openHandle } from 'node:fs/promises'
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { pipeline } from 'node:stream/promises'
+import createDebug from 'debug'
+import fresh from 'fresh'
+import mime from 'mime-types'
+import parseRange from 'range-parser'
+
+const debug = createDebug('pulp:content:static')
+
+/** More ranges than this in one request is abuse, not a download manager: serve it whole. */
+const MAX_RANGES = 64
+
+/** Bodies up to this size are read into memory and sent in one write. */
+const SMALL_BODY = 64 * 1024
+
+/**
+ * Read size for streamed bodies: twice fs's default halves the reads and writes of a large
+ * download (measured at ~1.2x express.static's rate on 1 MiB files) for at most two chunks
+ * held per response.
+ */
+const STREAM_CHUNK = 128 * 1024
+
+export interface SendFileTarget {
+  /** Path to open; the caller has already resolved and checked it. */
+  path: string
+  /** The caller's stat of `path`: sendFile never stats again. */
+  stat: Stats
+  /** A quoted strong ETag (`"<sha256>"`); without one a weak ETag comes from size and mtime. */
+  etag?: string
+  /** Overrides the type looked up from `name`. */
+  contentType?: string
+  /** The name the client asked for, for the type lookup. */
+  name: string
+}
+
+export interface SendFileOptions {
+  /** The Cache-Control header, or `false` for none. */
+  cacheControl: string | false
+}
+
+interface Range { start: number, end: number }
+
+/**
+ * Answers a GET or HEAD for one regular file with RFC 9110 semantics: validators,
+ * conditional requests (412, 304), byte ranges (206, multipart/byteranges, 416) and If-Range.
+ *
+ * Resolves once the response is done or the client has gone. Rejects only while nothing
+ * has been sent (the file could not be opened or read), so the caller can still answer.
+ *
+ * @example
+ * const st = await fs.promises.stat(file)
+ * await sendFile(req, res, { path: file, stat: st, name: 'a.txt' }, { cacheControl: 'no-cache' })
+ */
+export async function sendFile (
+  req: IncomingMessage,
+  res: ServerResponse,
+  file: SendFileTarget,
+  options: SendFileOptions
+): Promise<void> {
+  const { stat } = file
+  const size = stat.size
+  const etag = file.etag ?? weakEtag(stat)
+  // HTTP dates have whole seconds; comparisons use the same precision as the header.
+  const modifiedSeconds = Math.floor(stat.mtimeMs / 1000) * 1000
+  const lastModified = new Date(modifiedSeconds).toUTCString()
+  const headers: OutgoingHttpHeaders = {
+    'accept-ranges': 'bytes',
+    etag,
+    'last-modified': lastModified,
+    'x-content-type-options': 'nosniff'
+  }
+  if (options.cacheControl !== false) headers['cache-control'] = options.cacheControl
+  const h = req.headers
+
+  // RFC 9110 13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match, else
+  // If-Modified-Since; then Range with If-Range.
+  if (h['if-match'] !== undefined) {
+    if (!matchesStrongly(h['if-match'], etag)) return finish(res, 412, headers)
+  } else if (h['if-unmodified-since'] !== undefined) {
+    const since = Date.parse(h['if-unmodified-since'])
+    if (!Number.isNaN(since) && modifiedSeconds > since) return finish(res, 412, headers)
+  }
+  if ((h['if-none-match'] !== undefined || h['if-modified-since'] !== undefined) &&
+      fresh(h, { etag, 'last-modified': lastModified })) {
+    return finish(res, 304, headers)
+  }
+
+  const type = file.contentType ?? (mime.contentType(file.name) || 'application/octet-stream')
+  let ranges: Range[] | undefined
+  // Range is defined for GET only (RFC 9110 14.2); for HEAD it is ignored.
+  if (h.range !== undefined && req.method === 'GET' && ifRangeHolds(h['if-range'], etag, lastModified)) {
+    const parsed = parseByteRanges(size, h.range)
+    if (parsed === 'unsatisfiable') {
+      headers['content-range'] = `bytes */${size}`
+      return finish(res, 416, headers)
+    }
+    ranges = parsed
+  }
+
+  if (ranges === undefined) {
+    headers['content-type'] = type
+    headers['content-length'] = size
+    if (req.method === 'HEAD') return finish(res, 200, headers)
+    return await stream(res, file.path, 200, headers, 0, size - 1)
+  }
+  if (ranges.length === 1) {
+    const { start, end } = ranges[0]
+    headers['content-type'] = type
+    headers['content-range'] = `bytes ${start}-${end}/${size}`
+    headers['content-length'] = end - start + 1
+    return await stream(res, file.path, 206, headers, start, end)
+  }
+  return await streamMultipart(res, file.path, headers, type, size, ranges)
+}
+
+function weakEtag (stat: Stats): string {
+  return `W/"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`
+}
+
+/** If-Match uses the strong comparison: a weak ETag never matches, `*` matches any file. */
+function matchesStrongly (header: string, etag: string): boolean {
+  if (header.trim() === '*') return true
+  if (etag.startsWith('W/')) return false
+  for (const tag of header.split(',')) {
+    if (tag.trim() === etag) return true
+  }
+  return false
+}
+
+/** If-Range: an ETag must match strongly, a date must equal Last-Modified exactly. */
+function ifRangeHolds (header: string | string[] | undefined, etag: string, lastModified: string): boolean {
+  if (header === undefined) return true
+  if (typeof header !== 'string') return false
+  const value = header.trim()
+  if (value.startsWith('"') || value.startsWith('W/')) {
+    return !etag.startsWith('W/') && value === etag
+  }
+  const date = Date.parse(value)
+  return !Number.isNaN(date) && date === Date.parse(lastModified)
+}
+
+/**
+ * The ranges to serve, `'unsatisfiable'`, or `undefined` when the header is to be ignored
+ * (RFC 9110 14.2: an invalid Range or an unknown unit means the whole representation).
+ */
+function parseByteRanges (size: number, header: string): Range[] | 'unsatisfiable' | undefined {
+  const eq = header.indexOf('=')
+  if (eq === -1 || header.slice(0, eq).trim().toLowerCase() !== 'bytes') return undefined
+  const parsed = parseRange(size, header, { combine: true })
+  if (parsed === -1) return 'unsatisfiable'
+  if (parsed === -2 || parsed.length > MAX_RANGES) return undefined
+  return parsed
+}
+
+/** A response without a body; 412 and 416 say so with a zero length, 304 and HEAD must not. */
+function finish (res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
+  if (status === 412 || status === 416) headers['content-length'] = 0
+  res.writeHead(status, headers)
+  res.end()
+}
+
+function openFd (path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    open(path, 'r', (err, fd) => { err === null ? resolve(fd) : reject(err) })
+  })
+}
+
+function readAt (fd: number, length: number, position: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    read(fd, Buffer.allocUnsafe(length), 0, length, position, (err, bytes, buf) => {
+      err === null ? resolve(buf.subarray(0, bytes)) : reject(err)
+    })
+  })
+}
+
+function closeFd (fd: number): void {
+  close(fd, (err) => { if (err !== null) debug('close failed: %s', err.message) })
+}
+
+async function stream (
+  res: ServerResponse,
+  path: string,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  start: number,
+  end: number
+): Promise<void> {
+  if (end < start) { // an empty file: nothing to open
+    res.writeHead(status, headers)
+    res.end()
+    return
+  }
+  // Opened before the status goes out, so a file that vanished can still get a 404.
+  const fd = await openFd(path)
+  const length = end - start + 1
+  if (length <= SMALL_BODY) {
+    // One read and one write: a stream's machinery would cost more than the bytes.
+    let body: Buffer
+    try {
+      body = await readAt(fd, length, start)
+    } finally {
+      closeFd(fd)
+    }
+    if (body.length !== length) throw new Error(`${path} changed while being read`)
+    if (res.destroyed) return
+    res.writeHead(status, headers)
+    res.end(body)
+    return
+  }
+  // The stream owns the descriptor from here and closes it when it ends or is destroyed.
+  const body = createReadStream('', { fd, start, end, autoClose: true, highWaterMark: STREAM_CHUNK })
+  res.writeHead(status, headers)
+  // pipe rather than stream/promises' pipeline: pipeline builds an AbortController and a
+  // DOMException per response, a measurable share of a small file's cost. The two
+  // listeners below give the same guarantees: a client that leaves releases the
+  // descriptor, and a failed read destroys the connection instead of ending it short.
+  await new Promise<void>((resolve) => {
+    body.on('error', (err) => {
+      debug('read failed: %s', err.message)
+      res.destroy(err)
+    })
+    res.on('error', (err) => { debug('response failed: %s', err.message) })
+    res.once('close', () => {
+      body.destroy()
+      resolve()
+    })
+    body.pipe(res)
+  })
+}
+
+async function streamMultipart (
+  res: ServerResponse,
+  path: string,
+  headers: OutgoingHttpHeaders,
+  type: string,
+  size: number,
+  ranges: Range[]
+): Promise<void> {
+  const boundary = randomBytes(16).toString('hex')
+  const heads = ranges.map(({ start, end }, i) => Buffer.from(
+    `${i === 0 ? '' : '\r\n'}--${boundary}\r\ncontent-type: ${type}\r\n` +
+    `content-range: bytes ${start}-${end}/${size}\r\n\r\n`
+  ))
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
+  let length = tail.length
+  for (let i = 0; i < ranges.length; i++) length += heads[i].length + ranges[i].end - ranges[i].start + 1
+  headers['content-type'] = `multipart/byteranges; boundary=${boundary}`
+  headers['content-length'] = length
+
+  // A FileHandle defers its close until pending reads finish, so one descriptor can serve
+  // every part and still be closed safely when the client leaves half way.
+  const handle = await openHandle(path, 'r')
+  try {
+    res.writeHead(206, headers)
+    await drain(pipeline(async function * () {
+      for (let i = 0; i < ranges.length; i++) {
+        yield heads[i]
+        yield * handle.createReadStream({ start: ranges[i].start, end: ranges[i].end, autoClose: false })
+      }
+      yield tail
+    }, res))
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Waits for a body to be sent. A client that goes away, or a read that fails half way,
+ * leaves the connection destroyed by `pipeline` (never a short body that looks complete);
+ * there is nobody left to answer, so the error stops here.
+ */
+async function drain (sending: Promise<void>): Promise<void> {
+  try {
+    await sending
+  } catch (err: unknown) {
+    debug('response not completed: %s', err instanceof Error ? err.message : String(err))
+  }
+}

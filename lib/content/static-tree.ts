@@ -1,0 +1,191 @@
+import { realpath as realpathCallback, stat as statCallback, type Stats } from 'node:fs'
+import path from 'node:path'
+import createDebug from 'debug'
+import type { NextFunction, Request, Response } from 'express'
+import { errorBody, httpStatusOf, NotFoundError } from '../errors'
+import { sendListing } from './listing'
+import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget } from './paths'
+import { sendFile } from './send-file'
+
+const debug = createDebug('pulp:content:static')
+
+/** fs errors that a request path can cause: each one means "nothing servable here". */
+const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EACCES', 'EPERM', 'EINVAL'])
+
+const ARTIFACT_PATH = /^([0-9a-f]{2})[/\\]([0-9a-f]{62})$/
+
+export interface StaticTreeOptions {
+  /** Root of `artifacts/`, `publications/` and `publish/`. */
+  dataDir: string
+  /** Whether directories get listings (else 404). */
+  indexes: boolean
+  /** Cache-Control for files, or `false` for none. */
+  cacheControl: string | false
+}
+
+export type StaticTreeHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
+
+type RootName = 'publications' | 'artifacts' | 'http' | 'https'
+
+interface Found { real: string, stat: Stats, allowed: (realPath: string) => boolean, artifacts: string | undefined }
+
+/**
+ * Serves GET and HEAD from `<dataDir>/publish/http/` (or `https/` when `req.secure`), with
+ * send-grade file semantics and directory listings. A symlink is followed only when its real
+ * target lies inside `publications/`, `artifacts/` or the subtree itself; anything else is
+ * not found. Not found calls `next()` without an error so a later layer can answer; a bad
+ * path answers 400 or 404 itself; other methods get 405.
+ *
+ * Defaults come from the factory: `indexes: true`, `cacheControl: 'public, max-age=0, must-revalidate'`.
+ *
+ * @example
+ * app.use('/content', createStaticTree({ dataDir: './pulp-data', indexes: true, cacheControl: 'no-cache' }))
+ */
+export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler {
+  const dataDir = path.resolve(options.dataDir)
+  const { indexes, cacheControl } = options
+  const wanted: Readonly<Record<RootName, string>> = Object.freeze({
+    publications: path.join(dataDir, 'publications'),
+    artifacts: path.join(dataDir, 'artifacts'),
+    http: path.join(dataDir, 'publish', 'http'),
+    https: path.join(dataDir, 'publish', 'https')
+  })
+  // Real paths of the roots, learnt once each exists (a new dataDir has none of them yet).
+  const known: Partial<Record<RootName, string>> = {}
+
+  async function learn (name: RootName): Promise<string | undefined> {
+    try {
+      known[name] = await realpath(wanted[name])
+    } catch (err: unknown) {
+      debug('root %s not usable yet: %s', name, codeOf(err))
+    }
+    return known[name]
+  }
+
+  async function find (segments: string[], secure: boolean): Promise<Found | undefined> {
+    const scheme = secure ? 'https' : 'http'
+    // Known roots cost nothing: no await on the hot path.
+    const base = known[scheme] ?? await learn(scheme)
+    if (base === undefined) return undefined
+    const publications = known.publications ?? await learn('publications')
+    const artifacts = known.artifacts ?? await learn('artifacts')
+    const allowed = (real: string): boolean =>
+      isWithin(real, base) ||
+      (publications !== undefined && isWithin(real, publications)) ||
+      (artifacts !== undefined && isWithin(real, artifacts))
+    try {
+      const real = await realpath(path.join(base, ...segments))
+      if (!allowed(real)) {
+        debug('refused %s: its target is outside the roots', segments.join('/'))
+        return undefined
+      }
+      return { real, stat: await stat(real), allowed, artifacts }
+    } catch (err: unknown) {
+      if (NOT_FOUND_CODES.has(codeOf(err))) return undefined
+      throw err
+    }
+  }
+
+  return async function staticTree (req: Request, res: Response, next: NextFunction): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendError(res, 405, { code: 'ERR_PULP_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here` }, { allow: 'GET, HEAD' })
+      return
+    }
+    const parsed = parseRequestPath(req.path)
+    if (!parsed.ok) {
+      debug('bad path %j: %s', req.path, parsed.error.message)
+      sendError(res, httpStatusOf(parsed.error), errorBody(parsed.error).error)
+      return
+    }
+    let served: boolean
+    try {
+      const found = await find(parsed.segments, req.secure)
+      served = found !== undefined && await serve(req, res, found, parsed.segments, parsed.trailingSlash)
+    } catch (err: unknown) {
+      next(err)
+      return
+    }
+    if (!served) next()
+  }
+
+  /** Answers for what was found; `false` when it turns out not to be servable. */
+  async function serve (req: Request, res: Response, found: Found, segments: string[], trailingSlash: boolean): Promise<boolean> {
+    if (found.stat.isDirectory()) {
+      // The slash decides how relative links in a listing resolve, so it is judged on the
+      // URL the client sent (req.path is "/" for the mount point itself, slash or not).
+      if (!splitTarget(req.originalUrl).pathname.endsWith('/')) {
+        res.redirect(301, slashRedirectLocation(req.originalUrl))
+        return true
+      }
+      if (!indexes) {
+        sendError(res, 404, errorBody(new NotFoundError('directory listings are disabled')).error)
+        return true
+      }
+      await sendListing(req, res, found.real, {
+        displayPath: displayPathOf(req.originalUrl),
+        isRoot: segments.length === 0,
+        isAllowed: found.allowed
+      })
+      return true
+    }
+    // A FIFO or device would block a reader forever; a file asked for as a directory is not there.
+    if (!found.stat.isFile() || trailingSlash) return false
+    const etag = found.artifacts === undefined ? undefined : artifactEtag(found.real, found.artifacts)
+    try {
+      await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1] }, { cacheControl })
+    } catch (err: unknown) {
+      // Removed or made unreadable between stat and open; nothing was sent yet.
+      if (NOT_FOUND_CODES.has(codeOf(err))) return false
+      throw err
+    }
+    return true
+  }
+}
+
+// Callback fs wrapped by hand: on Node 20 fs/promises costs several times the CPU per call,
+// and these two run on every request.
+function realpath (file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    realpathCallback.native(file, (err, real) => { err === null ? resolve(real) : reject(err) })
+  })
+}
+
+function stat (file: string): Promise<Stats> {
+  return new Promise((resolve, reject) => {
+    statCallback(file, (err, st) => { err === null ? resolve(st) : reject(err) })
+  })
+}
+
+function isWithin (child: string, root: string): boolean {
+  if (child === root) return true
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep
+  return child.startsWith(prefix)
+}
+
+/** `"<sha256>"` for `artifacts/<sha256[0:2]>/<sha256[2:]>`, the file's content address. */
+function artifactEtag (real: string, artifacts: string): string | undefined {
+  if (!isWithin(real, artifacts) || real === artifacts) return undefined
+  const match = ARTIFACT_PATH.exec(real.slice(artifacts.length + 1))
+  return match === null ? undefined : `"${match[1]}${match[2]}"`
+}
+
+function codeOf (err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code
+  return ''
+}
+
+function sendError (
+  res: Response,
+  status: number,
+  error: { code: string, message: string },
+  headers: Record<string, string> = {}
+): void {
+  const body = JSON.stringify({ error })
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff'
+  })
+  res.end(body)
+}
