@@ -3,13 +3,7 @@
  * of our own objects are converted: nested values (notes, configs, reports) are user data.
  */
 
-function snake (key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
-}
-
-function camel (key: string): string {
-  return key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase())
-}
+import { camelCase as camel, snakeCase as snake } from '../core/naming'
 
 export function toWire (value: object): Record<string, unknown> {
   const out: Record<string, unknown> = {}

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors'
+import { snakeCase } from './naming'
 import type { Page } from '../storage/rows'
 
 const ID = /^[A-Za-z0-9_.-]+$/
@@ -49,11 +50,14 @@ export function optionalBoolean (value: unknown, field: string): boolean | undef
   return value
 }
 
-/** Rejects fields a body should not carry, naming them, so typos do not pass silently. */
+/**
+ * Rejects fields a body should not carry, naming them, so typos do not pass silently. Names in
+ * the message use the wire's snake_case, the form the docs and the REST API show.
+ */
 export function onlyFields (body: Record<string, unknown>, allowed: readonly string[], what: string): void {
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k))
   if (unknown.length > 0) {
-    throw new ValidationError(`unknown field${unknown.length > 1 ? 's' : ''} for ${what}: ${unknown.map((k) => `"${k}"`).join(', ')} (allowed: ${allowed.join(', ')})`)
+    throw new ValidationError(`unknown field${unknown.length > 1 ? 's' : ''} for ${what}: ${unknown.map((k) => `"${snakeCase(k)}"`).join(', ')} (allowed: ${allowed.map(snakeCase).join(', ')})`)
   }
 }
 
