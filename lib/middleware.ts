@@ -12,6 +12,15 @@ import { createApiRouter } from './api/router'
 import { createContentRouter } from './content/router'
 import type { PulpContext, PulpEventMap } from './core/context'
 import type { RepositoryService } from './core/repositories'
+import type { DistributorsApi } from './core/distributors'
+import type { TaskService } from './core/tasks'
+import type { ConsumerService } from './core/consumers'
+import type { PublishOptions } from './core/publish'
+import type { PluginRegistry } from './plugins/registry'
+import { createRegistry } from './plugins/builtins'
+import type { Task } from './storage/tasks'
+import type { RemoteService } from './core/remotes'
+import type { DistributionService } from './core/distributions'
 
 const debug = createDebug('pulp:middleware')
 
@@ -22,6 +31,17 @@ export interface PulpMiddleware extends RequestHandler {
   close: () => Promise<void>
   readonly repositories: RepositoryService
   status: () => Promise<Status>
+  /** This instance's plugin types; `registerDistributor`, `registerRemoteType`, `registerContentType`, `register(bundle)`. */
+  readonly registry: PluginRegistry
+  readonly distributors: DistributorsApi
+  /** Queues a publish; resolves with its task (see `tasks.wait`). */
+  publish: (repoId: string, distributorId: string, options?: PublishOptions) => Promise<Task>
+  readonly tasks: TaskService
+  readonly consumers: ConsumerService
+  /** Remotes for pull-through; header values read back as `"***"`. */
+  readonly remotes: RemoteService
+  /** Base paths under `contentPath` served from a remote and/or joined to a repository. */
+  readonly distributions: DistributionService
 }
 
 /**
@@ -54,6 +74,8 @@ function afterReady<T extends object> (service: T, ready: Promise<void>): T {
  */
 export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
   const opts = resolveOptions(options)
+  // Before anything touches the disk: a broken plugin is a bad option.
+  const registry = createRegistry(opts.plugins)
   const connection = openConnection(opts.database, opts.dataDir)
   const ctx: PulpContext = {
     options: opts,
@@ -64,12 +86,13 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     instanceId: randomUUID(),
     beforeRepositoryDelete: []
   }
-  const services = createServices(ctx)
+  const services = createServices(ctx, registry)
   let closed = false
 
   const ready = (async () => {
     await migrateLatest(ctx.knex)
     await ctx.artifacts.init()
+    await services.publishing.start()
     debug('ready: %s at %s', ctx.dialect, opts.dataDir)
   })()
   // Callers who never await `ready` still learn of a failure from their first request.
@@ -95,6 +118,8 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     if (closed) return
     closed = true
     await ready.catch(() => {})
+    await services.publishing.close()
+    await services.pullThrough.close()
     if (connection.owned) await ctx.knex.destroy()
     debug('closed')
   }
@@ -106,6 +131,16 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     ready,
     close,
     repositories: afterReady(services.repositories, ready),
-    status: async () => { await ready; return await services.status() }
+    status: async () => { await ready; return await services.status() },
+    registry: services.publishing.registry,
+    distributors: afterReady(services.publishing.distributors, ready),
+    publish: async (repoId: string, distributorId: string, options?: PublishOptions) => {
+      await ready
+      return await services.publishing.publisher.publish(repoId, distributorId, options)
+    },
+    tasks: afterReady(services.publishing.tasks, ready),
+    consumers: afterReady(services.publishing.consumers, ready),
+    remotes: afterReady(services.remotes, ready),
+    distributions: afterReady(services.distributions, ready)
   })
 }

@@ -1,22 +1,38 @@
 import type { PulpContext } from './core/context'
 import { RepositoryService } from './core/repositories'
+import { createPublishing, type Publishing } from './publish/publishing'
+import { createRegistry } from './plugins/builtins'
+import type { PluginRegistry } from './plugins/registry'
+import { RemoteService } from './core/remotes'
+import { DistributionService } from './core/distributions'
+import { PullThrough } from './content/pull-through'
 import { version } from './version'
 
 export interface Status {
   versions: { pulpMiddleware: string, node: string }
   database: { dialect: string, reachable: boolean, error?: string }
-  runner: { state: string, instanceId: string }
+  runner: { state: string, instanceId: string, running?: number }
 }
 
 /** The services of one middleware instance; the REST API and the programmatic API both use these. */
 export interface PulpServices {
   readonly ctx: PulpContext
   readonly repositories: RepositoryService
+  /** Plugin types, distributors, publishing, tasks and consumers. */
+  readonly publishing: Publishing
+  readonly remotes: RemoteService
+  readonly distributions: DistributionService
+  /** The content path's pull-through cache: its handler, downloads and upstream connections. */
+  readonly pullThrough: PullThrough
   status: () => Promise<Status>
 }
 
-export function createServices (ctx: PulpContext): PulpServices {
+export function createServices (ctx: PulpContext, registry: PluginRegistry = createRegistry(ctx.options.plugins)): PulpServices {
   const repositories = new RepositoryService(ctx)
+  const publishing = createPublishing(ctx, repositories, registry)
+  const remotes = new RemoteService(ctx, publishing.registry)
+  const distributions = new DistributionService(ctx)
+  const pullThrough = new PullThrough(ctx, publishing.registry)
 
   async function status (): Promise<Status> {
     let reachable = true
@@ -31,9 +47,11 @@ export function createServices (ctx: PulpContext): PulpServices {
     return {
       versions: { pulpMiddleware: version, node: process.versions.node },
       database: { dialect: ctx.dialect, reachable, ...(error === undefined ? {} : { error }) },
-      runner: { state: ctx.options.runner === false ? 'disabled' : 'running', instanceId: ctx.instanceId }
+      runner: publishing.runner === null
+        ? { state: 'disabled', instanceId: ctx.instanceId }
+        : { state: publishing.runner.state, instanceId: ctx.instanceId, running: publishing.runner.runningCount }
     }
   }
 
-  return { ctx, repositories, status }
+  return { ctx, repositories, publishing, remotes, distributions, pullThrough, status }
 }

@@ -4,6 +4,12 @@ import { NotFoundError } from '../errors'
 import { apiErrorHandler } from './error-handler'
 import { guard } from './guard'
 import { repositoryRoutes } from './repositories'
+import { distributorRoutes } from './distributors'
+import { taskRoutes } from './tasks'
+import { consumerRoutes } from './consumers'
+import { openApiDocument } from './openapi'
+import { remoteRoutes } from './remotes'
+import { distributionRoutes } from './distributions'
 import { version } from '../version'
 import { toWire } from './wire'
 
@@ -27,6 +33,15 @@ export function createApiRouter (services: PulpServices): Router {
     authorize,
     maxUploadSize: ctx.options.maxUploadSize
   }))
+  const { distributors, publisher, tasks, consumers } = services.publishing
+  router.use(distributorRoutes({ distributors, publisher, authorize }))
+  router.use(taskRoutes({ tasks, authorize }))
+  router.use(consumerRoutes({ consumers, authorize }))
+  router.use(remoteRoutes({ remotes: services.remotes, authorize }))
+  router.use(distributionRoutes({ distributions: services.distributions, authorize }))
+  router.get('/openapi.json', guard(authorize, 'openapi.read'), (req: Request, res: Response) => {
+    res.json(openApiDocument(version, req.baseUrl))
+  })
 
   router.use((req: Request) => {
     throw new NotFoundError(`no API route for ${req.method} ${req.path} (pulp-middleware ${version})`)

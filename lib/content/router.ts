@@ -7,6 +7,7 @@ export function createContentRouter (services: PulpServices): Router {
   const { options } = services.ctx
   const router = Router()
   router.use(createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, cacheControl: options.cacheControl }))
+  router.use(services.pullThrough.handler)
   router.use((req: Request, res: Response) => {
     res.status(404).json({ error: { code: 'ERR_PULP_NOT_FOUND', message: `nothing is published at ${req.path}` } })
   })

@@ -7,6 +7,16 @@ import type { ArtifactStore } from '../artifacts/store'
 export interface PulpEventMap {
   /** A repository's content changed (units added or removed). */
   'content-changed': [repositoryId: string]
+  /** A remote was updated or deleted: its connections and remembered 404s are stale. */
+  'remote-changed': [remoteName: string]
+  /** A distribution was created, updated or deleted. */
+  'distribution-changed': [name: string]
+  /** A task was created in this process: the runner claims it without waiting for its poll. */
+  'task-created': [taskId: string]
+  /** Someone in this process asked to cancel a running task. */
+  'task-cancel': [taskId: string]
+  /** A task ended (in this process). */
+  'task-ended': [taskId: string]
 }
 
 /** Work other parts must finish before a repository disappears (e.g. unpublishing). */

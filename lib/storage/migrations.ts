@@ -166,6 +166,20 @@ const MIGRATIONS: readonly Migration[] = [
         await knex.schema.dropTableIfExists(table)
       }
     }
+  },
+  {
+    // Pull-through keeps an upstream's Content-Encoding, so a HIT replays exactly what a MISS sent.
+    name: '002_remote_artifact_encoding',
+    async up (knex) {
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.string('content_encoding', 255).nullable()
+      })
+    },
+    async down (knex) {
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.dropColumn('content_encoding')
+      })
+    }
   }
 ]
 

@@ -1,0 +1,31 @@
+import { Router, type Request } from 'express'
+import type { DistributionService } from '../core/distributions'
+import type { AuthorizeFn } from '../options'
+import { guard, jsonBody } from './guard'
+import { fromWire, pageToWire, toWire } from './wire'
+
+function param (req: Request, name: string): string {
+  return String(req.params[name])
+}
+
+/** `/distributions`: base paths under the content path, each with an optional remote and repository. */
+export function distributionRoutes ({ distributions, authorize }: { distributions: DistributionService, authorize: AuthorizeFn }): Router {
+  const router = Router()
+  router.post('/distributions', guard(authorize, 'distributions.create'), jsonBody, async (req, res) => {
+    res.status(201).json(toWire(await distributions.create(fromWire(req.body) as never)))
+  })
+  router.get('/distributions', guard(authorize, 'distributions.list'), async (req, res) => {
+    res.json(pageToWire(await distributions.list(req.query)))
+  })
+  router.get('/distributions/:name', guard(authorize, 'distributions.read'), async (req, res) => {
+    res.json(toWire(await distributions.get(param(req, 'name'))))
+  })
+  router.patch('/distributions/:name', guard(authorize, 'distributions.update'), jsonBody, async (req, res) => {
+    res.json(toWire(await distributions.update(param(req, 'name'), fromWire(req.body ?? {}))))
+  })
+  router.delete('/distributions/:name', guard(authorize, 'distributions.delete'), async (req, res) => {
+    await distributions.delete(param(req, 'name'))
+    res.status(204).end()
+  })
+  return router
+}

@@ -1,0 +1,31 @@
+import { Router, type Request } from 'express'
+import type { RemoteService } from '../core/remotes'
+import type { AuthorizeFn } from '../options'
+import { guard, jsonBody } from './guard'
+import { fromWire, pageToWire, toWire } from './wire'
+
+function param (req: Request, name: string): string {
+  return String(req.params[name])
+}
+
+/** `/remotes`: where distributions pull from. Header values read back as `"***"`. */
+export function remoteRoutes ({ remotes, authorize }: { remotes: RemoteService, authorize: AuthorizeFn }): Router {
+  const router = Router()
+  router.post('/remotes', guard(authorize, 'remotes.create'), jsonBody, async (req, res) => {
+    res.status(201).json(toWire(await remotes.create(fromWire(req.body) as never)))
+  })
+  router.get('/remotes', guard(authorize, 'remotes.list'), async (req, res) => {
+    res.json(pageToWire(await remotes.list(req.query)))
+  })
+  router.get('/remotes/:name', guard(authorize, 'remotes.read'), async (req, res) => {
+    res.json(toWire(await remotes.get(param(req, 'name'))))
+  })
+  router.patch('/remotes/:name', guard(authorize, 'remotes.update'), jsonBody, async (req, res) => {
+    res.json(toWire(await remotes.update(param(req, 'name'), fromWire(req.body ?? {}))))
+  })
+  router.delete('/remotes/:name', guard(authorize, 'remotes.delete'), async (req, res) => {
+    await remotes.delete(param(req, 'name'))
+    res.status(204).end()
+  })
+  return router
+}

@@ -1,0 +1,235 @@
+import path from 'node:path'
+import { createHash, randomUUID } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import createDebug from 'debug'
+import { PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import type { StoredRemote } from '../storage/remotes'
+import { upstreamFailure, type UpstreamClients } from './pull-through-upstream'
+import { Spool, WINDOW } from './pull-through-spool'
+
+const debug = createDebug('pulp:content:pull-through:download')
+
+/** What the upstream said about the body, replayed to every client of the download. */
+export interface DownloadHead {
+  contentType: string | undefined
+  /** From the upstream's Content-Length; undefined for a chunked body. */
+  contentLength: number | undefined
+  contentEncoding: string | undefined
+  lastModified: string | undefined
+}
+
+/** A client following the download as it arrives. */
+export interface DownloadListener {
+  /** `chunk` arrived; its first byte is at `offset`. */
+  onData: (chunk: Buffer, offset: number) => void
+  /** The download completed or failed (see `state`). */
+  onSettled: () => void
+}
+
+export interface DownloadSpec {
+  clients: UpstreamClients
+  remote: StoredRemote
+  url: string
+  relativePath: string
+  via: string | undefined
+  tmpDir: string
+  /** Stop fetching once no client reads any more (for bytes that will not be saved). */
+  abortWhenUnwatched: boolean
+}
+
+/** A client reading the download; it reports how far it got, and lets go when done. */
+export interface Attachment {
+  /** The client has taken every byte before `position`. */
+  advance: (position: number) => void
+  release: () => void
+}
+
+export type DownloadState = 'starting' | 'streaming' | 'complete' | 'failed'
+
+/** The parts of an upstream's headers a client is told. */
+export function headOf (headers: Record<string, string | string[] | undefined>): DownloadHead {
+  const one = (name: string): string | undefined => {
+    const v = headers[name]
+    return Array.isArray(v) ? v.join(', ') : v
+  }
+  const length = one('content-length')
+  const encoding = one('content-encoding')?.trim()
+  return {
+    contentType: one('content-type'),
+    contentLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined,
+    contentEncoding: encoding === undefined || encoding === '' || encoding.toLowerCase() === 'identity' ? undefined : encoding,
+    lastModified: one('last-modified')
+  }
+}
+
+/**
+ * One upstream GET shared by every client asking for the same path: the body goes to a temp
+ * file under `tmp/` (a Spool), hashed as it goes. Clients that keep up get each chunk as it
+ * arrives; one that falls behind, joins late or wants a range reads the spool. The upstream is
+ * paced by the client furthest ahead: no faster than someone reads (within a window), but a
+ * slow client never holds back a fast one, and with no client left it runs at full speed to
+ * its end, unless `abort()` is called.
+ */
+export class Download {
+  readonly tmpPath: string
+  readonly spool: Spool
+  readonly #spec: DownloadSpec
+  readonly #controller = new AbortController()
+  readonly #listeners = new Set<DownloadListener>()
+  readonly #readers = new Set<{ position: number }>()
+  #wakePump: (() => void) | undefined
+  #state: DownloadState = 'starting'
+  #head: DownloadHead | undefined
+  #error: PulpError | undefined
+  #sha256: string | undefined
+  #disposed = false
+  /** Resolves with the head, or rejects with the failure that came before one. */
+  readonly headReady: Promise<DownloadHead>
+  /** Resolves when the body is complete or the download failed; never rejects. */
+  readonly settled: Promise<void>
+
+  constructor (spec: DownloadSpec) {
+    this.#spec = spec
+    this.tmpPath = path.join(spec.tmpDir, `${randomUUID()}.pull`)
+    this.spool = new Spool(this.tmpPath)
+    let resolveHead!: (head: DownloadHead) => void
+    let rejectHead!: (err: unknown) => void
+    this.headReady = new Promise((resolve, reject) => { resolveHead = resolve; rejectHead = reject })
+    this.headReady.catch(() => {})
+    this.#controller.signal.addEventListener('abort', () => this.#wake(true), { once: true })
+    this.settled = this.#run(resolveHead, rejectHead)
+  }
+
+  get state (): DownloadState { return this.#state }
+  get head (): DownloadHead | undefined { return this.#head }
+  get error (): PulpError | undefined { return this.#error }
+  /** The body's digest once complete. */
+  get sha256 (): string | undefined { return this.#sha256 }
+  get remote (): StoredRemote { return this.#spec.remote }
+  get relativePath (): string { return this.#spec.relativePath }
+
+  subscribe (listener: DownloadListener): void { this.#listeners.add(listener) }
+  unsubscribe (listener: DownloadListener): void { this.#listeners.delete(listener) }
+
+  /** A client starts reading at `start`: the spool stays readable until it releases. */
+  attach (start: number): Attachment {
+    this.spool.retain()
+    const reader = { position: start }
+    this.#readers.add(reader)
+    let released = false
+    return {
+      advance: (position) => {
+        reader.position = position
+        this.#wake()
+      },
+      release: () => {
+        if (released) return
+        released = true
+        this.#readers.delete(reader)
+        if (this.#readers.size === 0 && this.#spec.abortWhenUnwatched) {
+          this.abort(new UpstreamError(`every client of "${this.#spec.relativePath}" left before its end`))
+        }
+        this.#wake()
+        this.spool.release()
+      }
+    }
+  }
+
+  /** Stops the download (the middleware closes, or nobody wants a body that is not saved). */
+  abort (reason: PulpError): void {
+    if (this.#state === 'starting' || this.#state === 'streaming') this.#controller.abort(reason)
+  }
+
+  /**
+   * The owner is done with the download (it left the in-flight map): the temp file goes, and
+   * its handle closes once the last attached client has read what it needs.
+   */
+  async dispose (): Promise<void> {
+    if (this.#disposed) return
+    this.#disposed = true
+    await this.settled
+    this.spool.release()
+    await rm(this.tmpPath, { force: true })
+  }
+
+  /** Whether every client is far behind the newest byte (so reading on only fills memory). */
+  #lagging (): boolean {
+    if (this.#readers.size === 0) return false
+    let furthest = 0
+    for (const reader of this.#readers) if (reader.position > furthest) furthest = reader.position
+    // Half the window: a client this far behind still reads memory, never the file.
+    return this.spool.received - furthest >= WINDOW / 2
+  }
+
+  #wake (force = false): void {
+    const wake = this.#wakePump
+    if (wake === undefined || (!force && this.#lagging())) return
+    this.#wakePump = undefined
+    wake()
+  }
+
+  async #run (resolveHead: (head: DownloadHead) => void, rejectHead: (err: unknown) => void): Promise<void> {
+    const { remote, relativePath } = this.#spec
+    let timer: NodeJS.Timeout | undefined
+    if (remote.totalTimeout !== null) {
+      const reason = new UpstreamTimeoutError(`remote "${remote.name}" took longer than its total_timeout of ${remote.totalTimeout} s for "${relativePath}"`)
+      timer = setTimeout(() => this.#controller.abort(reason), remote.totalTimeout * 1000).unref()
+    }
+    // The temp file opens while the upstream is asked, not before: first bytes come sooner.
+    const opening = this.spool.open()
+    opening.catch(() => {})
+    try {
+      const res = await this.#spec.clients.request({
+        remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal
+      })
+      await opening.catch((err: unknown) => {
+        res.body.destroy()
+        throw err
+      })
+      this.#head = headOf(res.headers)
+      this.#state = 'streaming'
+      resolveHead(this.#head)
+      const size = await this.#pump(res.body)
+      const expected = this.#head.contentLength
+      if (expected !== undefined && size !== expected) {
+        throw new UpstreamError(`remote "${remote.name}" sent ${size} of the ${expected} bytes of "${relativePath}" its Content-Length announced`)
+      }
+      this.#state = 'complete'
+      debug('%s: %s complete (%d bytes)', remote.name, relativePath, size)
+    } catch (err: unknown) {
+      await opening.catch(() => {})
+      this.#error = upstreamFailure(this.#controller.signal.aborted ? this.#controller.signal.reason : err, remote.name, relativePath)
+      this.#state = 'failed'
+      rejectHead(this.#error)
+      debug('%s: %s failed: %s', remote.name, relativePath, this.#error.message)
+    } finally {
+      clearTimeout(timer)
+    }
+    for (const listener of this.#listeners) listener.onSettled()
+    this.#listeners.clear()
+  }
+
+  /** Hashes the body, hands each chunk to the clients following live, and spools it. */
+  async #pump (body: AsyncIterable<Buffer>): Promise<number> {
+    const hash = createHash('sha256')
+    const spool = this.spool
+    try {
+      for await (const chunk of body) {
+        hash.update(chunk)
+        const offset = spool.received
+        spool.push(chunk)
+        for (const listener of this.#listeners) listener.onData(chunk, offset)
+        await spool.caughtUp()
+        while (this.#lagging() && !this.#controller.signal.aborted) {
+          await new Promise<void>((resolve) => { this.#wakePump = resolve })
+        }
+      }
+    } finally {
+      // Never leave a write running past a failure: the handle closes right after.
+      await spool.drain().catch(() => {})
+    }
+    await spool.drain()
+    this.#sha256 = hash.digest('hex')
+    return spool.received
+  }
+}

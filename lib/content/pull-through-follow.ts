@@ -1,0 +1,205 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import mime from 'mime-types'
+import parseRange from 'range-parser'
+import { errorBody, httpStatusOf } from '../errors'
+import type { Attachment, Download, DownloadHead, DownloadListener } from './pull-through-download'
+
+/** The most a client reads from the temp file at once when it is behind the download. */
+const READ_CHUNK = 256 * 1024
+
+export interface FollowOptions {
+  cacheControl: string | false
+  /** The file name the client asked for, for the type when the upstream gave none. */
+  name: string
+}
+
+interface ByteRange { start: number, end: number }
+
+/** A JSON error answer, unless the response already started: then the connection is cut. */
+export function sendError (res: ServerResponse, err: unknown, headers: OutgoingHttpHeaders = {}): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  const body = JSON.stringify(errorBody(err))
+  res.writeHead(httpStatusOf(err), {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff'
+  })
+  res.end(body)
+}
+
+/** The headers of a MISS, from what the upstream said. */
+export function missHeaders (head: DownloadHead, options: FollowOptions): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {
+    'accept-ranges': 'bytes',
+    'content-type': head.contentType ?? (mime.contentType(options.name) || 'application/octet-stream'),
+    'x-content-type-options': 'nosniff',
+    'x-pulp-cache': 'MISS'
+  }
+  if (options.cacheControl !== false) headers['cache-control'] = options.cacheControl
+  if (head.lastModified !== undefined) headers['last-modified'] = head.lastModified
+  if (head.contentEncoding !== undefined) headers['content-encoding'] = head.contentEncoding
+  if (head.contentLength !== undefined) headers['content-length'] = head.contentLength
+  return headers
+}
+
+/**
+ * The one range a client may get before the file is complete. Anything we cannot judge yet
+ * (no length, If-Range, several ranges, another unit) gets the whole body, which RFC 9110
+ * 14.2 allows; an unsatisfiable range gets 416.
+ */
+function pickRange (req: IncomingMessage, head: DownloadHead): ByteRange | 'unsatisfiable' | undefined {
+  const header = req.headers.range
+  if (req.method !== 'GET' || header === undefined || head.contentLength === undefined) return undefined
+  if (req.headers['if-range'] !== undefined) return undefined
+  if (header.slice(0, header.indexOf('=')).trim().toLowerCase() !== 'bytes') return undefined
+  const parsed = parseRange(head.contentLength, header, { combine: true })
+  if (parsed === -1) return 'unsatisfiable'
+  if (parsed === -2 || parsed.length !== 1) return undefined
+  return parsed[0]
+}
+
+/**
+ * Serves one client from a shared download: the upstream's headers, then the body (or the
+ * client's range) as it arrives. If the download fails after the status went out, the
+ * connection is destroyed, so no client takes a short body for a whole one.
+ */
+export async function sendFromDownload (req: IncomingMessage, res: ServerResponse, download: Download, options: FollowOptions): Promise<void> {
+  const ranged = req.headers.range !== undefined
+  // Where a range starts is known only with the head; until then it holds nobody back.
+  const attachment = download.attach(ranged ? Number.MAX_SAFE_INTEGER : 0)
+  try {
+    let head: DownloadHead
+    try {
+      head = await download.headReady
+    } catch (err: unknown) {
+      sendError(res, err, { 'x-pulp-cache': 'MISS' })
+      return
+    }
+    const headers = missHeaders(head, options)
+    const wanted = ranged ? pickRange(req, head) : undefined
+    if (wanted === 'unsatisfiable') {
+      headers['content-range'] = `bytes */${head.contentLength as number}`
+      headers['content-length'] = 0
+      res.writeHead(416, headers)
+      res.end()
+      return
+    }
+    if (wanted !== undefined) {
+      headers['content-range'] = `bytes ${wanted.start}-${wanted.end}/${head.contentLength as number}`
+      headers['content-length'] = wanted.end - wanted.start + 1
+    }
+    res.writeHead(wanted === undefined ? 200 : 206, headers)
+    if (req.method === 'HEAD') {
+      res.end()
+      return
+    }
+    const start = wanted?.start ?? 0
+    attachment.advance(start)
+    await follow(res, download, attachment, start, wanted === undefined ? Number.POSITIVE_INFINITY : wanted.end + 1)
+  } finally {
+    attachment.release()
+  }
+}
+
+/**
+ * Writes bytes `[start, limit)` of the download to `res`: from the file while behind it, then
+ * the bytes on their way to the file, then live as they arrive.
+ */
+async function follow (res: ServerResponse, download: Download, attachment: Attachment, start: number, limit: number): Promise<void> {
+  const { spool } = download
+  let closed = false
+  const onClose = (): void => { closed = true }
+  res.once('close', onClose)
+  try {
+    let pos = start
+    for (;;) {
+      if (closed) return
+      if (pos >= limit) break
+      if (download.state === 'failed') {
+        res.destroy()
+        return
+      }
+      if (pos < spool.memoryStart) {
+        const want = Math.min(spool.memoryStart, limit, pos + READ_CHUNK) - pos
+        const buffer = Buffer.allocUnsafe(want)
+        const got = await spool.read(buffer, want, pos)
+        if (got === 0) {
+          res.destroy()
+          return
+        }
+        pos += got
+        attachment.advance(pos)
+        if (!res.write(got === want ? buffer : buffer.subarray(0, got))) await drained(res)
+        continue
+      }
+      // From here to the subscription nothing awaits, so no chunk can slip past.
+      let congested = false
+      for (const piece of spool.bufferedFrom(pos, limit)) {
+        pos += piece.length
+        if (!res.write(piece)) congested = true
+      }
+      attachment.advance(pos)
+      if (congested) {
+        await drained(res)
+        continue
+      }
+      if (pos >= limit || download.state === 'complete') break
+      const live = await followLive(res, download, attachment, pos, limit)
+      pos = live.pos
+      if (live.congested) await drained(res)
+    }
+    res.end()
+  } finally {
+    res.off('close', onClose)
+  }
+}
+
+/**
+ * Writes chunks as they arrive, until the client's socket is congested, its range is done,
+ * the download settles or the client leaves. Called only with `pos` at `received` (or past it,
+ * for a range further on), so no byte is skipped.
+ */
+async function followLive (res: ServerResponse, download: Download, attachment: Attachment, from: number, limit: number): Promise<{ pos: number, congested: boolean }> {
+  return await new Promise((resolve) => {
+    let pos = from
+    let congested = false
+    const stop = (): void => {
+      download.unsubscribe(listener)
+      res.off('close', stop)
+      resolve({ pos, congested })
+    }
+    const listener: DownloadListener = {
+      onData (chunk, offset) {
+        const end = offset + chunk.length
+        if (end <= pos || pos >= limit) return
+        const begin = pos - offset
+        const stopAt = Math.min(chunk.length, limit - offset)
+        const piece = begin === 0 && stopAt === chunk.length ? chunk : chunk.subarray(begin, stopAt)
+        pos += piece.length
+        if (!res.write(piece)) congested = true
+        attachment.advance(pos)
+        if (congested || pos >= limit) stop()
+      },
+      onSettled: stop
+    }
+    download.subscribe(listener)
+    res.once('close', stop)
+  })
+}
+
+async function drained (res: ServerResponse): Promise<void> {
+  if (res.destroyed || !res.writableNeedDrain) return
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.once('drain', done)
+    res.once('close', done)
+  })
+}

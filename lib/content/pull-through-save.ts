@@ -1,0 +1,80 @@
+import createDebug from 'debug'
+import type { PulpContext } from '../core/context'
+import { validateRelativePath } from '../core/validate'
+import { Content, type Artifact, type ContentTypeClass } from '../plugins/content'
+import { upsertRemoteArtifact } from '../storage/remote-artifacts'
+import { associateUnit, ensureUnit, recordArtifact } from '../storage/units'
+import type { Download } from './pull-through-download'
+
+const debug = createDebug('pulp:content:pull-through:save')
+
+export interface SaveSpec {
+  download: Download
+  contentType: ContentTypeClass
+  /** The distribution's repository, which the unit joins; null for none. */
+  repositoryId: string | null
+}
+
+function isArtifact (value: unknown): value is Artifact {
+  const a = value as Partial<Artifact> | null
+  return typeof a === 'object' && a !== null && typeof a.sha256 === 'string' && typeof a.size === 'number' && typeof a.path === 'string'
+}
+
+/** Checks what a content type's hook returned and splits it into the unit and its artifacts. */
+function unpack (init: unknown, artifact: Artifact, relativePath: string, typeName: string): [Content, Map<string, Artifact>] {
+  const [unit, byPath] = Array.isArray(init) ? init as [unknown, unknown] : [init, { [relativePath]: artifact }]
+  if (!(unit instanceof Content)) throw new TypeError(`${typeName}.initFromArtifactAndRelativePath must return a Content unit (or [unit, artifacts])`)
+  validateRelativePath(unit.relativePath, `${typeName} unit relativePath`)
+  if (byPath === null || typeof byPath !== 'object') throw new TypeError(`${typeName}.initFromArtifactAndRelativePath: the artifacts must be an object of relative paths`)
+  const artifacts = new Map<string, Artifact>()
+  for (const [p, a] of Object.entries(byPath)) {
+    validateRelativePath(p, `${typeName} artifact path`)
+    // null: a part of the unit not downloaded (yet); it is fetched when asked for.
+    if (a === null) continue
+    if (!isArtifact(a)) throw new TypeError(`${typeName}.initFromArtifactAndRelativePath: the artifact of "${p}" is not an artifact`)
+    artifacts.set(p, a)
+  }
+  // The path the client asked for is always answered by the bytes it got.
+  artifacts.set(relativePath, artifact)
+  if (![...artifacts.values()].some((a) => a.sha256 === unit.sha256)) {
+    throw new TypeError(`${typeName}.initFromArtifactAndRelativePath: the unit's sha256 is none of its artifacts'`)
+  }
+  return [unit, artifacts]
+}
+
+/**
+ * Turns a completed download into an artifact and a content unit: records what the remote
+ * served at each path (for later HITs), and adds the unit to the repository, whose
+ * `content-changed` event drives `auto_publish`.
+ */
+export async function saveDownload (ctx: PulpContext, spec: SaveSpec): Promise<void> {
+  const { download, contentType, repositoryId } = spec
+  const { remote, relativePath, head } = download
+  const sha256 = download.sha256 as string
+  const artifact = await ctx.artifacts.adopt(download.tmpPath, sha256, download.spool.received)
+  const typeName = contentType.name || 'the content type'
+  const [unit, artifacts] = unpack(contentType.initFromArtifactAndRelativePath(artifact, relativePath), artifact, relativePath, typeName)
+  // The size is the artifact's, whatever the unit claims: the store is the authority.
+  const unitSize = ([...artifacts.values()].find((a) => a.sha256 === unit.sha256) as Artifact).size
+  const saved = await ctx.knex.transaction(async (trx) => {
+    const stored = await ensureUnit(trx, { typeId: unit.typeId, relativePath: unit.relativePath, sha256: unit.sha256, size: unitSize })
+    for (const [p, a] of artifacts) {
+      await recordArtifact(trx, a.sha256, a.size)
+      const own = p === relativePath
+      await upsertRemoteArtifact(trx, {
+        remoteName: remote.name,
+        relativePath: p,
+        unitId: stored.id,
+        sha256: a.sha256,
+        size: a.size,
+        contentType: own ? head?.contentType ?? null : null,
+        contentEncoding: own ? head?.contentEncoding ?? null : null
+      })
+    }
+    return stored
+  })
+  debug('%s: %s saved as %s unit %s (%s)', remote.name, relativePath, saved.typeId, saved.id, sha256)
+  if (repositoryId !== null && await associateUnit(ctx.knex, repositoryId, saved)) {
+    ctx.events.emit('content-changed', repositoryId)
+  }
+}

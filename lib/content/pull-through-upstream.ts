@@ -1,0 +1,171 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import { Agent, ProxyAgent, interceptors, type Dispatcher } from 'undici'
+import createDebug from 'debug'
+import { NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import type { StoredRemote } from '../storage/remotes'
+import { version } from '../version'
+
+const debug = createDebug('pulp:content:pull-through:upstream')
+
+/** Redirects an upstream may answer with before we give up (mirrors often send one to a CDN). */
+const MAX_REDIRECTIONS = 5
+
+/** What an upstream answered: status and headers, and for a GET its body still to read. */
+export interface UpstreamResponse {
+  statusCode: number
+  headers: IncomingHttpHeaders
+  body: Readable
+}
+
+export interface UpstreamRequest {
+  remote: StoredRemote
+  url: string
+  method: 'GET' | 'HEAD'
+  /** The incoming request's own `Via`, which ours is appended to. */
+  via: string | undefined
+  /** The path the client asked for, for messages (never the URL: its query may hold a token). */
+  relativePath: string
+  signal?: AbortSignal
+}
+
+interface Entry {
+  stamp: string
+  agent: Agent | ProxyAgent
+  dispatcher: Dispatcher
+}
+
+/** This instance's `Via` pseudonym (RFC 9110 7.6.3); finding it in a request means a loop. */
+export function viaToken (instanceId: string): string {
+  return `pulp-middleware-${instanceId}`
+}
+
+function buildAgent (remote: StoredRemote): Agent | ProxyAgent {
+  const tls = remote.tlsValidation ? {} : { rejectUnauthorized: false }
+  const timeout = remote.connectTimeout === null ? {} : { timeout: remote.connectTimeout * 1000 }
+  if (remote.proxyUrl !== null) {
+    // `proxyTls` is the connection to the proxy, `requestTls` the tunnel to the upstream.
+    return new ProxyAgent({ uri: remote.proxyUrl, proxyTls: { ...tls, ...timeout }, requestTls: { ...tls, ...timeout } })
+  }
+  return new Agent({ connect: { ...tls, ...timeout } })
+}
+
+/**
+ * One undici dispatcher per remote, reused by every request to it and rebuilt when the remote
+ * changes (a stale one is closed once its requests finish).
+ */
+export class UpstreamClients {
+  readonly #entries = new Map<string, Entry>()
+  readonly #token: string
+
+  constructor (instanceId: string) {
+    this.#token = viaToken(instanceId)
+  }
+
+  get viaToken (): string { return this.#token }
+
+  #dispatcherFor (remote: StoredRemote): Dispatcher {
+    // The stamp changes with every update, so settings read before an update build their own.
+    const stamp = `${remote.created}|${remote.updated}`
+    const entry = this.#entries.get(remote.name)
+    if (entry?.stamp === stamp) return entry.dispatcher
+    if (entry !== undefined) this.drop(remote.name)
+    const agent = buildAgent(remote)
+    const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }))
+    this.#entries.set(remote.name, { stamp, agent, dispatcher })
+    debug('dispatcher for remote %s%s', remote.name, remote.proxyUrl === null ? '' : ' (through its proxy)')
+    return dispatcher
+  }
+
+  /** Closes a remote's dispatcher after its running requests (the remote changed or went). */
+  drop (name: string): void {
+    const entry = this.#entries.get(name)
+    if (entry === undefined) return
+    this.#entries.delete(name)
+    entry.agent.close().catch((err: unknown) => debug('closing the dispatcher of %s: %s', name, (err as Error).message))
+  }
+
+  /** Closes every dispatcher, cutting requests still running after `graceMs`. */
+  async close (graceMs = 1000): Promise<void> {
+    const agents = [...this.#entries.values()].map((e) => e.agent)
+    this.#entries.clear()
+    await Promise.all(agents.map(async (agent) => {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), graceMs).unref() })
+      const outcome = await Promise.race([agent.close().then(() => 'closed' as const), late])
+      clearTimeout(timer)
+      if (outcome === 'late') await agent.destroy()
+    }))
+  }
+
+  /**
+   * Sends one request upstream with the remote's headers and ours, never the client's. Answers
+   * only a 2xx; anything else throws the coded error the edge maps (404, 502, 504).
+   */
+  async request (r: UpstreamRequest): Promise<UpstreamResponse> {
+    const { remote } = r
+    const url = new URL(r.url)
+    const headers: Record<string, string> = {
+      'user-agent': `pulp-middleware/${version}`,
+      ...remote.headers,
+      // We store and replay bytes as received: ask for them unencoded.
+      'accept-encoding': 'identity',
+      via: r.via === undefined || r.via === '' ? `1.1 ${this.#token}` : `${r.via}, 1.1 ${this.#token}`
+    }
+    let res: Dispatcher.ResponseData
+    try {
+      res = await this.#dispatcherFor(remote).request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: r.method,
+        headers,
+        signal: r.signal
+      })
+    } catch (err: unknown) {
+      throw upstreamFailure(err, remote.name, r.relativePath)
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) {
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body }
+    }
+    // The error body is not ours to relay; drain it so the connection can be reused.
+    res.body.resume()
+    res.body.on('error', () => {})
+    if (res.statusCode === 404 || res.statusCode === 410) {
+      throw new NotFoundError(`remote "${remote.name}" has no "${r.relativePath}" (upstream answered ${res.statusCode})`)
+    }
+    throw new UpstreamError(`remote "${remote.name}" answered ${res.statusCode} for "${r.relativePath}"`)
+  }
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
+
+function codeOf (err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : ''
+}
+
+/**
+ * Maps what undici throws (while connecting or reading a body) to our coded errors, naming
+ * the remote and the path. An abort whose reason is already one of ours stays as it is.
+ */
+export function upstreamFailure (err: unknown, remoteName: string, relativePath: string): PulpError {
+  if (err instanceof PulpError) return err
+  const code = codeOf(err)
+  const cause = err
+  if (TIMEOUT_CODES.has(code) || (err as Error | null)?.name === 'TimeoutError') {
+    return new UpstreamTimeoutError(`remote "${remoteName}" timed out for "${relativePath}" (${code})`, { cause })
+  }
+  const detail = code === '' ? (err instanceof Error ? err.name : 'error') : code
+  return new UpstreamError(`remote "${remoteName}" failed for "${relativePath}": ${describe(code)} (${detail})`, { cause })
+}
+
+function describe (code: string): string {
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused'
+    case 'ECONNRESET': case 'UND_ERR_SOCKET': return 'connection closed early'
+    case 'ENOTFOUND': case 'EAI_AGAIN': return 'host not found'
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH': return 'body shorter or longer than its Content-Length'
+    case 'UND_ERR_ABORTED': return 'request aborted'
+    default: return code.startsWith('ERR_TLS') || code.includes('CERT') ? 'TLS failure' : 'could not fetch'
+  }
+}

@@ -1,0 +1,180 @@
+import { stat } from 'node:fs/promises'
+import type { NextFunction, Request, Response } from 'express'
+import createDebug from 'debug'
+import type { PulpContext } from '../core/context'
+import { instantiateRemote } from '../core/remotes'
+import { ClosedError, httpStatusOf, LoopDetectedError, NotFoundError } from '../errors'
+import type { ContentTypeClass } from '../plugins/content'
+import type { PluginRegistry } from '../plugins/registry'
+import type { RemoteArtifact } from '../storage/remote-artifacts'
+import type { StoredRemote } from '../storage/remotes'
+import { parseRequestPath } from './paths'
+import { sendFile } from './send-file'
+import { Download, headOf } from './pull-through-download'
+import { missHeaders, sendError, sendFromDownload } from './pull-through-follow'
+import { PullThroughIndex, type Route } from './pull-through-index'
+import { NegativeCache } from './pull-through-negative-cache'
+import { saveDownload } from './pull-through-save'
+import { UpstreamClients } from './pull-through-upstream'
+
+const debug = createDebug('pulp:content:pull-through')
+
+export type PullThroughHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
+
+/**
+ * The pull-through cache of one middleware instance: what the static tree does not have, under
+ * a distribution with a remote, is served from what the remote sent before (HIT) or fetched
+ * once, streamed to every client asking meanwhile, and saved (MISS).
+ */
+export class PullThrough {
+  readonly #ctx: PulpContext
+  readonly #registry: PluginRegistry
+  readonly #clients: UpstreamClients
+  readonly #negative = new NegativeCache()
+  readonly #index: PullThroughIndex
+  /** Downloads under way, by remote (and its version) and path: one upstream fetch per miss. */
+  readonly #inflight = new Map<string, Download>()
+  readonly #finishing = new Set<Promise<void>>()
+  readonly #onRemoteChanged: (name: string) => void
+  readonly #onDistributionChanged: () => void
+  #closed = false
+
+  constructor (ctx: PulpContext, registry: PluginRegistry) {
+    this.#ctx = ctx
+    this.#registry = registry
+    this.#clients = new UpstreamClients(ctx.instanceId)
+    this.#index = new PullThroughIndex(ctx.knex, { ttlMs: 1000 })
+    this.#onRemoteChanged = (name) => {
+      this.#index.invalidate(name)
+      this.#negative.forgetRemote(name)
+      this.#clients.drop(name)
+    }
+    this.#onDistributionChanged = () => this.#index.invalidate()
+    ctx.events.on('remote-changed', this.#onRemoteChanged)
+    ctx.events.on('distribution-changed', this.#onDistributionChanged)
+  }
+
+  /** The content chain's layer after the static tree; calls `next()` for paths it does not own. */
+  readonly handler: PullThroughHandler = async (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next()
+    const parsed = parseRequestPath(req.path)
+    if (!parsed.ok || parsed.trailingSlash || parsed.segments.length === 0) return next()
+    try {
+      const route = await this.#index.route(parsed.segments)
+      if (route === undefined) return next()
+      await this.#serve(req, res, route, parsed.segments[parsed.segments.length - 1])
+    } catch (err: unknown) {
+      if (httpStatusOf(err) >= 500) debug('%s %s failed: %O', req.method, req.originalUrl, err)
+      sendError(res, err)
+    }
+  }
+
+  /** Aborts running downloads, waits for their bookkeeping, then closes every dispatcher. */
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#ctx.events.off('remote-changed', this.#onRemoteChanged)
+    this.#ctx.events.off('distribution-changed', this.#onDistributionChanged)
+    for (const download of this.#inflight.values()) download.abort(new ClosedError())
+    await Promise.all([...this.#finishing])
+    await this.#clients.close()
+  }
+
+  async #serve (req: Request, res: Response, route: Route, name: string): Promise<void> {
+    const { remote, relativePath } = route
+    const via = typeof req.headers.via === 'string' ? req.headers.via : undefined
+    if (via?.includes(this.#clients.viaToken) === true) {
+      throw new LoopDetectedError(`proxy loop: the request for "${relativePath}" already went through this instance (remote "${remote.name}")`)
+    }
+    const key = `${remote.name}\0${remote.updated}\0${relativePath}`
+    let download = this.#inflight.get(key)
+    if (download === undefined) {
+      const hit = await this.#index.artifact(remote, relativePath)
+      if (hit !== undefined && await this.#sendHit(req, res, remote, hit, name)) return
+      // Another request may have started it while we looked.
+      download = this.#inflight.get(key)
+    }
+    const follow = { cacheControl: this.#ctx.options.cacheControl, name }
+    if (download !== undefined) return await sendFromDownload(req, res, download, follow)
+    if (this.#negative.has(remote.name, relativePath)) {
+      return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`), { 'x-pulp-cache': 'HIT' })
+    }
+    if (this.#closed) throw new ClosedError()
+    const instance = instantiateRemote(this.#registry, remote)
+    const url = instance.getRemoteArtifactUrl(relativePath, req)
+    if (req.method === 'HEAD') return await this.#head(res, remote, url, relativePath, via, follow)
+    // Under `streamed` nothing is saved; a content type of null marks metadata that never is.
+    const contentType = remote.policy === 'streamed' ? null : instance.getRemoteArtifactContentType(relativePath)
+    download = this.#start(key, route, url, via, contentType)
+    await sendFromDownload(req, res, download, follow)
+  }
+
+  /** Serves a path pulled before from the store; false when its artifact file has gone. */
+  async #sendHit (req: Request, res: Response, remote: StoredRemote, hit: RemoteArtifact, name: string): Promise<boolean> {
+    const file = this.#ctx.artifacts.pathOf(hit.sha256)
+    try {
+      const st = await stat(file)
+      res.setHeader('x-pulp-cache', 'HIT')
+      if (hit.contentEncoding !== null) res.setHeader('content-encoding', hit.contentEncoding)
+      await sendFile(req, res, { path: file, stat: st, etag: `"${hit.sha256}"`, contentType: hit.contentType ?? undefined, name },
+        { cacheControl: this.#ctx.options.cacheControl })
+      return true
+    } catch (err: unknown) {
+      if (res.headersSent || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      debug('%s: the artifact of %s is gone; pulling it again', remote.name, hit.relativePath)
+      this.#index.forgetArtifact(remote, hit.relativePath)
+      res.removeHeader('x-pulp-cache')
+      res.removeHeader('content-encoding')
+      return false
+    }
+  }
+
+  /** HEAD of an uncached path: the upstream's headers, nothing downloaded or saved. */
+  async #head (res: Response, remote: StoredRemote, url: string, relativePath: string, via: string | undefined,
+    follow: { cacheControl: string | false, name: string }): Promise<void> {
+    const signal = remote.totalTimeout === null ? undefined : AbortSignal.timeout(remote.totalTimeout * 1000)
+    try {
+      const up = await this.#clients.request({ remote, url, method: 'HEAD', via, relativePath, signal })
+      up.body.resume()
+      res.writeHead(200, missHeaders(headOf(up.headers), follow))
+      res.end()
+    } catch (err: unknown) {
+      if (err instanceof NotFoundError) this.#negative.remember(remote.name, relativePath, remote.negativeCacheTtl)
+      sendError(res, err, { 'x-pulp-cache': 'MISS' })
+    }
+  }
+
+  #start (key: string, route: Route, url: string, via: string | undefined, contentType: ContentTypeClass | null): Download {
+    const { remote, relativePath, distribution } = route
+    const download = new Download({
+      clients: this.#clients, remote, url, relativePath, via, tmpDir: this.#ctx.artifacts.tmpDir,
+      // Bytes nobody will keep are not worth fetching once every client has gone.
+      abortWhenUnwatched: contentType === null
+    })
+    this.#inflight.set(key, download)
+    debug('%s: MISS %s', remote.name, relativePath)
+    const finishing = this.#finish(key, download, contentType, distribution.repository)
+    this.#finishing.add(finishing)
+    void finishing.finally(() => this.#finishing.delete(finishing))
+    return download
+  }
+
+  /** After the body: remember a 404, or save what arrived; then let the next request start afresh. */
+  async #finish (key: string, download: Download, contentType: ContentTypeClass | null, repositoryId: string | null): Promise<void> {
+    await download.settled
+    try {
+      if (download.state === 'failed') {
+        if (download.error instanceof NotFoundError) {
+          this.#negative.remember(download.remote.name, download.relativePath, download.remote.negativeCacheTtl)
+        }
+      } else if (contentType !== null) {
+        await saveDownload(this.#ctx, { download, contentType, repositoryId })
+      }
+    } catch (err: unknown) {
+      debug('%s: saving %s failed: %O', download.remote.name, download.relativePath, err)
+    } finally {
+      if (this.#inflight.get(key) === download) this.#inflight.delete(key)
+      await download.dispose().catch((err: unknown) => debug('removing %s: %s', download.tmpPath, (err as Error).message))
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import { ValidationError } from '../errors'
+import type { RemotePolicy } from '../plugins/remote'
+import type { RemoteColumns } from '../storage/remotes'
+
+/** What reading a remote back shows instead of each header value. */
+export const MASK = '***'
+
+/** RFC 9110 5.1: a header name is a token. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+/*
+ * Headers the middleware itself controls for every upstream request, or that describe a
+ * connection rather than a request; a remote may not set them.
+ */
+const RESERVED_HEADERS = new Set([
+  'host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
+  'content-length', 'expect', 'via', 'range', 'if-range', 'accept-encoding', 'proxy-authorization'
+])
+
+/** setTimeout's limit, in seconds. */
+const MAX_SECONDS = 2_147_483
+
+const POLICIES: readonly RemotePolicy[] = ['on_demand', 'streamed']
+
+function httpUrl (value: unknown, field: string, allowCredentials: boolean): string {
+  if (typeof value !== 'string' || value === '') throw new ValidationError(`"${field}" must be a non-empty http or https URL`)
+  if (value.length > 2048) throw new ValidationError(`"${field}" must be at most 2048 characters`)
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ValidationError(`"${field}" is not a valid URL: ${JSON.stringify(value)}`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ValidationError(`"${field}" must be an http or https URL, got the scheme "${url.protocol.slice(0, -1)}"`)
+  }
+  if (url.hostname === '') throw new ValidationError(`"${field}" has no host`)
+  if (!allowCredentials && (url.username !== '' || url.password !== '')) {
+    // A URL is shown when the remote is read back and may land in logs; headers are masked.
+    throw new ValidationError(`"${field}" may not carry credentials: send them in "headers" (for example "Authorization")`)
+  }
+  return value
+}
+
+function seconds (value: unknown, field: string, { zero }: { zero: boolean }): number | null | undefined {
+  if (value === undefined || value === null) return value
+  if (typeof value !== 'number' || !Number.isFinite(value) || (zero ? value < 0 : value <= 0)) {
+    throw new ValidationError(`"${field}" must be a number of seconds ${zero ? '>= 0' : '> 0'}, or null`)
+  }
+  if (value > MAX_SECONDS) throw new ValidationError(`"${field}" must be at most ${MAX_SECONDS} seconds`)
+  return value
+}
+
+/**
+ * Header names (lower-cased) and values. On update, a value of `"***"` keeps the current
+ * value of that header, so a remote read back and sent again keeps its secrets.
+ */
+function headers (value: unknown, current: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
+  if (value === undefined) return undefined
+  if (value === null) return {}
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationError('"headers" must be a JSON object of header names to string values')
+  const out: Record<string, string> = {}
+  for (const [name, v] of Object.entries(value)) {
+    const lower = name.toLowerCase()
+    if (!TOKEN.test(name)) throw new ValidationError(`"headers": ${JSON.stringify(name)} is not a valid header name`)
+    if (RESERVED_HEADERS.has(lower)) throw new ValidationError(`"headers": "${lower}" is set by pulp-middleware itself and may not be given`)
+    if (Object.hasOwn(out, lower)) throw new ValidationError(`"headers": "${lower}" is given twice`)
+    if (typeof v !== 'string') throw new ValidationError(`"headers": the value of "${lower}" must be a string`)
+    if (v === MASK && current !== undefined) {
+      if (!Object.hasOwn(current, lower)) throw new ValidationError(`"headers": "${lower}" is "${MASK}" but the remote has no such header to keep`)
+      out[lower] = current[lower]
+      continue
+    }
+    // RFC 9110 5.5: no CR, LF or NUL; other controls (but tab) are refused as well.
+    if (v.length > 8192 || /[\0-\x08\x0a-\x1f\x7f]/.test(v)) {
+      throw new ValidationError(`"headers": the value of "${lower}" must be at most 8192 characters without control characters`)
+    }
+    out[lower] = v
+  }
+  return out
+}
+
+/**
+ * Validates the fields of a remote (camelCase, as `fromWire` gives them). `current` is the
+ * stored remote on update: only the fields given are returned.
+ */
+export function remoteColumns (
+  body: Record<string, unknown>,
+  current: RemoteColumns | undefined,
+  isRemoteType: (id: string) => boolean,
+  registered: () => string[]
+): Partial<RemoteColumns> {
+  const out: Partial<RemoteColumns> = {}
+  if (body.url !== undefined || current === undefined) out.url = httpUrl(body.url, 'url', false)
+  if (body.remoteTypeId !== undefined || current === undefined) {
+    const id = body.remoteTypeId ?? 'file'
+    if (typeof id !== 'string' || !isRemoteType(id)) {
+      throw new ValidationError(`"remote_type_id" ${JSON.stringify(id)} is not a registered remote type (registered: ${registered().join(', ') || 'none'})`)
+    }
+    out.remoteTypeId = id
+  }
+  const h = headers(body.headers, current?.headers)
+  if (h !== undefined) out.headers = h
+  else if (current === undefined) out.headers = {}
+  if (body.policy !== undefined || current === undefined) {
+    const policy = body.policy ?? 'on_demand'
+    if (!POLICIES.includes(policy as RemotePolicy)) {
+      throw new ValidationError(`"policy" must be one of ${POLICIES.map((p) => `"${p}"`).join(', ')}, got ${JSON.stringify(policy)}`)
+    }
+    out.policy = policy as RemotePolicy
+  }
+  for (const [key, field] of [['connectTimeout', 'connect_timeout'], ['totalTimeout', 'total_timeout']] as const) {
+    const v = seconds(body[key], field, { zero: false })
+    if (v !== undefined) out[key] = v
+    else if (current === undefined) out[key] = null
+  }
+  const ttl = seconds(body.negativeCacheTtl, 'negative_cache_ttl', { zero: true })
+  if (ttl !== undefined) out.negativeCacheTtl = ttl
+  else if (current === undefined) out.negativeCacheTtl = null
+  if (body.proxyUrl !== undefined) out.proxyUrl = body.proxyUrl === null ? null : httpUrl(body.proxyUrl, 'proxy_url', true)
+  else if (current === undefined) out.proxyUrl = null
+  if (body.tlsValidation !== undefined) {
+    if (typeof body.tlsValidation !== 'boolean') throw new ValidationError('"tls_validation" must be true or false')
+    out.tlsValidation = body.tlsValidation
+  } else if (current === undefined) {
+    out.tlsValidation = true
+  }
+  return out
+}
+
+/** Every header value as `"***"`. */
+export function maskHeaders (h: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const name of Object.keys(h)) out[name] = MASK
+  return out
+}
+
+/** A proxy URL with its password (or token-like user name) replaced by `"***"`. */
+export function maskProxyUrl (value: string | null): string | null {
+  if (value === null) return null
+  try {
+    const url = new URL(value)
+    if (url.password !== '') url.password = MASK
+    else if (url.username !== '') url.username = MASK
+    return url.toString()
+  } catch {
+    return MASK
+  }
+}

@@ -1,0 +1,150 @@
+import createDebug from 'debug'
+import { ConflictError, NotFoundError, ValidationError } from '../errors'
+import { Remote, type RemotePolicy, type RemoteTypeClass } from '../plugins/remote'
+import type { PluginRegistry } from '../plugins/registry'
+import { isUniqueViolation, type PageOf } from '../storage/rows'
+import * as store from '../storage/remotes'
+import type { RemoteColumns, StoredRemote } from '../storage/remotes'
+import type { PulpContext } from './context'
+import { maskHeaders, maskProxyUrl, remoteColumns } from './remote-fields'
+import { onlyFields, requireObject, validateId, validatePage } from './validate'
+
+const debug = createDebug('pulp:core:remotes')
+
+/** A remote as the API shows it: header values and proxy credentials masked as `"***"`. */
+export interface RemoteRecord {
+  name: string
+  url: string
+  remoteTypeId: string
+  headers: Record<string, string>
+  policy: RemotePolicy
+  connectTimeout: number | null
+  totalTimeout: number | null
+  proxyUrl: string | null
+  tlsValidation: boolean
+  negativeCacheTtl: number | null
+  created: string
+  updated: string
+}
+
+export interface UpdateRemoteInput {
+  url?: string
+  remoteTypeId?: string
+  /** Header names to values; on update a value of `"***"` keeps the stored one. */
+  headers?: Record<string, string> | null
+  policy?: RemotePolicy
+  connectTimeout?: number | null
+  totalTimeout?: number | null
+  proxyUrl?: string | null
+  tlsValidation?: boolean
+  negativeCacheTtl?: number | null
+}
+
+export interface CreateRemoteInput extends UpdateRemoteInput {
+  name: string
+  url: string
+}
+
+const FIELDS = ['url', 'remoteTypeId', 'headers', 'policy', 'connectTimeout', 'totalTimeout', 'proxyUrl',
+  'tlsValidation', 'negativeCacheTtl'] as const
+
+function toRecord (r: StoredRemote): RemoteRecord {
+  return {
+    name: r.name,
+    url: r.url,
+    remoteTypeId: r.remoteTypeId,
+    headers: maskHeaders(r.headers),
+    policy: r.policy,
+    connectTimeout: r.connectTimeout,
+    totalTimeout: r.totalTimeout,
+    proxyUrl: maskProxyUrl(r.proxyUrl),
+    tlsValidation: r.tlsValidation,
+    negativeCacheTtl: r.negativeCacheTtl,
+    created: r.created,
+    updated: r.updated
+  }
+}
+
+/**
+ * Builds the remote type's instance for a stored remote. Throws a ValidationError when its
+ * type is no longer registered (a plugin removed since the remote was made).
+ */
+export function instantiateRemote (registry: PluginRegistry, stored: StoredRemote): Remote {
+  const type = registry.remoteType(stored.remoteTypeId)
+  if (type === undefined) throw new ValidationError(`remote "${stored.name}" has the type "${stored.remoteTypeId}", which is not registered`)
+  const instance = new (type.Class as unknown as RemoteTypeClass)(stored)
+  if (!(instance instanceof Remote)) {
+    throw new ValidationError(`remote type "${stored.remoteTypeId}" does not extend Remote (import { Remote } from 'pulp-middleware')`)
+  }
+  return instance
+}
+
+/** Remotes for pull-through: the same rules for the REST API and for code. */
+export class RemoteService {
+  readonly #ctx: PulpContext
+  readonly #registry: PluginRegistry
+
+  constructor (ctx: PulpContext, registry: PluginRegistry) {
+    this.#ctx = ctx
+    this.#registry = registry
+  }
+
+  #columns (body: Record<string, unknown>, current?: RemoteColumns): Partial<RemoteColumns> {
+    return remoteColumns(body, current,
+      (id) => this.#registry.remoteType(id) !== undefined,
+      () => this.#registry.remoteTypes().map((t) => t.id))
+  }
+
+  async create (input: CreateRemoteInput): Promise<RemoteRecord> {
+    const body = requireObject(input, 'a remote')
+    onlyFields(body, ['name', ...FIELDS], 'a remote')
+    const name = validateId(body.name, 'name')
+    try {
+      await store.insertRemote(this.#ctx.knex, name, this.#columns(body) as RemoteColumns)
+    } catch (err: unknown) {
+      if (isUniqueViolation(err)) throw new ConflictError(`remote "${name}" already exists`)
+      throw err
+    }
+    debug('created %s', name)
+    return await this.get(name)
+  }
+
+  async list (page?: { limit?: unknown, offset?: unknown }): Promise<PageOf<RemoteRecord>> {
+    const found = await store.listRemotes(this.#ctx.knex, validatePage(page))
+    return { count: found.count, results: found.results.map(toRecord) }
+  }
+
+  async get (name: string): Promise<RemoteRecord> {
+    return toRecord(await this.#stored(name))
+  }
+
+  async update (name: string, fields: UpdateRemoteInput): Promise<RemoteRecord> {
+    const body = requireObject(fields, 'a remote update')
+    onlyFields(body, FIELDS, 'a remote update')
+    const current = await this.#stored(name)
+    if (!await store.updateRemote(this.#ctx.knex, name, this.#columns(body, current))) {
+      throw new NotFoundError(`remote "${name}" does not exist`)
+    }
+    debug('updated %s', name)
+    this.#ctx.events.emit('remote-changed', name)
+    return await this.get(name)
+  }
+
+  /** Deletes a remote and what it pulled into its index; 409 while a distribution uses it. */
+  async delete (name: string): Promise<void> {
+    validateId(name, 'name')
+    const { deleted, usedBy } = await store.deleteRemote(this.#ctx.knex, name)
+    if (usedBy !== undefined) {
+      throw new ConflictError(`remote "${name}" is used by distribution "${usedBy}"; remove it from the distribution first`)
+    }
+    if (!deleted) throw new NotFoundError(`remote "${name}" does not exist`)
+    debug('deleted %s', name)
+    this.#ctx.events.emit('remote-changed', name)
+  }
+
+  async #stored (name: string): Promise<StoredRemote> {
+    const found = await store.findRemote(this.#ctx.knex, validateId(name, 'name'))
+    if (found === undefined) throw new NotFoundError(`remote "${name}" does not exist`)
+    return found
+  }
+}

@@ -1,0 +1,30 @@
+import type { PluginBundle } from './types'
+import { PluginRegistry } from './registry'
+import { WEB_DEFAULT_CONFIG, WebDistributor } from './web-distributor'
+import { FileRemote } from './remote'
+import { FileContent } from './content'
+
+/** The types every instance has before the `plugins` option's: registered first, so their ids stay ours. */
+export function registerBuiltins (registry: PluginRegistry): void {
+  registry.registerDistributor(WebDistributor, { defaultConfig: { ...WEB_DEFAULT_CONFIG } })
+  registry.registerRemoteType(FileRemote)
+  registry.registerContentType(FileContent)
+}
+
+/**
+ * A registry with the built-in types and the `plugins` option's bundles. A broken plugin is a
+ * bad option: the TypeError names the option element and the registry's reason.
+ */
+export function createRegistry (bundles: readonly PluginBundle[]): PluginRegistry {
+  const registry = new PluginRegistry()
+  registerBuiltins(registry)
+  bundles.forEach((bundle, i) => {
+    try {
+      registry.register(bundle)
+    } catch (err: unknown) {
+      if (err instanceof TypeError) throw new TypeError(`pulpMiddleware: option "plugins[${i}]": ${err.message}`)
+      throw err
+    }
+  })
+  return registry
+}

@@ -1,0 +1,193 @@
+import path from 'node:path'
+import { createWriteStream } from 'node:fs'
+import { mkdir, symlink } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import createDebug from 'debug'
+import { PulpError, ValidationError } from '../errors'
+import { validateRelativePath } from '../core/validate'
+import type { Repository } from '../storage/repositories'
+import type { JsonObject, PluginConfig } from './config'
+import {
+  Distributor, type ConfigConduit, type DistributorMetadata, type PublishConduit, type PublishReport, type ValidationResult
+} from './distributor'
+
+const debug = createDebug('pulp:plugins:web')
+
+/** The registration defaults of the built-in `web` distributor (`relative_url` defaults to the repository id). */
+export const WEB_DEFAULT_CONFIG: Readonly<JsonObject> = Object.freeze({ http: true, https: false, manifest: true })
+
+const KEYS = ['relative_url', 'http', 'https', 'manifest']
+export const MANIFEST = 'PULP_MANIFEST'
+
+interface WebSettings {
+  relativeUrl: string
+  http: boolean
+  https: boolean
+  manifest: boolean
+}
+
+interface Published { relative_url: string, http: boolean, https: boolean }
+
+function settingsOf (repo: Readonly<Repository>, config: PluginConfig): WebSettings {
+  const flag = (key: string, fallback: boolean): boolean => {
+    const value = config.get(key, fallback)
+    if (typeof value !== 'boolean') throw new ValidationError(`"${key}" must be true or false`)
+    return value
+  }
+  return {
+    relativeUrl: validateRelativePath(config.get('relative_url', repo.id), 'relative_url'),
+    http: flag('http', true),
+    https: flag('https', false),
+    manifest: flag('manifest', true)
+  }
+}
+
+/** One PULP_MANIFEST line; a field with a comma, quote or line break is quoted as in CSV (RFC 4180). */
+function manifestLine (relativePath: string, sha256: string, size: number): string {
+  const field = /[",\r\n]/.test(relativePath) ? `"${relativePath.replaceAll('"', '""')}"` : relativePath
+  return `${field},${sha256},${size}\n`
+}
+
+/**
+ * The built-in `web` distributor: publishes a repository as a tree of symlinks into the
+ * artifact store (no copies), with a `PULP_MANIFEST`, served atomically at
+ * `publish/http/<relative_url>` and/or `publish/https/<relative_url>`.
+ *
+ * Config: `relative_url` (default: the repository id), `http` (default true), `https`
+ * (default false), `manifest` (default true). Two web distributors may not share a
+ * `relative_url`, nor may one nest inside another. Links are relative, so the data directory
+ * can be moved or mounted elsewhere whole.
+ */
+export class WebDistributor extends Distributor {
+  static metadata (): DistributorMetadata {
+    return { id: 'web', displayName: 'Web: a static tree served over HTTP', types: ['file'] }
+  }
+
+  async validateConfig (repo: Readonly<Repository>, config: PluginConfig, conduit: ConfigConduit): Promise<ValidationResult> {
+    const unknown = Object.keys(config.flatten()).filter((k) => !KEYS.includes(k))
+    if (unknown.length > 0) return { valid: false, message: `unknown config key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${KEYS.join(', ')})` }
+    let settings: WebSettings
+    try {
+      settings = settingsOf(repo, config)
+    } catch (err: unknown) {
+      if (err instanceof ValidationError) return { valid: false, message: err.message }
+      throw err
+    }
+    const conflict = await this.conflictOf(repo, settings.relativeUrl, conduit)
+    return conflict === undefined ? { valid: true } : { valid: false, message: conflict }
+  }
+
+  /** A message naming the distributor whose relative_url overlaps ours, if there is one. */
+  protected async conflictOf (repo: Readonly<Repository>, relativeUrl: string, conduit: ConfigConduit): Promise<string | undefined> {
+    const others = (await conduit.getRepoDistributorsByRelativeUrl(relativeUrl))
+      .filter((c) => !(c.repoId === repo.id && c.distributorId === conduit.distributorId))
+    if (others.length === 0) return undefined
+    const o = others[0]
+    const how = o.relativeUrl === relativeUrl ? 'is already used by' : 'overlaps'
+    return `relative_url "${relativeUrl}" ${how} "${o.relativeUrl}" of distributor "${o.distributorId}" of repository "${o.repoId}"`
+  }
+
+  override async publishRepo (repo: Readonly<Repository>, conduit: PublishConduit, config: PluginConfig): Promise<PublishReport> {
+    let settings: WebSettings
+    try {
+      settings = settingsOf(repo, config)
+    } catch (err: unknown) {
+      if (err instanceof ValidationError) return conduit.buildFailureReport(err.message)
+      throw err
+    }
+    // Checked again: an override or a concurrent change may have moved things since validation.
+    const conflict = await this.conflictOf(repo, settings.relativeUrl, conduit)
+    if (conflict !== undefined) return conduit.buildFailureReport(conflict)
+
+    const types = (this.constructor as typeof WebDistributor).metadata().types
+    const total = types.reduce((sum, t) => sum + (repo.contentUnitCounts[t] ?? 0), 0)
+    let done = 0
+    conduit.setProgress({ state: 'linking', units: { done, total } })
+    try {
+      const lines = this.#linkUnits(conduit, types, settings.manifest, () => {
+        done++
+        conduit.setProgress({ state: 'linking', units: { done, total } })
+      })
+      if (settings.manifest) {
+        await pipeline(Readable.from(lines), createWriteStream(path.join(conduit.workingDir, MANIFEST), { flags: 'wx' }), { signal: conduit.signal })
+      } else {
+        for await (const _line of lines) conduit.signal.throwIfAborted()
+      }
+      conduit.signal.throwIfAborted()
+    } catch (err: unknown) {
+      if (conduit.signal.aborted) return conduit.buildCancelReport('canceled', { units: { done, total } })
+      if (err instanceof PulpError) return conduit.buildFailureReport(err.message, { units: { done, total } })
+      throw err
+    }
+
+    const previous = await conduit.getScratchpad() as { published?: Published } | null
+    await conduit.activatePublication(settings.relativeUrl, { http: settings.http, https: settings.https })
+    if (previous?.published !== undefined && previous.published.relative_url !== settings.relativeUrl) {
+      await conduit.unpublish(previous.published.relative_url)
+    }
+    await conduit.setScratchpad({ published: { relative_url: settings.relativeUrl, http: settings.http, https: settings.https } })
+    conduit.setProgress({ state: 'finished', units: { done, total } })
+    debug('%s published %d units at %s', repo.id, done, settings.relativeUrl)
+    return conduit.buildSuccessReport(
+      { units: done, relative_url: settings.relativeUrl, protocols: protocolsOf(settings) },
+      { manifest: settings.manifest }
+    )
+  }
+
+  /** Links every unit into the working directory; yields its manifest line. */
+  async * #linkUnits (conduit: PublishConduit, types: string[], manifest: boolean, onUnit: () => void): AsyncGenerator<string> {
+    const made = new Set<string>()
+    for await (const unit of conduit.units({ typeIds: types })) {
+      conduit.signal.throwIfAborted()
+      if (manifest && unit.relativePath === MANIFEST) {
+        throw new ValidationError(`a unit is at "${MANIFEST}", where the manifest goes: set "manifest": false or move the unit`)
+      }
+      const link = path.join(conduit.workingDir, ...unit.relativePath.split('/'))
+      const dir = path.dirname(link)
+      try {
+        if (!made.has(dir)) {
+          await mkdir(dir, { recursive: true })
+          made.add(dir)
+        }
+        await symlink(path.relative(dir, unit.storagePath), link)
+      } catch (err: unknown) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'EEXIST' || code === 'ENOTDIR') {
+          throw new ValidationError(`unit "${unit.relativePath}" cannot be placed: another unit's path is a file where it needs a directory, or the reverse`)
+        }
+        throw err
+      }
+      onUnit()
+      yield manifestLine(unit.relativePath, unit.sha256, unit.size)
+    }
+  }
+
+  /** The publish loop watches `conduit.signal`; nothing else holds resources to release. */
+  override async cancelPublishRepo (): Promise<void> {}
+
+  override createConsumerPayload (repo: Readonly<Repository>, config: PluginConfig): JsonObject {
+    const settings = settingsOf(repo, config)
+    return { relative_url: settings.relativeUrl, protocols: protocolsOf(settings), manifest: settings.manifest ? MANIFEST : null }
+  }
+
+  /** Unpublishes: the links at the configured relative_url and at the one last published. */
+  override async distributorRemoved (repo: Readonly<Repository>, config: PluginConfig, conduit: ConfigConduit): Promise<void> {
+    const urls = new Set<string>()
+    const configured = config.get('relative_url', repo.id)
+    if (typeof configured === 'string') urls.add(configured)
+    const pad = await conduit.getScratchpad() as { published?: Published } | null
+    if (pad?.published !== undefined) urls.add(pad.published.relative_url)
+    for (const url of urls) {
+      try {
+        await conduit.unpublish(url)
+      } catch (err: unknown) {
+        if (!(err instanceof ValidationError)) throw err
+      }
+    }
+  }
+}
+
+function protocolsOf (s: { http: boolean, https: boolean }): string[] {
+  return [...(s.http ? ['http'] : []), ...(s.https ? ['https'] : [])]
+}

@@ -1,0 +1,105 @@
+import type { Knex } from 'knex'
+import type { RemotePolicy, RemoteSettings } from '../plugins/remote'
+import { lockWiring } from './distributions'
+import { fromJson, now, toBool, toJson, toNumber, type Page, type PageOf } from './rows'
+
+const TABLE = 'pulp_remotes'
+
+/** A stored remote with its real header values; never leaves the process as is. */
+export interface StoredRemote extends RemoteSettings {
+  readonly created: string
+  readonly updated: string
+}
+
+/** The stored fields of a remote besides its name. */
+export type RemoteColumns = { -readonly [K in Exclude<keyof RemoteSettings, 'name'>]: RemoteSettings[K] }
+
+interface RemoteRow {
+  name: string
+  url: string
+  remote_type_id: string
+  headers: string
+  policy: string
+  connect_timeout: number | string | null
+  total_timeout: number | string | null
+  proxy_url: string | null
+  tls_validation: boolean | number
+  negative_cache_ttl: number | string | null
+  created: string
+  updated: string
+}
+
+function nullableNumber (value: number | string | null): number | null {
+  return value === null ? null : toNumber(value)
+}
+
+function toStored (row: RemoteRow): StoredRemote {
+  return {
+    name: row.name,
+    url: row.url,
+    remoteTypeId: row.remote_type_id,
+    headers: fromJson<Record<string, string>>(row.headers, {}),
+    policy: row.policy as RemotePolicy,
+    connectTimeout: nullableNumber(row.connect_timeout),
+    totalTimeout: nullableNumber(row.total_timeout),
+    proxyUrl: row.proxy_url,
+    tlsValidation: toBool(row.tls_validation),
+    negativeCacheTtl: nullableNumber(row.negative_cache_ttl),
+    created: row.created,
+    updated: row.updated
+  }
+}
+
+function toRow (fields: Partial<RemoteColumns>): Record<string, unknown> {
+  const row: Record<string, unknown> = {}
+  if (fields.url !== undefined) row.url = fields.url
+  if (fields.remoteTypeId !== undefined) row.remote_type_id = fields.remoteTypeId
+  if (fields.headers !== undefined) row.headers = toJson(fields.headers)
+  if (fields.policy !== undefined) row.policy = fields.policy
+  if (fields.connectTimeout !== undefined) row.connect_timeout = fields.connectTimeout
+  if (fields.totalTimeout !== undefined) row.total_timeout = fields.totalTimeout
+  if (fields.proxyUrl !== undefined) row.proxy_url = fields.proxyUrl
+  if (fields.tlsValidation !== undefined) row.tls_validation = fields.tlsValidation
+  if (fields.negativeCacheTtl !== undefined) row.negative_cache_ttl = fields.negativeCacheTtl
+  return row
+}
+
+export async function insertRemote (knex: Knex, name: string, fields: RemoteColumns): Promise<void> {
+  const at = now()
+  await knex(TABLE).insert({ name, ...toRow(fields), created: at, updated: at })
+}
+
+export async function findRemote (knex: Knex, name: string): Promise<StoredRemote | undefined> {
+  const row = await knex(TABLE).where({ name }).first() as RemoteRow | undefined
+  return row === undefined ? undefined : toStored(row)
+}
+
+export async function findRemotes (knex: Knex, names: readonly string[]): Promise<StoredRemote[]> {
+  if (names.length === 0) return []
+  return (await knex(TABLE).whereIn('name', [...names]) as RemoteRow[]).map(toStored)
+}
+
+export async function listRemotes (knex: Knex, page: Page): Promise<PageOf<StoredRemote>> {
+  const [{ n }] = await knex(TABLE).count({ n: '*' }) as Array<{ n: number | string }>
+  const rows = await knex(TABLE).orderBy('name').limit(page.limit).offset(page.offset) as RemoteRow[]
+  return { count: toNumber(n), results: rows.map(toStored) }
+}
+
+/** Returns false when there is no such remote. */
+export async function updateRemote (knex: Knex, name: string, fields: Partial<RemoteColumns>): Promise<boolean> {
+  return await knex(TABLE).where({ name }).update({ ...toRow(fields), updated: now() }) > 0
+}
+
+/**
+ * Deletes a remote and its pull-through index, unless a distribution uses it: then nothing
+ * changes and the distribution's name comes back.
+ */
+export async function deleteRemote (knex: Knex, name: string): Promise<{ deleted: boolean, usedBy?: string }> {
+  return await knex.transaction(async (trx) => {
+    await lockWiring(trx)
+    const user = await trx('pulp_distributions').where({ remote_name: name }).orderBy('name').first('name') as { name: string } | undefined
+    if (user !== undefined) return { deleted: false, usedBy: user.name }
+    await trx('pulp_remote_artifacts').where({ remote_name: name }).delete()
+    return { deleted: await trx(TABLE).where({ name }).delete() > 0 }
+  })
+}

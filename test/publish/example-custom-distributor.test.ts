@@ -1,0 +1,52 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { readFile, rm } from 'node:fs/promises'
+import { ExportDistributor, main } from '../../examples/custom-distributor'
+import { startPulp, tempDir } from '../support/pulp'
+import { API, api } from '../support/publish-env'
+import { execFileAsync } from '../support/processes'
+
+describe('examples/custom-distributor.ts', () => {
+  it('exports a repository into the configured directory', async () => {
+    const dir = await tempDir()
+    try {
+      const lines: string[] = []
+      const { task, files } = await main(path.join(dir, 'out'), (line) => lines.push(line))
+      assert.equal(task.state, 'finished')
+      assert.deepEqual(task.result, { result: 'success', summary: { exported: 2, directory: path.join(dir, 'out') }, details: null })
+      assert.deepEqual(files, ['css/site.css', 'index.html'])
+      assert.equal(await readFile(path.join(dir, 'out', 'index.html'), 'utf8'), '<h1>Hello</h1>\n')
+      assert.match(lines[0], /^publish finished/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('runs from the command line', { timeout: 60_000 }, async () => {
+    const dir = await tempDir()
+    try {
+      const script = path.join(__dirname, '..', '..', 'examples', 'custom-distributor.ts')
+      const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', script, path.join(dir, 'cli')])
+      assert.match(stdout, /publish finished/)
+      assert.equal(await readFile(path.join(dir, 'cli', 'css', 'site.css'), 'utf8'), 'body { color: teal }\n')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a relative or unwritable directory with 400', async () => {
+    const t = await startPulp({ runner: false, plugins: [{ distributors: [ExportDistributor] }] })
+    try {
+      await api(t).post(`${API}/repositories`).send({ id: 'r' }).expect(201)
+      const relative = await api(t).post(`${API}/repositories/r/distributors`).send({ distributor_type_id: 'export', distributor_config: { directory: 'out' } }).expect(400)
+      assert.equal(relative.body.error.message, '"directory" must be an absolute path')
+      // A file where a directory must go (permissions would not stop root, who runs CI).
+      const blocked = path.join(t.dataDir, 'pulp.sqlite', 'out')
+      const unwritable = await api(t).post(`${API}/repositories/r/distributors`).send({ distributor_type_id: 'export', distributor_config: { directory: blocked } }).expect(400)
+      assert.equal(unwritable.body.error.message, `"directory" ${blocked} is not writable`)
+    } finally {
+      await t.cleanup()
+    }
+  })
+})
