@@ -11,8 +11,8 @@ import { constants, createReadStream, createWriteStream } from 'node:fs'
 import { access, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { pipeline } from 'node:stream/promises'
 import {
-  Distributor, pulpMiddleware, type DistributorMetadata, type PluginConfig, type PublishConduit, type PublishReport, type Repository,
-  type Task, type ValidationResult
+  Distributor, pulpMiddleware, type DistributorMetadata, type PluginConfig, type PublishConduit, type PublishReport, type PulpOptions,
+  type Repository, type Task, type ValidationResult
 } from '../lib'
 
 /** The closest existing directory at or above `dir`: where a new directory would be created. */
@@ -68,10 +68,14 @@ export class ExportDistributor extends Distributor {
   override async cancelPublishRepo (): Promise<void> {}
 }
 
-/** Registers the distributor, publishes a two-file repository into `exportDir`, and reports. */
-export async function main (exportDir: string, log: (line: string) => void = console.log): Promise<{ task: Task, files: string[] }> {
+/**
+ * Registers the distributor, publishes a two-file repository into `exportDir`, and reports.
+ * `database` defaults to SQLite in a temporary data directory.
+ */
+export async function main (exportDir: string, log: (line: string) => void = console.log,
+  database?: PulpOptions['database']): Promise<{ task: Task, files: string[] }> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'pulp-example-'))
-  const pulp = pulpMiddleware({ dataDir, plugins: [{ distributors: [ExportDistributor] }] })
+  const pulp = pulpMiddleware({ dataDir, database, plugins: [{ distributors: [ExportDistributor] }] })
   try {
     await pulp.repositories.create({ id: 'site' })
     await pulp.repositories.addContent('site', { file: Buffer.from('<h1>Hello</h1>\n'), relativePath: 'index.html' })

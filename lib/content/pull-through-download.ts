@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { createHash, randomUUID } from 'node:crypto'
-import { rm } from 'node:fs/promises'
+import { rm, type FileHandle } from 'node:fs/promises'
 import createDebug from 'debug'
 import { PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { StoredRemote } from '../storage/remotes'
@@ -26,6 +26,25 @@ export interface DownloadListener {
   onSettled: () => void
 }
 
+/** Where a download's bytes come from, decided as it starts. */
+export type DownloadOrigin =
+  /**
+   * This instance asks the upstream; `onHead` hears what it answered, `onFailure` runs before a
+   * failure is answered (so whoever asks next, here or elsewhere, tries afresh).
+   */
+  | { kind: 'upstream', onHead?: (head: DownloadHead) => void, onFailure?: (error: PulpError) => Promise<void> }
+  /** Another instance is fetching the path: its file is read as it grows, then checked. */
+  | { kind: 'shared', head: DownloadHead, file: FileHandle, body: AsyncIterable<Buffer>, verify: (sha256: string, size: number) => Promise<void> }
+  /** Another instance saved the path meanwhile: the clients get the HIT. */
+  | { kind: 'saved' }
+
+const UPSTREAM: DownloadOrigin = Object.freeze({ kind: 'upstream' })
+
+/** The path was saved elsewhere before this download sent anything; never shown to a client. */
+export class SavedElsewhereError extends PulpError {
+  constructor (message: string) { super(message, 'ERR_PULP_SAVED_ELSEWHERE', { expose: false }) }
+}
+
 export interface DownloadSpec {
   clients: UpstreamClients
   remote: StoredRemote
@@ -35,6 +54,8 @@ export interface DownloadSpec {
   tmpDir: string
   /** Stop fetching once no client reads any more (for bytes that will not be saved). */
   abortWhenUnwatched: boolean
+  /** Decides where the bytes come from (given the signal and our temp file's name); default: the upstream. */
+  origin?: (signal: AbortSignal, file: string) => Promise<DownloadOrigin>
 }
 
 /** A client reading the download; it reports how far it got, and lets go when done. */
@@ -83,6 +104,8 @@ export class Download {
   #error: PulpError | undefined
   #sha256: string | undefined
   #disposed = false
+  /** The bytes come from another instance's download (nothing to save here). */
+  #shared = false
   /** Resolves with the head, or rejects with the failure that came before one. */
   readonly headReady: Promise<DownloadHead>
   /** Resolves when the body is complete or the download failed; never rejects. */
@@ -126,7 +149,7 @@ export class Download {
         if (released) return
         released = true
         this.#readers.delete(reader)
-        if (this.#readers.size === 0 && this.#spec.abortWhenUnwatched) {
+        if (this.#readers.size === 0 && (this.#spec.abortWhenUnwatched || this.#shared)) {
           this.abort(new UpstreamError(`every client of "${this.#spec.relativePath}" left before its end`))
         }
         this.#wake()
@@ -149,7 +172,8 @@ export class Download {
     this.#disposed = true
     await this.settled
     this.spool.release()
-    await rm(this.tmpPath, { force: true })
+    // Another instance's file is its own to remove.
+    if (!this.#shared) await rm(this.tmpPath, { force: true })
   }
 
   /** Whether every client is far behind the newest byte (so reading on only fills memory). */
@@ -175,30 +199,50 @@ export class Download {
       const reason = new UpstreamTimeoutError(`remote "${remote.name}" took longer than its total_timeout of ${remote.totalTimeout} s for "${relativePath}"`)
       timer = setTimeout(() => this.#controller.abort(reason), remote.totalTimeout * 1000).unref()
     }
-    // The temp file opens while the upstream is asked, not before: first bytes come sooner.
-    const opening = this.spool.open()
-    opening.catch(() => {})
+    let opening: Promise<void> | undefined
+    let origin: DownloadOrigin | undefined
     try {
-      const res = await this.#spec.clients.request({
-        remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal
-      })
-      await opening.catch((err: unknown) => {
-        res.body.destroy()
-        throw err
-      })
-      this.#head = headOf(res.headers)
+      origin = this.#spec.origin === undefined ? UPSTREAM : await this.#spec.origin(this.#controller.signal, path.basename(this.tmpPath))
+      if (origin.kind === 'saved') throw new SavedElsewhereError(`"${relativePath}" of remote "${remote.name}" was saved by another instance`)
+      let body: AsyncIterable<Buffer>
+      let head: DownloadHead
+      if (origin.kind === 'shared') {
+        this.#shared = true
+        this.spool.useFile(origin.file)
+        // Its clients may all have left while it waited; nothing here keeps what it would read.
+        if (this.#readers.size === 0) this.abort(new UpstreamError(`every client of "${relativePath}" left before its head`))
+        head = origin.head
+        body = origin.body
+      } else {
+        // The temp file opens while the upstream is asked, not before: first bytes come sooner.
+        opening = this.spool.open()
+        opening.catch(() => {})
+        const res = await this.#spec.clients.request({
+          remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal
+        })
+        await opening.catch((err: unknown) => {
+          res.body.destroy()
+          throw err
+        })
+        head = headOf(res.headers)
+        body = res.body
+        origin.onHead?.(head)
+      }
+      this.#head = head
       this.#state = 'streaming'
-      resolveHead(this.#head)
-      const size = await this.#pump(res.body)
-      const expected = this.#head.contentLength
+      resolveHead(head)
+      const size = await this.#pump(body)
+      const expected = head.contentLength
       if (expected !== undefined && size !== expected) {
         throw new UpstreamError(`remote "${remote.name}" sent ${size} of the ${expected} bytes of "${relativePath}" its Content-Length announced`)
       }
+      if (origin.kind === 'shared') await origin.verify(this.#sha256 as string, size)
       this.#state = 'complete'
-      debug('%s: %s complete (%d bytes)', remote.name, relativePath, size)
+      debug('%s: %s complete (%d bytes%s)', remote.name, relativePath, size, this.#shared ? ', read from another instance' : '')
     } catch (err: unknown) {
-      await opening.catch(() => {})
+      await opening?.catch(() => {})
       this.#error = upstreamFailure(this.#controller.signal.aborted ? this.#controller.signal.reason : err, remote.name, relativePath)
+      if (origin?.kind === 'upstream') await origin.onFailure?.(this.#error)
       this.#state = 'failed'
       rejectHead(this.#error)
       debug('%s: %s failed: %s', remote.name, relativePath, this.#error.message)

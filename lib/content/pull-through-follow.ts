@@ -2,7 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import mime from 'mime-types'
 import parseRange from 'range-parser'
 import { errorBody, httpStatusOf } from '../errors'
-import type { Attachment, Download, DownloadHead, DownloadListener } from './pull-through-download'
+import { SavedElsewhereError, type Attachment, type Download, type DownloadHead, type DownloadListener } from './pull-through-download'
 
 /** The most a client reads from the temp file at once when it is behind the download. */
 const READ_CHUNK = 256 * 1024
@@ -65,9 +65,10 @@ function pickRange (req: IncomingMessage, head: DownloadHead): ByteRange | 'unsa
 /**
  * Serves one client from a shared download: the upstream's headers, then the body (or the
  * client's range) as it arrives. If the download fails after the status went out, the
- * connection is destroyed, so no client takes a short body for a whole one.
+ * connection is destroyed, so no client takes a short body for a whole one. Answers false,
+ * having sent nothing, when another instance saved the path meanwhile (serve the HIT).
  */
-export async function sendFromDownload (req: IncomingMessage, res: ServerResponse, download: Download, options: FollowOptions): Promise<void> {
+export async function sendFromDownload (req: IncomingMessage, res: ServerResponse, download: Download, options: FollowOptions): Promise<boolean> {
   const ranged = req.headers.range !== undefined
   // Where a range starts is known only with the head; until then it holds nobody back.
   const attachment = download.attach(ranged ? Number.MAX_SAFE_INTEGER : 0)
@@ -76,8 +77,9 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
     try {
       head = await download.headReady
     } catch (err: unknown) {
+      if (err instanceof SavedElsewhereError) return false
       sendError(res, err, { 'x-pulp-cache': 'MISS' })
-      return
+      return true
     }
     const headers = missHeaders(head, options)
     const wanted = ranged ? pickRange(req, head) : undefined
@@ -86,7 +88,7 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
       headers['content-length'] = 0
       res.writeHead(416, headers)
       res.end()
-      return
+      return true
     }
     if (wanted !== undefined) {
       headers['content-range'] = `bytes ${wanted.start}-${wanted.end}/${head.contentLength as number}`
@@ -95,11 +97,12 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
     res.writeHead(wanted === undefined ? 200 : 206, headers)
     if (req.method === 'HEAD') {
       res.end()
-      return
+      return true
     }
     const start = wanted?.start ?? 0
     attachment.advance(start)
     await follow(res, download, attachment, start, wanted === undefined ? Number.POSITIVE_INFINITY : wanted.end + 1)
+    return true
   } finally {
     attachment.release()
   }

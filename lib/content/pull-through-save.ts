@@ -1,3 +1,4 @@
+import type { Knex } from 'knex'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { validateRelativePath } from '../core/validate'
@@ -13,6 +14,8 @@ export interface SaveSpec {
   contentType: ContentTypeClass
   /** The distribution's repository, which the unit joins; null for none. */
   repositoryId: string | null
+  /** More work for the transaction that records the path (it commits with it). */
+  within?: (trx: Knex) => Promise<void>
 }
 
 function isArtifact (value: unknown): value is Artifact {
@@ -48,7 +51,7 @@ function unpack (init: unknown, artifact: Artifact, relativePath: string, typeNa
  * `content-changed` event drives `auto_publish`.
  */
 export async function saveDownload (ctx: PulpContext, spec: SaveSpec): Promise<void> {
-  const { download, contentType, repositoryId } = spec
+  const { download, contentType, repositoryId, within } = spec
   const { remote, relativePath, head } = download
   const sha256 = download.sha256 as string
   const artifact = await ctx.artifacts.adopt(download.tmpPath, sha256, download.spool.received)
@@ -71,6 +74,7 @@ export async function saveDownload (ctx: PulpContext, spec: SaveSpec): Promise<v
         contentEncoding: own ? head?.contentEncoding ?? null : null
       })
     }
+    await within?.(trx)
     return stored
   })
   debug('%s: %s saved as %s unit %s (%s)', remote.name, relativePath, saved.typeId, saved.id, sha256)

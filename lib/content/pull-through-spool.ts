@@ -31,6 +31,8 @@ export class Spool {
   #writeError: unknown
   /** Holders of the handle: the writer, then each reader still reading. */
   #refs = 1
+  /** The bytes are in a file another instance writes: pushes only advance the counters. */
+  #shared = false
 
   constructor (path: string) {
     this.path = path
@@ -38,6 +40,12 @@ export class Spool {
 
   async open (): Promise<void> {
     this.#fh = await open(this.path, 'wx+', 0o644)
+  }
+
+  /** Serves reads from `fh`, a file another instance is writing, instead of writing one. */
+  useFile (fh: FileHandle): void {
+    this.#fh = fh
+    this.#shared = true
   }
 
   /** Where the bytes kept in memory start; a reader before it reads the file. */
@@ -48,8 +56,13 @@ export class Spool {
   /** Appends a chunk and starts writing it; throws a write error of an earlier batch. */
   push (chunk: Buffer): void {
     if (this.#writeError !== undefined) throw this.#writeError
-    this.#unflushed.push(chunk)
     this.received += chunk.length
+    if (this.#shared) {
+      this.flushed = this.received
+      this.#keep([chunk], chunk.length)
+      return
+    }
+    this.#unflushed.push(chunk)
     if (!this.#flushing) this.#writing = this.#flush()
   }
 

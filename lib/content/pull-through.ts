@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { instantiateRemote } from '../core/remotes'
-import { ClosedError, httpStatusOf, LoopDetectedError, NotFoundError } from '../errors'
+import { ClosedError, httpStatusOf, LoopDetectedError, NotFoundError, UpstreamError } from '../errors'
 import type { ContentTypeClass } from '../plugins/content'
 import type { PluginRegistry } from '../plugins/registry'
 import type { RemoteArtifact } from '../storage/remote-artifacts'
@@ -15,6 +15,7 @@ import { missHeaders, sendError, sendFromDownload } from './pull-through-follow'
 import { PullThroughIndex, type Route } from './pull-through-index'
 import { NegativeCache } from './pull-through-negative-cache'
 import { saveDownload } from './pull-through-save'
+import { SharedDownloads, type SharedDownload } from './pull-through-shared'
 import { UpstreamClients } from './pull-through-upstream'
 
 const debug = createDebug('pulp:content:pull-through')
@@ -32,6 +33,8 @@ export class PullThrough {
   readonly #clients: UpstreamClients
   readonly #negative = new NegativeCache()
   readonly #index: PullThroughIndex
+  /** One fetch per path across every instance on this database and volume. */
+  readonly #shared: SharedDownloads
   /** Downloads under way, by remote (and its version) and path: one upstream fetch per miss. */
   readonly #inflight = new Map<string, Download>()
   readonly #finishing = new Set<Promise<void>>()
@@ -44,6 +47,7 @@ export class PullThrough {
     this.#registry = registry
     this.#clients = new UpstreamClients(ctx.instanceId)
     this.#index = new PullThroughIndex(ctx.knex, { ttlMs: 1000 })
+    this.#shared = new SharedDownloads(ctx)
     this.#onRemoteChanged = (name) => {
       this.#index.invalidate(name)
       this.#negative.forgetRemote(name)
@@ -77,36 +81,47 @@ export class PullThrough {
     this.#ctx.events.off('distribution-changed', this.#onDistributionChanged)
     for (const download of this.#inflight.values()) download.abort(new ClosedError())
     await Promise.all([...this.#finishing])
+    await this.#shared.close()
     await this.#clients.close()
   }
 
-  async #serve (req: Request, res: Response, route: Route, name: string): Promise<void> {
+  /** `again`: the download this request waited on was saved by another instance; serve the HIT. */
+  async #serve (req: Request, res: Response, route: Route, name: string, again = false): Promise<void> {
     const { remote, relativePath } = route
     const via = typeof req.headers.via === 'string' ? req.headers.via : undefined
     if (via?.includes(this.#clients.viaToken) === true) {
       throw new LoopDetectedError(`proxy loop: the request for "${relativePath}" already went through this instance (remote "${remote.name}")`)
     }
     const key = `${remote.name}\0${remote.updated}\0${relativePath}`
-    let download = this.#inflight.get(key)
+    let download = this.#joinable(key)
     if (download === undefined) {
       const hit = await this.#index.artifact(remote, relativePath)
       if (hit !== undefined && await this.#sendHit(req, res, remote, hit, name)) return
       // Another request may have started it while we looked.
-      download = this.#inflight.get(key)
+      download = this.#joinable(key)
     }
     const follow = { cacheControl: this.#ctx.options.cacheControl, name }
-    if (download !== undefined) return await sendFromDownload(req, res, download, follow)
-    if (this.#negative.has(remote.name, relativePath)) {
-      return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`), { 'x-pulp-cache': 'HIT' })
+    if (download === undefined) {
+      if (this.#negative.has(remote.name, relativePath)) {
+        return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`), { 'x-pulp-cache': 'HIT' })
+      }
+      if (this.#closed) throw new ClosedError()
+      const instance = instantiateRemote(this.#registry, remote)
+      const url = instance.getRemoteArtifactUrl(relativePath, req)
+      if (req.method === 'HEAD') return await this.#head(res, remote, url, relativePath, via, follow)
+      // Under `streamed` nothing is saved; a content type of null marks metadata that never is.
+      const contentType = remote.policy === 'streamed' ? null : instance.getRemoteArtifactContentType(relativePath)
+      download = this.#start(key, route, url, via, contentType)
     }
-    if (this.#closed) throw new ClosedError()
-    const instance = instantiateRemote(this.#registry, remote)
-    const url = instance.getRemoteArtifactUrl(relativePath, req)
-    if (req.method === 'HEAD') return await this.#head(res, remote, url, relativePath, via, follow)
-    // Under `streamed` nothing is saved; a content type of null marks metadata that never is.
-    const contentType = remote.policy === 'streamed' ? null : instance.getRemoteArtifactContentType(relativePath)
-    download = this.#start(key, route, url, via, contentType)
-    await sendFromDownload(req, res, download, follow)
+    if (await sendFromDownload(req, res, download, follow)) return
+    if (again) throw new UpstreamError(`"${relativePath}" of remote "${remote.name}" was saved elsewhere but cannot be read here`)
+    await this.#serve(req, res, route, name, true)
+  }
+
+  /** The download under way for `key`; one that failed is on its way out (its error went to its clients). */
+  #joinable (key: string): Download | undefined {
+    const download = this.#inflight.get(key)
+    return download?.state === 'failed' ? undefined : download
   }
 
   /** Serves a path pulled before from the store; false when its artifact file has gone. */
@@ -146,29 +161,39 @@ export class PullThrough {
 
   #start (key: string, route: Route, url: string, via: string | undefined, contentType: ContentTypeClass | null): Download {
     const { remote, relativePath, distribution } = route
+    // What is saved is fetched once across instances; what is not, once per instance.
+    const shared = contentType === null ? undefined : this.#shared.begin(remote, relativePath)
     const download = new Download({
       clients: this.#clients, remote, url, relativePath, via, tmpDir: this.#ctx.artifacts.tmpDir,
       // Bytes nobody will keep are not worth fetching once every client has gone.
-      abortWhenUnwatched: contentType === null
+      abortWhenUnwatched: contentType === null,
+      origin: shared?.origin
     })
     this.#inflight.set(key, download)
     debug('%s: MISS %s', remote.name, relativePath)
-    const finishing = this.#finish(key, download, contentType, distribution.repository)
+    const finishing = this.#finish(key, download, contentType, distribution.repository, shared)
     this.#finishing.add(finishing)
     void finishing.finally(() => this.#finishing.delete(finishing))
     return download
   }
 
-  /** After the body: remember a 404, or save what arrived; then let the next request start afresh. */
-  async #finish (key: string, download: Download, contentType: ContentTypeClass | null, repositoryId: string | null): Promise<void> {
+  /**
+   * After the body: remember a 404, or (when this instance fetched it) save what arrived; then
+   * let the next request start afresh.
+   */
+  async #finish (key: string, download: Download, contentType: ContentTypeClass | null, repositoryId: string | null,
+    shared: SharedDownload | undefined): Promise<void> {
     await download.settled
+    if (download.state === 'failed') {
+      if (download.error instanceof NotFoundError) {
+        this.#negative.remember(download.remote.name, download.relativePath, download.remote.negativeCacheTtl)
+      }
+      // Nobody joins a failure (see #joinable): forget it now, not after the bookkeeping below.
+      if (this.#inflight.get(key) === download) this.#inflight.delete(key)
+    }
     try {
-      if (download.state === 'failed') {
-        if (download.error instanceof NotFoundError) {
-          this.#negative.remember(download.remote.name, download.relativePath, download.remote.negativeCacheTtl)
-        }
-      } else if (contentType !== null) {
-        await saveDownload(this.#ctx, { download, contentType, repositoryId })
+      if (shared !== undefined && contentType !== null) {
+        await shared.finish(download, async (within) => { await saveDownload(this.#ctx, { download, contentType, repositoryId, within }) })
       }
     } catch (err: unknown) {
       debug('%s: saving %s failed: %O', download.remote.name, download.relativePath, err)

@@ -2,13 +2,14 @@ import createDebug from 'debug'
 import type { Knex } from 'knex'
 import type { ArtifactStore } from '../artifacts/store'
 import { validateRelativePath } from '../core/validate'
+import { PulpError } from '../errors'
 import { assertJson } from '../plugins/config'
 import type {
   ConfigConduit, PublishConduit, PublishReport, PublishUnit, RelativeUrlClaim, ServeProtocols, UnitCriteria
 } from '../plugins/distributor'
 import * as distributors from '../storage/distributors'
 import * as repositories from '../storage/repositories'
-import { saveProgress } from '../storage/tasks'
+import { ownsTask, saveProgress } from '../storage/tasks'
 import { iterateRepositoryUnits } from '../storage/units'
 import { cancelReport, failureReport, successReport } from './report'
 import type { Owner, PublicationTree } from './tree'
@@ -149,6 +150,11 @@ export class RunConduit implements PublishConduit {
     validateRelativePath(relativeUrl, 'relative_url')
     if (this.#activated) throw new Error('activatePublication() was already called in this publish')
     this.signal.throwIfAborted()
+    // An instance that stalled past its heartbeat timeout lost this task to recovery, and a
+    // later publish may already serve newer content: it must not switch the tree back.
+    if (!await ownsTask(this.#deps.knex, this.taskId, this.#run.workerId)) {
+      throw new PulpError(`task ${this.taskId} no longer runs on this instance (it was marked interrupted)`, 'ERR_PULP_TASK_INTERRUPTED')
+    }
     const publication = await this.#deps.tree.finalize(this.workingDir)
     this.#activated = true
     await this.#deps.tree.activate(this.#run.owner, publication, relativeUrl, { http: protocols.http === true, https: protocols.https === true })

@@ -1,11 +1,13 @@
 import os from 'node:os'
+import { readFileSync, readlinkSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import createDebug from 'debug'
 import type { Knex } from 'knex'
+import type { Dialect } from '../storage/connection'
 import { insertHistory } from '../storage/history'
 import { now } from '../storage/rows'
-import { interruptTask, runningTasks } from '../storage/tasks'
-import { findWorkers, removeWorker, type Worker } from '../storage/workers'
+import { interruptTask, runningTasks, type Task, type TaskError } from '../storage/tasks'
+import { databaseNow, findWorkers, pruneWorkers, removeWorker, type Worker } from '../storage/workers'
 import type { PublicationTree } from './tree'
 
 const debug = createDebug('pulp:publish:recovery')
@@ -16,15 +18,38 @@ export const INTERRUPTED = Object.freeze({
 })
 
 /**
+ * Names where this process runs, precisely enough that a pid found in a worker row with the
+ * same name is a pid this process can check: the hostname, and on Linux the boot id and pid
+ * namespace too, since containers (and cloned VMs) often share a hostname but not their pids.
+ */
+export function localHost (): string {
+  const parts = [os.hostname()]
+  try {
+    parts.push(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), readlinkSync('/proc/self/ns/pid'))
+  } catch {
+    // Not Linux: processes with one hostname share one pid space there.
+  }
+  return parts.join(' ')
+}
+
+/** Who judges liveness: this process, where it runs, and the database clock's time. */
+export interface Observer {
+  host: string
+  pid: number
+  /** Milliseconds since the epoch, by the database server's clock (the one heartbeats use). */
+  now: number
+}
+
+/**
  * Whether a worker still runs: its heartbeat is recent and, on this host, its process exists.
  * The process check catches a killed process at once; the heartbeat catches the rest (other
- * hosts, a reused pid) after `heartbeatTimeout`.
+ * hosts, a frozen process, a reused pid) after `heartbeatTimeout`.
  */
-export function isAlive (worker: Worker | undefined, heartbeatTimeoutSeconds: number): boolean {
+export function isAlive (worker: Worker | undefined, heartbeatTimeoutSeconds: number, observer: Observer): boolean {
   if (worker === undefined) return false
-  if (Date.now() - Date.parse(worker.heartbeat) > heartbeatTimeoutSeconds * 1000) return false
+  if (observer.now - Date.parse(worker.heartbeat) > heartbeatTimeoutSeconds * 1000) return false
   // The same pid is this process: another instance in it is alive while it beats.
-  if (worker.hostname !== os.hostname() || worker.pid === process.pid) return true
+  if (worker.hostname !== observer.host || worker.pid === observer.pid) return true
   try {
     process.kill(worker.pid, 0)
     return true
@@ -34,41 +59,58 @@ export function isAlive (worker: Worker | undefined, heartbeatTimeoutSeconds: nu
 }
 
 /**
+ * Ends a running task of `task.workerId` as failed with `error`, records it in the history and
+ * removes its working directory. False when the task had already ended or changed hands.
+ */
+export async function interrupt (knex: Knex, tree: PublicationTree, task: Task, error: TaskError = INTERRUPTED): Promise<boolean> {
+  const won = await knex.transaction(async (trx) => {
+    if (!await interruptTask(trx, task.taskId, task.workerId, error)) return false
+    if (task.repoId !== null && task.distributorId !== null) {
+      await insertHistory(trx, {
+        repoId: task.repoId,
+        distributorId: task.distributorId,
+        taskId: task.taskId,
+        started: task.started ?? task.created,
+        completed: now(),
+        result: 'error',
+        summary: error.message,
+        errorMessage: error.message
+      })
+    }
+    return true
+  })
+  if (won && task.repoId !== null && task.distributorId !== null) {
+    await rm(tree.workingDir({ repoId: task.repoId, distributorId: task.distributorId }, task.taskId), { recursive: true, force: true })
+  }
+  return won
+}
+
+/**
  * Marks tasks left `running` by dead workers as failed ("interrupted"), records them in the
  * history and removes their working directories. Returns how many it recovered.
  */
-export async function recoverInterrupted (knex: Knex, tree: PublicationTree, selfId: string, heartbeatTimeout: number): Promise<number> {
-  const running = await runningTasks(knex, selfId)
-  if (running.length === 0) return 0
+export async function recoverInterrupted (knex: Knex, dialect: Dialect, tree: PublicationTree,
+  self: { id: string, host: string }, heartbeatTimeout: number): Promise<number> {
+  const running = await runningTasks(knex, self.id)
+  const observer: Observer = { host: self.host, pid: process.pid, now: await databaseNow(knex, dialect) }
+  if (running.length === 0) {
+    // Rows of instances long gone (stopped without close(), or crashed while idle).
+    await pruneWorkers(knex, new Date(observer.now - heartbeatTimeout * 1000).toISOString())
+    return 0
+  }
   const workers = await findWorkers(knex, [...new Set(running.map((t) => t.workerId).filter((id): id is string => id !== null))])
-  const dead = new Set<string | null>()
+  const dead = new Set<string>()
   let recovered = 0
   for (const task of running) {
-    if (task.workerId !== null && isAlive(workers.get(task.workerId), heartbeatTimeout)) continue
-    dead.add(task.workerId)
-    const won = await knex.transaction(async (trx) => {
-      if (!await interruptTask(trx, task.taskId, task.workerId, INTERRUPTED)) return false
-      if (task.repoId !== null && task.distributorId !== null) {
-        await insertHistory(trx, {
-          repoId: task.repoId,
-          distributorId: task.distributorId,
-          taskId: task.taskId,
-          started: task.started ?? task.created,
-          completed: now(),
-          result: 'error',
-          summary: INTERRUPTED.message,
-          errorMessage: INTERRUPTED.message
-        })
-      }
-      return true
-    })
-    if (!won) continue
+    if (task.workerId !== null && isAlive(workers.get(task.workerId), heartbeatTimeout, observer)) continue
+    if (task.workerId !== null) dead.add(task.workerId)
+    if (!await interrupt(knex, tree, task)) continue
     recovered++
-    if (task.repoId !== null && task.distributorId !== null) {
-      await rm(tree.workingDir({ repoId: task.repoId, distributorId: task.distributorId }, task.taskId), { recursive: true, force: true })
-    }
     debug('task %s of dead worker %s marked interrupted', task.taskId, task.workerId)
   }
-  for (const id of dead) if (id !== null) await removeWorker(knex, id)
+  for (const id of dead) {
+    const seen = workers.get(id)
+    if (seen !== undefined) await removeWorker(knex, id, seen.heartbeat)
+  }
   return recovered
 }

@@ -26,6 +26,7 @@ export interface RunDeps {
 /** What the runner holds of a running publish, to cancel it. */
 export interface RunControl {
   readonly controller: AbortController
+  /** The distributor while its `publishRepo` runs: only then is `cancelPublishRepo()` called. */
   instance?: Distributor
 }
 
@@ -135,6 +136,9 @@ async function execute (deps: RunDeps, task: Task, control: RunControl, p: Plan)
     if (!signal.aborted) debug('%s publish of %s/%s threw: %O', task.taskId, owner.repoId, owner.distributorId, err)
     outcome = signal.aborted ? canceled() : failed(codeOf(err), messageOf(err, 'publishRepo threw'))
   } finally {
+    // A cancel seen from now on (the task's end is being recorded, or was just seen in the
+    // table by a poll) comes too late for this publish: cancelPublishRepo must not be called.
+    control.instance = undefined
     // The working directory goes unless it became the publication.
     if (!conduit.activated) await rm(workingDir, { recursive: true, force: true })
   }

@@ -1,10 +1,9 @@
-import os from 'node:os'
 import createDebug from 'debug'
 import type { ResolvedRunnerOptions } from '../options'
 import { now } from '../storage/rows'
-import { cancelRequested, claimTasks, interruptTask, type Task } from '../storage/tasks'
-import { beat, registerWorker, removeWorker } from '../storage/workers'
-import { recoverInterrupted } from './recovery'
+import { cancelRequested, claimTasks, type Task } from '../storage/tasks'
+import { beat, removeWorker } from '../storage/workers'
+import { interrupt, localHost, recoverInterrupted } from './recovery'
 import { runPublishTask, type RunControl, type RunDeps } from './run-task'
 
 const debug = createDebug('pulp:publish:runner')
@@ -40,6 +39,10 @@ export class PublishRunner {
   #state: RunnerState = 'stopped'
   #pollTimer: NodeJS.Timeout | undefined
   #heartbeatTimer: NodeJS.Timeout | undefined
+  #beating: Promise<void> | undefined
+  /** When this process last recorded a beat, by its own clock (only to notice it is late). */
+  #lastBeat = 0
+  readonly #host = localHost()
   #ticking: Promise<void> | undefined
   #again = false
   readonly #onCreated = (): void => { this.wake() }
@@ -57,10 +60,8 @@ export class PublishRunner {
   async start (): Promise<void> {
     if (this.#state !== 'stopped') return
     this.#state = 'starting'
-    const { knex, instanceId } = this.#deps.ctx
-    await registerWorker(knex, { id: instanceId, hostname: os.hostname(), pid: process.pid })
-    const recovered = await recoverInterrupted(knex, this.#deps.tree, instanceId, this.#options.heartbeatTimeout)
-    if (recovered > 0) debug('recovered %d interrupted task(s)', recovered)
+    await this.#beat()
+    await this.#recover()
     if (this.#state !== 'starting') return
     this.#state = 'running'
     this.#deps.ctx.events.on('task-created', this.#onCreated)
@@ -69,14 +70,34 @@ export class PublishRunner {
     this.wake()
   }
 
+  async #beat (): Promise<void> {
+    const { knex, dialect, instanceId } = this.#deps.ctx
+    await beat(knex, dialect, { id: instanceId, hostname: this.#host, pid: process.pid })
+    this.#lastBeat = Date.now()
+  }
+
+  /** Fails the tasks of instances that stopped beating; what queued behind them may run now. */
+  async #recover (): Promise<void> {
+    const { knex, dialect, instanceId } = this.#deps.ctx
+    const recovered = await recoverInterrupted(knex, dialect, this.#deps.tree, { id: instanceId, host: this.#host }, this.#options.heartbeatTimeout)
+    if (recovered === 0) return
+    debug('recovered %d interrupted task(s)', recovered)
+    this.wake()
+  }
+
   async #heartbeat (): Promise<void> {
-    const { knex, instanceId } = this.#deps.ctx
-    try {
-      await beat(knex, instanceId)
-      await recoverInterrupted(knex, this.#deps.tree, instanceId, this.#options.heartbeatTimeout)
-    } catch (err: unknown) {
-      debug('heartbeat failed: %O', err)
-    }
+    // A slow database must not pile up beats.
+    if (this.#beating !== undefined) return
+    this.#beating = (async () => {
+      try {
+        await this.#beat()
+        await this.#recover()
+      } catch (err: unknown) {
+        debug('heartbeat failed: %O', err)
+      }
+    })()
+    await this.#beating
+    this.#beating = undefined
   }
 
   /** Looks for work now rather than at the next poll. */
@@ -96,9 +117,13 @@ export class PublishRunner {
         this.#again = false
         try {
           await this.#claim()
+        } catch (err: unknown) {
+          debug('claiming failed: %O', err)
+        }
+        try {
           await this.#checkCancels()
         } catch (err: unknown) {
-          debug('poll failed: %O', err)
+          debug('checking for cancels failed: %O', err)
         }
       } while (this.#again && this.#state === 'running')
     })()
@@ -113,6 +138,9 @@ export class PublishRunner {
   async #claim (): Promise<void> {
     const free = this.#options.concurrency - this.#running.size
     if (free <= 0 || this.#state !== 'running') return
+    // After a stall (a frozen process, a paused VM) others may have taken this instance for
+    // dead and removed its row: a task claimed before the next beat would look orphaned.
+    if (Date.now() - this.#lastBeat > this.#options.heartbeatInterval * 1000) await this.#beat()
     const { knex, dialect, instanceId } = this.#deps.ctx
     for (const task of await claimTasks(knex, dialect, instanceId, free)) this.#launch(task)
   }
@@ -166,6 +194,8 @@ export class PublishRunner {
     this.#deps.ctx.events.off('task-cancel', this.#onCancel)
     clearTimeout(this.#pollTimer)
     clearInterval(this.#heartbeatTimer)
+    // A beat still in flight would bring back the row removed below.
+    await this.#beating
     await this.#ticking
     const ms = this.#options.closeTimeout * 1000
     const all = (): Promise<unknown> => Promise.all([...this.#running.values()].map(async (r) => await r.done))
@@ -174,9 +204,10 @@ export class PublishRunner {
       for (const id of [...this.#running.keys()]) this.#cancelLocal(id)
       if (!await within(ms, all())) {
         const { knex, instanceId } = this.#deps.ctx
+        const error = { code: 'ERR_PULP_TASK_INTERRUPTED', message: `interrupted: the instance closed at ${now()} and the publish did not stop` }
         for (const { task } of this.#running.values()) {
-          await interruptTask(knex, task.taskId, instanceId, { code: 'ERR_PULP_TASK_INTERRUPTED', message: `interrupted: the instance closed at ${now()} and the publish did not stop` })
-            .catch(() => false)
+          await interrupt(knex, this.#deps.tree, { ...task, workerId: instanceId }, error)
+            .catch((err: unknown) => { debug('could not mark %s interrupted: %O', task.taskId, err) })
         }
       }
     }

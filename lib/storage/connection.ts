@@ -37,6 +37,31 @@ function sqliteAfterCreate (conn: { run: (sql: string, cb: (err: Error | null) =
   })
 }
 
+interface SqliteTransactionClass { new (...args: unknown[]): { query: (conn: unknown, sql: string) => Promise<unknown> } }
+
+/**
+ * knex's sqlite3 client, except that transactions begin IMMEDIATE. knex's plain BEGIN starts a
+ * read transaction that must upgrade at its first write; in WAL mode that upgrade fails with
+ * SQLITE_BUSY at once, without waiting, whenever another process wrote in between, so
+ * read-then-write transactions from several processes on one file would fail. IMMEDIATE takes
+ * the write lock up front, waiting up to busy_timeout for it.
+ */
+function immediateSqliteClient (): Knex.Config['client'] {
+  // knex publishes no types for its dialect classes.
+  const Sqlite3Client = require('knex/lib/dialects/sqlite3') as new (...args: unknown[]) => object
+  const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction') as SqliteTransactionClass
+  class ImmediateTransaction extends SqliteTransaction {
+    async begin (conn: unknown): Promise<unknown> {
+      return await this.query(conn, 'BEGIN IMMEDIATE;')
+    }
+  }
+  return class ImmediateSqlite3Client extends Sqlite3Client {
+    transaction (...args: unknown[]): unknown {
+      return new ImmediateTransaction(this, ...args)
+    }
+  } as unknown as Knex.Config['client']
+}
+
 /**
  * Opens (or adopts) the knex connection the options describe. knex connects lazily, so this is
  * synchronous and the factory can hand out its programmatic API at once.
@@ -56,6 +81,7 @@ export function openConnection (database: Knex.Config | Knex | undefined, dataDi
     config = {
       useNullAsDefault: true,
       ...config,
+      client: config.client === 'sqlite3' ? immediateSqliteClient() : config.client,
       pool: { min: 1, max: 1, ...config.pool, afterCreate: config.pool?.afterCreate ?? sqliteAfterCreate }
     }
   }

@@ -180,6 +180,29 @@ const MIGRATIONS: readonly Migration[] = [
         t.dropColumn('content_encoding')
       })
     }
+  },
+  {
+    // Pull-through across instances: who downloads a remote's path, and how far it got.
+    name: '003_pull_downloads',
+    async up (knex) {
+      await knex.schema.createTable('pulp_pull_downloads', (t) => {
+        // sha256 of the remote and the path: paths run to 1024 characters.
+        t.string('lock_key', 64).primary()
+        t.string('owner', 64).notNullable()
+        t.string('state', 16).notNullable()
+        t.string('file', 255).nullable()
+        // The file of the leader this one replaced (it died), for removal.
+        t.string('previous_file', 255).nullable()
+        t.text('head').nullable()
+        t.text('error').nullable()
+        // The lease on SQLite; informative on PostgreSQL, where an advisory lock decides.
+        t.string('expires', 32).notNullable()
+        t.string('updated', 32).notNullable()
+      })
+    },
+    async down (knex) {
+      await knex.schema.dropTableIfExists('pulp_pull_downloads')
+    }
   }
 ]
 
@@ -206,6 +229,19 @@ function isRaceError (err: unknown): boolean {
 }
 
 /**
+ * knex inserts the lock table's one row when it finds the table empty; processes starting at
+ * once can each insert one, and then every attempt to lock updates two rows and fails as
+ * "already locked", for ever. Unlocked spare rows are only ever that: they go.
+ */
+async function dropDuplicateLockRows (knex: Knex): Promise<void> {
+  const table = `${MIGRATIONS_TABLE}_lock`
+  const rows = await knex(table).orderBy('index').select('index', 'is_locked').catch(() => []) as Array<{ index: number, is_locked: number }>
+  if (rows.length < 2 || rows.some((r) => Number(r.is_locked) !== 0)) return
+  await knex(table).whereIn('index', rows.slice(1).map((r) => r.index)).where('is_locked', 0).delete()
+  debug('removed %d duplicate migration lock row(s)', rows.length - 1)
+}
+
+/**
  * Brings the schema up to date. Safe when several processes start at once: knex's lock table
  * serialises the migrations themselves, and a lost race while creating that table is retried.
  */
@@ -219,6 +255,7 @@ export async function migrateLatest (knex: Knex, { timeoutMs = 60_000 } = {}): P
     } catch (err: unknown) {
       if (!isRaceError(err) || Date.now() > deadline) throw err
       debug('migration race (attempt %d): %s', attempt, (err as Error).message)
+      if ((err as { name?: string }).name === 'MigrationLocked') await dropDuplicateLockRows(knex)
       await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500) + Math.random() * 50))
     }
   }

@@ -178,6 +178,11 @@ export async function endTask (db: Knex | Knex.Transaction, id: string, workerId
   return await db(TABLE).where({ id, state: 'running', worker_id: workerId }).update(patch) > 0
 }
 
+/** Whether `workerId` still runs the task: false once another instance took it for interrupted, or it was ended. */
+export async function ownsTask (knex: Knex, id: string, workerId: string): Promise<boolean> {
+  return await knex(TABLE).where({ id, state: 'running', worker_id: workerId }).first('id') !== undefined
+}
+
 /** Running tasks whose worker is not `exceptWorker`, for interrupted-task recovery. */
 export async function runningTasks (knex: Knex, exceptWorker?: string): Promise<Task[]> {
   const q = knex(TABLE).where({ state: 'running' })

@@ -64,19 +64,18 @@ export async function ensureUnit (knex: Knex, unit: NewUnit): Promise<Unit> {
 
 /**
  * Puts a unit into a repository. A unit already there under the same relative path is
- * replaced; returns whether anything changed.
+ * replaced; returns whether anything changed. Safe when several instances add the same unit
+ * at once: the database keeps one row, and only the one that inserted it reports a change.
  */
 export async function associateUnit (knex: Knex, repositoryId: string, unit: Unit): Promise<boolean> {
   return await knex.transaction(async (trx) => {
-    const current = await trx('pulp_repository_units')
-      .where({ repository_id: repositoryId, relative_path: unit.relativePath }).first('unit_id') as { unit_id: string } | undefined
-    if (current?.unit_id === unit.id) return false
-    if (current !== undefined) {
-      await trx('pulp_repository_units').where({ repository_id: repositoryId, unit_id: current.unit_id }).delete()
-    }
-    await trx('pulp_repository_units').insert({
+    await trx('pulp_repository_units')
+      .where({ repository_id: repositoryId, relative_path: unit.relativePath }).whereNot({ unit_id: unit.id }).delete()
+    // A concurrent insert of the same row waits for ours and then does nothing.
+    const inserted = await trx('pulp_repository_units').insert({
       repository_id: repositoryId, unit_id: unit.id, relative_path: unit.relativePath, added: now()
-    })
+    }).onConflict().ignore().returning('unit_id') as unknown[]
+    if (inserted.length === 0) return false
     await touchContent(trx, repositoryId, 'added')
     return true
   })

@@ -1,24 +1,40 @@
 import type { Knex } from 'knex'
+import type { Dialect } from './connection'
 import { now } from './rows'
 
 /** A runner's heartbeat row: how other runners tell a live instance from a dead one. */
 export interface Worker {
   id: string
+  /** Where the process runs (see `localHost` in publish/recovery): its pid means something only there. */
   hostname: string
   pid: number
   started: string
+  /** The database server's clock at the last beat, so instances need not agree on the time. */
   heartbeat: string
 }
 
 const TABLE = 'pulp_workers'
 
-export async function registerWorker (knex: Knex, w: { id: string, hostname: string, pid: number }): Promise<void> {
-  const at = now()
-  await knex(TABLE).insert({ ...w, started: at, heartbeat: at }).onConflict('id').merge({ heartbeat: at })
+/** The database server's time as an ISO 8601 string in UTC (the format of every timestamp column). */
+function clockSql (dialect: Dialect): string {
+  return dialect === 'postgresql'
+    ? `to_char(clock_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+    : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
 }
 
-export async function beat (knex: Knex, id: string): Promise<void> {
-  await knex(TABLE).where({ id }).update({ heartbeat: now() })
+/** The database server's current time in milliseconds since the epoch. */
+export async function databaseNow (knex: Knex, dialect: Dialect): Promise<number> {
+  const [row] = await knex.select(knex.raw(`${clockSql(dialect)} as now`)) as Array<{ now: string }>
+  return Date.parse(row.now)
+}
+
+/**
+ * Records a beat of this worker, creating its row if it is missing: another instance removes
+ * the row of a worker it took for dead, and a worker that was only frozen must come back.
+ */
+export async function beat (knex: Knex, dialect: Dialect, w: { id: string, hostname: string, pid: number }): Promise<void> {
+  const at = knex.raw(clockSql(dialect))
+  await knex(TABLE).insert({ ...w, started: now(), heartbeat: at }).onConflict('id').merge({ heartbeat: at })
 }
 
 export async function findWorkers (knex: Knex, ids: readonly string[]): Promise<Map<string, Worker>> {
@@ -27,6 +43,18 @@ export async function findWorkers (knex: Knex, ids: readonly string[]): Promise<
   return new Map(rows.map((r) => [r.id, { ...r, pid: Number(r.pid) }]))
 }
 
-export async function removeWorker (knex: Knex, id: string): Promise<void> {
-  await knex(TABLE).where({ id }).delete()
+/**
+ * Removes a worker's row; with `seenHeartbeat`, only if it has not beaten since (a worker that
+ * was only slow keeps its row, so its next tasks do not look orphaned).
+ */
+export async function removeWorker (knex: Knex, id: string, seenHeartbeat?: string): Promise<void> {
+  const q = knex(TABLE).where({ id })
+  if (seenHeartbeat !== undefined) q.where('heartbeat', seenHeartbeat)
+  await q.delete()
+}
+
+/** Removes the rows of workers that have not beaten since `before` (an ISO time by the database clock). */
+export async function pruneWorkers (knex: Knex, before: string): Promise<number> {
+  // Every heartbeat has the same fixed-width UTC format, so text order is time order.
+  return await knex(TABLE).where('heartbeat', '<', before).delete()
 }

@@ -17,7 +17,7 @@ async function getJson (port: number, pathname: string): Promise<Record<string, 
 }
 
 describe('a large upload', () => {
-  it('streams 256 MiB to disk without holding it in memory', { timeout: 180_000 }, async () => {
+  it('streams 256 MiB to disk without holding it in memory', { timeout: 180_000 }, async (t) => {
     const dir = await tempDir()
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '..', 'support', 'memory-server.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] })
     try {
@@ -51,6 +51,7 @@ describe('a large upload', () => {
 
       const afterUpload = await getJson(port, '/rss')
       const growth = afterUpload.peak - before.peak
+      t.diagnostic(`peak RSS ${(before.peak / MiB).toFixed(1)} MiB before, ${(afterUpload.peak / MiB).toFixed(1)} MiB after a ${SIZE / MiB} MiB upload`)
       // Buffering the body would grow the peak by at least its 256 MiB.
       assert.ok(growth < 96 * MiB, `peak RSS grew by ${(growth / MiB).toFixed(1)} MiB during a ${SIZE / MiB} MiB upload`)
     } finally {

@@ -1,8 +1,10 @@
 import path from 'node:path'
 import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Distributor, PluginRegistry, WebDistributor, pulpMiddleware, type DistributorClass } from '../../lib'
+import { createPgDatabase, dialects } from '../support/databases'
 import { scriptedDistributor } from '../support/publish-distributors'
 import { tempDir } from '../support/pulp'
 
@@ -158,32 +160,48 @@ describe('PluginRegistry remote and content types', () => {
   })
 })
 
-describe('the plugins option and pulp.registry', () => {
-  it('registers the built-in web distributor and the bundles of the option', async () => {
-    const { Class } = scriptedDistributor({ id: 'export' })
-    const pulp = pulpMiddleware({ dataDir: await tempDir(), plugins: [{ distributors: [{ type: Class, defaultConfig: { x: 1 } }] }] })
-    try {
-      assert.equal(pulp.registry.distributorType('web')?.Class, WebDistributor)
-      assert.deepEqual(pulp.registry.distributorType('web')?.defaultConfig, { http: true, https: false, manifest: true })
-      assert.deepEqual(pulp.registry.distributorType('export')?.defaultConfig, { x: 1 })
-      const { Class: Later } = scriptedDistributor({ id: 'later' })
-      pulp.registry.register({ distributors: [Later] })
-      assert.ok(pulp.registry.distributorType('later'))
-    } finally {
-      await pulp.close()
-    }
-  })
+for (const d of dialects()) {
+  describe(`the plugins option and pulp.registry (${d.name})`, { skip: d.skip }, () => {
+    // Refusals come before any connection: a server nobody listens on shows it for PostgreSQL.
+    const unreachable = d.name === 'postgresql' ? { client: 'pg', connection: 'postgres://nobody@127.0.0.1:1/none' } : undefined
+    it('registers the built-in web distributor and the bundles of the option', async () => {
+      const { Class } = scriptedDistributor({ id: 'export' })
+      const dataDir = await tempDir()
+      const db = d.name === 'postgresql' ? await createPgDatabase() : undefined
+      const pulp = pulpMiddleware({ dataDir, database: db?.config, plugins: [{ distributors: [{ type: Class, defaultConfig: { x: 1 } }] }] })
+      try {
+        await pulp.ready
+        assert.equal(pulp.registry.distributorType('web')?.Class, WebDistributor)
+        assert.deepEqual(pulp.registry.distributorType('web')?.defaultConfig, { http: true, https: false, manifest: true })
+        assert.deepEqual(pulp.registry.distributorType('export')?.defaultConfig, { x: 1 })
+        const { Class: Later } = scriptedDistributor({ id: 'later' })
+        pulp.registry.register({ distributors: [Later] })
+        assert.ok(pulp.registry.distributorType('later'))
+        assert.equal((await pulp.status()).database.dialect, d.name)
+      } finally {
+        await pulp.close()
+        await db?.drop()
+        await rm(dataDir, { recursive: true, force: true })
+      }
+    })
 
-  it('throws at construction for a broken plugin', async () => {
-    class Broken extends Distributor { validateConfig () { return valid } }
-    const dataDir = path.join(await tempDir(), 'never-created')
-    assert.throws(() => pulpMiddleware({ dataDir, plugins: [{ distributors: [Broken as never] }] }),
-      /option "plugins\[0\]": registerDistributor\(Broken\)/)
-    assert.equal(existsSync(dataDir), false, 'nothing was written before the option was refused')
-  })
+    it('throws at construction for a broken plugin', async () => {
+      class Broken extends Distributor { validateConfig () { return valid } }
+      const parent = await tempDir()
+      const dataDir = path.join(parent, 'never-created')
+      try {
+        assert.throws(() => pulpMiddleware({ dataDir, database: unreachable, plugins: [{ distributors: [Broken as never] }] }),
+          /option "plugins\[0\]": registerDistributor\(Broken\)/)
+        assert.equal(existsSync(dataDir), false, 'nothing was written before the option was refused')
+      } finally {
+        await rm(parent, { recursive: true, force: true })
+      }
+    })
 
-  it('refuses a plugin taking the built-in web id', async () => {
-    const { Class } = scriptedDistributor({ id: 'web' })
-    assert.throws(() => pulpMiddleware({ dataDir: './never-created', plugins: [{ distributors: [Class] }] }), /"web" is already registered \(by WebDistributor\)/)
+    it('refuses a plugin taking the built-in web id', async () => {
+      const { Class } = scriptedDistributor({ id: 'web' })
+      assert.throws(() => pulpMiddleware({ dataDir: './never-created', database: unreachable, plugins: [{ distributors: [Class] }] }), /"web" is already registered \(by WebDistributor\)/)
+      assert.equal(existsSync('./never-created'), false)
+    })
   })
-})
+}

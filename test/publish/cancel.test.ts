@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { dialects } from '../support/databases'
+import { eventually } from '../support/fs-wait'
 import { startPulp, type TestPulp } from '../support/pulp'
 import { API, api, waitForState } from '../support/publish-env'
 import { aborted, gate, scriptedDistributor } from '../support/publish-distributors'
@@ -47,6 +48,7 @@ for (const d of dialects()) {
       const r = await repoWith('slow')
       const running = await t.pulp.publish(r, 'slow', { overrideConfig: { force_full: true } })
       await waitForState(t, running.taskId, ['running'])
+      await eventually(() => slow.probe.published.length === 1, 10_000, 'publishRepo to be entered')
       const waiting = await t.pulp.publish(r, 'slow', { overrideConfig: { force_full: true } })
       const canceledWaiting = await api(t).delete(`${API}/tasks/${waiting.taskId}`).expect(202)
       assert.equal(canceledWaiting.body.state, 'canceled')
@@ -69,6 +71,8 @@ for (const d of dialects()) {
       const r = await repoWith('stubborn')
       const task = await t.pulp.publish(r, 'stubborn')
       await waitForState(t, task.taskId, ['running'])
+      // 'running' comes with the claim; a cancel before publishRepo is entered never calls it.
+      await eventually(() => stubborn.probe.published.length === 1, 10_000, 'publishRepo to be entered')
       await t.pulp.tasks.cancel(task.taskId)
       const ended = await t.pulp.tasks.wait(task.taskId, { timeout: 10 })
       assert.equal(ended.state, 'canceled')

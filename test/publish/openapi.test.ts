@@ -10,6 +10,7 @@ import type { PulpContext, PulpEventMap } from '../../lib/core/context'
 import { resolveOptions } from '../../lib/options'
 import { createServices } from '../../lib/services'
 import { openConnection } from '../../lib/storage/connection'
+import { createPgDatabase, dialects, type DialectName } from '../support/databases'
 import { startPulp, tempDir, type TestPulp } from '../support/pulp'
 import { API, api } from '../support/publish-env'
 
@@ -36,11 +37,12 @@ function mountedRoutes (router: Router): string[] {
   return found.sort()
 }
 
-/** The API router exactly as the factory builds it, on a throw-away data directory. */
-async function builtApiRouter (): Promise<{ router: Router, close: () => Promise<void> }> {
+/** The API router exactly as the factory builds it, on a throw-away data directory and database. */
+async function builtApiRouter (dialect: DialectName): Promise<{ router: Router, close: () => Promise<void> }> {
   const dataDir = await tempDir()
-  const options = resolveOptions({ dataDir })
-  const connection = openConnection(undefined, dataDir)
+  const db = dialect === 'postgresql' ? await createPgDatabase() : undefined
+  const options = resolveOptions({ dataDir, database: db?.config })
+  const connection = openConnection(options.database, dataDir)
   const ctx: PulpContext = {
     options,
     knex: connection.knex,
@@ -51,36 +53,41 @@ async function builtApiRouter (): Promise<{ router: Router, close: () => Promise
     beforeRepositoryDelete: []
   }
   const router = createApiRouter(createServices(ctx))
-  return { router, close: async () => { await connection.knex.destroy(); await rm(dataDir, { recursive: true, force: true }) } }
+  return {
+    router,
+    close: async () => { await connection.knex.destroy(); await db?.drop(); await rm(dataDir, { recursive: true, force: true }) }
+  }
 }
 
-describe('GET /openapi.json', () => {
-  let t: TestPulp
-  before(async () => { t = await startPulp({ runner: false }) })
-  after(async () => { await t?.cleanup() })
+for (const d of dialects()) {
+  describe(`GET /openapi.json (${d.name})`, { skip: d.skip }, () => {
+    let t: TestPulp
+    before(async () => { t = await startPulp({ dialect: d.name, runner: false }) })
+    after(async () => { await t?.cleanup() })
 
-  it('describes every mounted API route, and nothing else', async () => {
-    const res = await api(t).get(`${API}/openapi.json`).expect(200)
-    const documented = Object.entries(res.body.paths as Record<string, Record<string, unknown>>)
-      .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort()
-    const built = await builtApiRouter()
-    try {
-      const mounted = mountedRoutes(built.router).map((r) => r.replace(/ (.*)$/, (_m, p: string) => ` ${openApiPath(p)}`))
-      assert.ok(mounted.length >= OPERATIONS.length - 1, 'the walk found the routes')
-      assert.deepEqual(documented, [...new Set(mounted)].sort())
-    } finally {
-      await built.close()
-    }
-  })
+    it('describes every mounted API route, and nothing else', async () => {
+      const res = await api(t).get(`${API}/openapi.json`).expect(200)
+      const documented = Object.entries(res.body.paths as Record<string, Record<string, unknown>>)
+        .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort()
+      const built = await builtApiRouter(d.name)
+      try {
+        const mounted = mountedRoutes(built.router).map((r) => r.replace(/ (.*)$/, (_m, p: string) => ` ${openApiPath(p)}`))
+        assert.ok(mounted.length >= OPERATIONS.length - 1, 'the walk found the routes')
+        assert.deepEqual(documented, [...new Set(mounted)].sort())
+      } finally {
+        await built.close()
+      }
+    })
 
-  it('is an OpenAPI 3 document whose servers entry is where the API is mounted', async () => {
-    const res = await api(t).get(`${API}/openapi.json`).expect(200)
-    assert.match(res.body.openapi, /^3\./)
-    assert.deepEqual(res.body.servers, [{ url: API }])
-    const publish = res.body.paths['/repositories/{id}/actions/publish'].post
-    assert.deepEqual(publish.parameters.map((p: { name: string }) => p.name), ['id'])
-    assert.equal(publish.responses['202'].content['application/json'].schema.$ref, '#/components/schemas/Task')
-    const refs = JSON.stringify(res.body.paths).match(/#\/components\/schemas\/\w+/g) ?? []
-    for (const ref of new Set(refs)) assert.ok(res.body.components.schemas[ref.split('/').pop() as string], `${ref} is defined`)
+    it('is an OpenAPI 3 document whose servers entry is where the API is mounted', async () => {
+      const res = await api(t).get(`${API}/openapi.json`).expect(200)
+      assert.match(res.body.openapi, /^3\./)
+      assert.deepEqual(res.body.servers, [{ url: API }])
+      const publish = res.body.paths['/repositories/{id}/actions/publish'].post
+      assert.deepEqual(publish.parameters.map((p: { name: string }) => p.name), ['id'])
+      assert.equal(publish.responses['202'].content['application/json'].schema.$ref, '#/components/schemas/Task')
+      const refs = JSON.stringify(res.body.paths).match(/#\/components\/schemas\/\w+/g) ?? []
+      for (const ref of new Set(refs)) assert.ok(res.body.components.schemas[ref.split('/').pop() as string], `${ref} is defined`)
+    })
   })
-})
+}

@@ -28,7 +28,15 @@ export async function startPulp (options: PulpOptions & { dialect?: DialectName 
   const pulp = pulpMiddleware({ ...pulpOptions, dataDir, ...(db ? { database: db.config } : {}) })
   const app = express()
   app.use('/pulp', pulp)
-  await pulp.ready
+  try {
+    await pulp.ready
+  } catch (err: unknown) {
+    // A start that fails must not leave its database or directory behind either.
+    await pulp.close()
+    await db?.drop()
+    if (pulpOptions.dataDir === undefined) await rm(dataDir, { recursive: true, force: true })
+    throw err
+  }
   return {
     app,
     pulp,
