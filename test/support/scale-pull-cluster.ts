@@ -11,7 +11,8 @@ import { tempDir } from './pulp'
 import { fetchRaw, type FetchOptions, type FetchResult } from './upstream-pulp'
 import { UpstreamServer } from './upstream-server'
 
-const INSTANCE = path.join(__dirname, 'scale-pull-instance.ts')
+// The same instance process as the runner tests, with no runner: pull-through needs none.
+const INSTANCE = path.join(__dirname, 'scale-instance.ts')
 
 export interface PullInstance {
   child: ChildProcess
@@ -74,9 +75,9 @@ export async function startPullCluster (options: PullClusterOptions): Promise<Pu
       await setup.close()
     }
     knex = openConnection(config, dataDir).knex
-    const env = { PULP_CHILD_DATA_DIR: dataDir, PULP_CHILD_DATABASE: JSON.stringify(config) }
-    const started = await Promise.allSettled(Array.from({ length: options.instances }, async () => {
-      const { child, match } = await startScript(INSTANCE, [], env, /LISTENING (\d+)/)
+    const started = await Promise.allSettled(Array.from({ length: options.instances }, async (_v, i) => {
+      const env = { SCALE_NAME: `pull-${i}`, SCALE_DATA_DIR: dataDir, SCALE_LOG_DIR: dataDir, SCALE_DATABASE: JSON.stringify(config), SCALE_RUNNER: 'false' }
+      const { child, match } = await startScript(INSTANCE, [], env, /READY \S+ http:\/\/127\.0\.0\.1:(\d+)\//)
       instances.push({ child, port: Number(match[1]) })
     }))
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
