@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express'
 import { errorBody, httpStatusOf, NotFoundError } from '../errors'
 import { sendListing } from './listing'
 import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget } from './paths'
+import { absentGuard, fileGuard, ResolutionCache } from './resolution-cache'
 import { sendFile } from './send-file'
 
 const debug = createDebug('pulp:content:static')
@@ -27,7 +28,14 @@ export type StaticTreeHandler = (req: Request, res: Response, next: NextFunction
 
 type RootName = 'publications' | 'artifacts' | 'http' | 'https'
 
-interface Found { real: string, stat: Stats, allowed: (realPath: string) => boolean, artifacts: string | undefined }
+interface Found {
+  real: string
+  stat: Stats
+  allowed: (realPath: string) => boolean
+  artifacts: string | undefined
+  /** The cache entry it came from or went into, dropped if the file turns out to be gone. */
+  cacheKey: string | undefined
+}
 
 /**
  * Serves GET and HEAD from `<dataDir>/publish/http/` (or `https/` when `req.secure`), with
@@ -52,6 +60,7 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   })
   // Real paths of the roots, learnt once each exists (a new dataDir has none of them yet).
   const known: Partial<Record<RootName, string>> = {}
+  const cache = new ResolutionCache()
 
   async function learn (name: RootName): Promise<string | undefined> {
     try {
@@ -73,17 +82,39 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
       isWithin(real, base) ||
       (publications !== undefined && isWithin(real, publications)) ||
       (artifacts !== undefined && isWithin(real, artifacts))
+    // Segments hold neither "/" nor NUL (parseRequestPath refuses them), so the key is unambiguous.
+    const key = `${scheme}\0${segments.join('/')}`
+    const cached = cache.get(key)
+    if (cached !== undefined) {
+      return cached.kind === 'absent' ? undefined : { real: cached.real, stat: cached.stat, allowed, artifacts, cacheKey: key }
+    }
+    let real: string
+    let st: Stats
     try {
-      const real = await realpath(path.join(base, ...segments))
+      real = await realpath(path.join(base, ...segments))
       if (!allowed(real)) {
         debug('refused %s: its target is outside the roots', segments.join('/'))
         return undefined
       }
-      return { real, stat: await stat(real), allowed, artifacts }
+      st = await stat(real)
     } catch (err: unknown) {
-      if (NOT_FOUND_CODES.has(codeOf(err))) return undefined
-      throw err
+      const code = codeOf(err)
+      if (!NOT_FOUND_CODES.has(code)) throw err
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && cache.admit(key)) {
+        const guard = await absentGuard(base, segments)
+        if (guard !== undefined) cache.set(key, { kind: 'absent', guard })
+      }
+      return undefined
     }
+    // Only regular files are cached: directories change whenever a publication comes or goes.
+    if (st.isFile() && cache.admit(key)) {
+      const guard = await fileGuard(base, segments, real, artifacts)
+      if (guard !== undefined) {
+        cache.set(key, { kind: 'file', real, stat: st, guard })
+        return { real, stat: st, allowed, artifacts, cacheKey: key }
+      }
+    }
+    return { real, stat: st, allowed, artifacts, cacheKey: undefined }
   }
 
   return async function staticTree (req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -135,7 +166,10 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
       await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1] }, { cacheControl })
     } catch (err: unknown) {
       // Removed or made unreadable between stat and open; nothing was sent yet.
-      if (NOT_FOUND_CODES.has(codeOf(err))) return false
+      if (NOT_FOUND_CODES.has(codeOf(err))) {
+        if (found.cacheKey !== undefined) cache.delete(found.cacheKey)
+        return false
+      }
       throw err
     }
     return true

@@ -1,0 +1,104 @@
+/**
+ * `npm run bench [-- --quick] [--only=static-tree,upload] [--rounds=N] [--pin] [--profile[=dir]]`
+ *
+ * Runs every measure in a process of its own, one after another, prints one table (Markdown)
+ * and writes it as JSON with the machine's description to bench/results/latest.json
+ * (latest-quick.json for --quick). Every line compares us with a peer measured in the same
+ * run: absolute figures move from machine to machine, the ratios are what to watch.
+ */
+import path from 'node:path'
+import { fork } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { ensureBuilt, PROJECT_ROOT } from './lib/build'
+import { stopChild } from './lib/child'
+import { describeMachine, formatMachine, loadAverage } from './lib/machine'
+import { parseFlags } from './lib/measure'
+import { failedLine, formatTable, type Line } from './lib/report'
+
+const MEASURES = [
+  { id: 'static-tree', number: 1, title: 'static tree vs express.static' },
+  { id: 'pull-through-hit', number: 2, title: 'pull-through warm hit vs static tree' },
+  { id: 'cold-pull', number: 3, title: 'cold pull vs direct upstream' },
+  { id: 'coalescing', number: 4, title: 'coalescing' },
+  { id: 'publish', number: 5, title: 'publish' },
+  { id: 'upload', number: 6, title: 'upload vs local write+hash' },
+  { id: 'memory', number: 7, title: 'memory: peak RSS' }
+] as const
+
+async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {
+  const child = fork(path.join(buildDir, 'bench', `${id}.js`), argv, {
+    cwd: PROJECT_ROOT,
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  let lines: Line[] | undefined
+  child.on('message', (m: unknown) => {
+    const msg = m as { type?: string, lines?: Line[] }
+    if (msg?.type === 'lines') lines = msg.lines
+  })
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    void stopChild(child, 5_000)
+  }, timeoutMs)
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+  clearTimeout(timer)
+  if (timedOut) throw new Error(`took longer than ${timeoutMs / 1000} s`)
+  if (code !== 0 || lines === undefined) throw new Error(`exited with ${String(code)} (see its output above)`)
+  return lines
+}
+
+async function main (): Promise<void> {
+  const argv = process.argv.slice(2)
+  const flags = parseFlags(argv)
+  const onlyArg = argv.find((a) => a.startsWith('--only='))
+  const only = onlyArg === undefined ? undefined : new Set(onlyArg.slice(7).split(','))
+  const unknown = only === undefined ? [] : [...only].filter((id) => !MEASURES.some((m) => m.id === id))
+  if (unknown.length > 0) throw new Error(`unknown measure(s) ${unknown.join(', ')}; known: ${MEASURES.map((m) => m.id).join(', ')}`)
+  const passOn = argv.filter((a) => !a.startsWith('--only='))
+
+  const started = performance.now()
+  const machine = describeMachine()
+  const loadBefore = loadAverage()
+  process.stderr.write(`pulp-middleware bench (${flags.quick ? 'quick' : 'full'}) on ${formatMachine(machine)}; load ${loadBefore.join(' ')}\n`)
+  if (loadBefore[0] > machine.cores / 2) process.stderr.write('  the machine is busy: ratios will be noisier than usual\n')
+  const buildDir = await ensureBuilt()
+
+  const lines: Line[] = []
+  for (const m of MEASURES) {
+    if (only !== undefined && !only.has(m.id)) continue
+    process.stderr.write(`${m.number}. ${m.title}\n`)
+    const t0 = performance.now()
+    try {
+      lines.push(...await runOne(buildDir, m.id, passOn, (flags.quick ? 90 : 420) * 1000))
+    } catch (err: unknown) {
+      lines.push(failedLine(m.number, m.title, err instanceof Error ? err.message : String(err)))
+    }
+    process.stderr.write(`   ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+  }
+
+  const seconds = (performance.now() - started) / 1000
+  const loadAfter = loadAverage()
+  const table = formatTable(lines)
+  process.stdout.write(`\n${table}\n\n${formatMachine(machine)}\nload average before ${loadBefore.join(' ')}, after ${loadAfter.join(' ')}; ${flags.quick ? 'quick' : 'full'} run, ${seconds.toFixed(0)} s\n`)
+  const results = path.join(PROJECT_ROOT, 'bench', 'results')
+  await mkdir(results, { recursive: true })
+  const file = path.join(results, flags.quick ? 'latest-quick.json' : 'latest.json')
+  await writeFile(file, JSON.stringify({
+    mode: flags.quick ? 'quick' : 'full',
+    date: new Date().toISOString(),
+    seconds: Math.round(seconds),
+    machine,
+    load: { before: loadBefore, after: loadAfter },
+    rounds: flags.rounds ?? 'default',
+    pinned: flags.pin,
+    lines
+  }, null, 1) + '\n')
+  process.stdout.write(`written to ${path.relative(process.cwd(), file)}\n`)
+  if (lines.some((l) => l.case === 'did not complete')) process.exitCode = 1
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,145 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises'
+import request from 'supertest'
+import { ResolutionCache } from '../../lib/content/resolution-cache'
+import { addArtifact, buildPublication, makeFixture, publish, sha256, startContentServer, type ContentFixture, type ContentServer } from '../support/content-tree'
+
+// The static tree remembers how request paths resolved. Each of these asks for a path once
+// (so it is remembered), changes the tree the way a publish, an unpublish or an intruder
+// would, and asks again: the answer must follow the disk at once.
+describe('remembered resolutions of the static tree', () => {
+  let fx: ContentFixture
+  let srv: ContentServer
+
+  before(async () => {
+    fx = await makeFixture()
+    srv = await startContentServer(fx.dataDir)
+  })
+  after(async () => {
+    await srv.close()
+    await fx.cleanup()
+  })
+
+  const get = async (target: string): Promise<request.Response> => await request(srv.app).get(target).buffer(true).parse((res, cb) => {
+    const chunks: Buffer[] = []
+    res.on('data', (c: Buffer) => chunks.push(c))
+    res.on('end', () => cb(null, Buffer.concat(chunks)))
+  })
+  const text = async (target: string): Promise<string> => {
+    const res = await get(target)
+    assert.equal(res.status, 200, target)
+    return (res.body as Buffer).toString()
+  }
+  /** Asks twice: a path is remembered from its second request on. */
+  const served = async (target: string): Promise<string> => {
+    await text(target)
+    return await text(target)
+  }
+  const missing = async (target: string): Promise<void> => {
+    for (let i = 0; i < 2; i++) assert.equal((await get(target)).status, 404, target)
+  }
+
+  it('serves the new publication as soon as the link is swapped', async () => {
+    await publish(fx.dataDir, 'http', 'swap', await buildPublication(fx.dataDir, '1', { 'a.txt': 'first', 'dir/b.txt': 'first b' }, { repo: 'swap' }))
+    assert.equal(await served('/content/swap/a.txt'), 'first')
+    assert.equal(await served('/content/swap/dir/b.txt'), 'first b')
+    await publish(fx.dataDir, 'http', 'swap', await buildPublication(fx.dataDir, '2', { 'a.txt': 'second', 'dir/b.txt': 'second b' }, { repo: 'swap' }))
+    const res = await get('/content/swap/a.txt')
+    assert.equal((res.body as Buffer).toString(), 'second')
+    assert.equal(res.headers.etag, `"${sha256('second')}"`)
+    assert.equal(await text('/content/swap/dir/b.txt'), 'second b')
+  })
+
+  it('follows a swap for a file of the publication itself (its manifest)', async () => {
+    await publish(fx.dataDir, 'http', 'manifest', await buildPublication(fx.dataDir, '1', { 'one.txt': '1' }, { repo: 'manifest' }))
+    assert.match(await served('/content/manifest/PULP_MANIFEST'), /^one\.txt,/)
+    await publish(fx.dataDir, 'http', 'manifest', await buildPublication(fx.dataDir, '2', { 'two.txt': '2' }, { repo: 'manifest' }))
+    assert.match(await text('/content/manifest/PULP_MANIFEST'), /^two\.txt,/)
+  })
+
+  it('answers 404 once the publication is unpublished', async () => {
+    await publish(fx.dataDir, 'http', 'gone', await buildPublication(fx.dataDir, '1', { 'a.txt': 'here' }, { repo: 'gone' }))
+    assert.equal(await served('/content/gone/a.txt'), 'here')
+    await unlink(path.join(fx.dataDir, 'publish', 'http', 'gone'))
+    assert.equal((await get('/content/gone/a.txt')).status, 404)
+  })
+
+  it('serves a path that was missing as soon as it is published', async () => {
+    await missing('/content/later/a.txt')
+    await missing('/content/nested/later/a.txt')
+    await publish(fx.dataDir, 'http', 'later', await buildPublication(fx.dataDir, '1', { 'a.txt': 'late' }, { repo: 'later' }))
+    await publish(fx.dataDir, 'http', 'nested/later', await buildPublication(fx.dataDir, '1', { 'a.txt': 'late, nested' }, { repo: 'nested-later' }))
+    assert.equal(await text('/content/later/a.txt'), 'late')
+    assert.equal(await text('/content/nested/later/a.txt'), 'late, nested')
+  })
+
+  it('refuses a link that was retargeted outside the roots after its files were served', async () => {
+    await publish(fx.dataDir, 'http', 'moved', await buildPublication(fx.dataDir, '1', { 'a.txt': 'inside' }, { repo: 'moved' }))
+    assert.equal(await served('/content/moved/a.txt'), 'inside')
+    const outside = path.join(fx.root, 'outside')
+    await mkdir(outside, { recursive: true })
+    await writeFile(path.join(outside, 'a.txt'), fx.secret)
+    await publish(fx.dataDir, 'http', 'moved', outside)
+    const res = await get('/content/moved/a.txt')
+    assert.equal(res.status, 404)
+    assert.ok(!(res.body as Buffer).toString().includes(fx.secret), 'the secret leaked')
+  })
+
+  it('answers 404 while the artifact behind a served file is gone, and serves it once it is back', async () => {
+    await publish(fx.dataDir, 'http', 'store', await buildPublication(fx.dataDir, '1', { 'a.txt': 'stored bytes' }, { repo: 'store' }))
+    assert.equal(await served('/content/store/a.txt'), 'stored bytes')
+    const digest = sha256('stored bytes')
+    await rm(path.join(fx.dataDir, 'artifacts', digest.slice(0, 2), digest.slice(2)))
+    await missing('/content/store/a.txt')
+    await addArtifact(fx.dataDir, 'stored bytes')
+    assert.equal(await text('/content/store/a.txt'), 'stored bytes')
+  })
+
+  it('follows a swap of another publication that a file links through', async () => {
+    await publish(fx.dataDir, 'http', 'target', await buildPublication(fx.dataDir, '1', { 'x.txt': 'target one' }, { repo: 'target' }))
+    const via = await buildPublication(fx.dataDir, '1', {}, { repo: 'via' })
+    await symlink(path.join(fx.dataDir, 'publish', 'http', 'target', 'x.txt'), path.join(via, 'x.txt'))
+    await publish(fx.dataDir, 'http', 'via', via)
+    assert.equal(await served('/content/via/x.txt'), 'target one')
+    await publish(fx.dataDir, 'http', 'target', await buildPublication(fx.dataDir, '2', { 'x.txt': 'target two' }, { repo: 'target' }))
+    assert.equal(await text('/content/via/x.txt'), 'target two')
+  })
+
+  it('serves changes to plain files placed in the tree without a link', async () => {
+    await mkdir(path.join(fx.dataDir, 'publish', 'http', 'plain'), { recursive: true })
+    await writeFile(path.join(fx.dataDir, 'publish', 'http', 'plain', 'a.txt'), 'before')
+    assert.equal(await served('/content/plain/a.txt'), 'before')
+    await writeFile(path.join(fx.dataDir, 'publish', 'http', 'plain', 'a.txt'), 'after, longer')
+    assert.equal(await text('/content/plain/a.txt'), 'after, longer')
+  })
+
+  it('never ends in an error', () => {
+    assert.deepEqual(srv.errors, [])
+  })
+})
+
+describe('ResolutionCache', () => {
+  it('admits a path the second time it is asked for', () => {
+    const cache = new ResolutionCache()
+    assert.equal(cache.admit('a'), false)
+    assert.equal(cache.admit('b'), false)
+    assert.equal(cache.admit('a'), true)
+  })
+
+  it('keeps at most its limit of entries, dropping the oldest', () => {
+    const cache = new ResolutionCache(2)
+    for (const name of ['a', 'b', 'c']) cache.set(name, { kind: 'absent', guard: { absent: `/nonexistent/pulp-test/${name}` } })
+    assert.equal(cache.size, 2)
+    assert.equal(cache.get('a'), undefined)
+    assert.notEqual(cache.get('c'), undefined)
+  })
+
+  it('drops an entry whose guard no longer holds', () => {
+    const cache = new ResolutionCache()
+    cache.set('root', { kind: 'absent', guard: { absent: '/' } })
+    assert.equal(cache.get('root'), undefined)
+    assert.equal(cache.size, 0)
+  })
+})
