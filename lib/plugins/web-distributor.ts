@@ -20,6 +20,19 @@ export const WEB_DEFAULT_CONFIG: Readonly<JsonObject> = Object.freeze({ http: tr
 const KEYS = ['relative_url', 'http', 'https', 'manifest']
 export const MANIFEST = 'PULP_MANIFEST'
 
+/**
+ * Links being made at once. One at a time, each symlink(2) waited for a thread-pool round
+ * trip; a few in flight keep the pool busy (100k units: ~2.2x the time of a bare loop of
+ * symlinkSync calls with one, see bench/publish.ts and docs/performance.md).
+ */
+const LINKS_IN_FLIGHT = 16
+/** Units read ahead of the linking, so the database fetches the next batch while links are made. */
+const UNITS_AHEAD = 1000
+/** Progress is reported at most this often (ms); the conduit saves it at most every 250 ms anyway. */
+const PROGRESS_EVERY_MS = 100
+/** Manifest lines are written in batches of about this many characters, not one write each. */
+const MANIFEST_BATCH = 64 * 1024
+
 interface WebSettings {
   relativeUrl: string
   http: boolean
@@ -103,14 +116,18 @@ export class WebDistributor extends Distributor {
     const types = (this.constructor as typeof WebDistributor).metadata().types
     const total = types.reduce((sum, t) => sum + (repo.contentUnitCounts[t] ?? 0), 0)
     let done = 0
+    let reported = performance.now()
     conduit.setProgress({ state: 'linking', units: { done, total } })
     try {
       const lines = this.#linkUnits(conduit, types, settings.manifest, () => {
         done++
+        const at = performance.now()
+        if (at - reported < PROGRESS_EVERY_MS) return
+        reported = at
         conduit.setProgress({ state: 'linking', units: { done, total } })
       })
       if (settings.manifest) {
-        await pipeline(Readable.from(lines), createWriteStream(path.join(conduit.workingDir, MANIFEST), { flags: 'wx' }), { signal: conduit.signal })
+        await pipeline(Readable.from(batched(lines, MANIFEST_BATCH)), createWriteStream(path.join(conduit.workingDir, MANIFEST), { flags: 'wx' }), { signal: conduit.signal })
       } else {
         for await (const _line of lines) conduit.signal.throwIfAborted()
       }
@@ -135,31 +152,40 @@ export class WebDistributor extends Distributor {
     )
   }
 
-  /** Links every unit into the working directory; yields its manifest line. */
+  /**
+   * Links every unit into the working directory, a few at a time; yields each unit's manifest
+   * line in unit order, and ends once every link is made (or throws the first failure).
+   */
   async * #linkUnits (conduit: PublishConduit, types: string[], manifest: boolean, onUnit: () => void): AsyncGenerator<string> {
-    const made = new Set<string>()
-    for await (const unit of conduit.units({ typeIds: types })) {
-      conduit.signal.throwIfAborted()
-      if (manifest && unit.relativePath === MANIFEST) {
-        throw new ValidationError(`a unit is at "${MANIFEST}", where the manifest goes: set "manifest": false or move the unit`)
-      }
-      const link = path.join(conduit.workingDir, ...unit.relativePath.split('/'))
-      const dir = path.dirname(link)
-      try {
-        if (!made.has(dir)) {
-          await mkdir(dir, { recursive: true })
-          made.add(dir)
+    const dirs = new Map<string, Promise<unknown>>()
+    const linking: Array<Promise<void>> = []
+    try {
+      for await (const unit of readAhead(conduit.units({ typeIds: types }), UNITS_AHEAD)) {
+        conduit.signal.throwIfAborted()
+        if (manifest && unit.relativePath === MANIFEST) {
+          throw new ValidationError(`a unit is at "${MANIFEST}", where the manifest goes: set "manifest": false or move the unit`)
         }
-        await symlink(path.relative(dir, unit.storagePath), link)
-      } catch (err: unknown) {
-        const code = (err as NodeJS.ErrnoException).code
-        if (code === 'EEXIST' || code === 'ENOTDIR') {
-          throw new ValidationError(`unit "${unit.relativePath}" cannot be placed: another unit's path is a file where it needs a directory, or the reverse`)
+        const link = path.join(conduit.workingDir, ...unit.relativePath.split('/'))
+        const dir = path.dirname(link)
+        let made = dirs.get(dir)
+        if (made === undefined) {
+          // A link still being made may be where this directory goes: let it land first, so a
+          // clash fails on the later unit, as one link at a time would.
+          while (linking.length > 0) await linking.shift()
+          made = mkdir(dir, { recursive: true })
+          dirs.set(dir, made)
         }
-        throw err
+        const one = linkUnit(made, path.relative(dir, unit.storagePath), link, unit.relativePath).then(onUnit)
+        // Awaited in order below; this only keeps a failure from being reported as unhandled meanwhile.
+        one.catch(() => {})
+        linking.push(one)
+        if (linking.length >= LINKS_IN_FLIGHT) await linking.shift()
+        yield manifestLine(unit.relativePath, unit.sha256, unit.size)
       }
-      onUnit()
-      yield manifestLine(unit.relativePath, unit.sha256, unit.size)
+      while (linking.length > 0) await linking.shift()
+    } finally {
+      // Nothing may still be writing into the working directory when the caller removes it.
+      await Promise.allSettled(linking)
     }
   }
 
@@ -186,6 +212,62 @@ export class WebDistributor extends Distributor {
       }
     }
   }
+}
+
+/** Makes one unit's link once its directory exists; a path clash becomes a ValidationError. */
+async function linkUnit (dirMade: Promise<unknown>, target: string, link: string, relativePath: string): Promise<void> {
+  try {
+    await dirMade
+    await symlink(target, link)
+  } catch (err: unknown) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      throw new ValidationError(`unit "${relativePath}" cannot be placed: another unit's path is a file where it needs a directory, or the reverse`)
+    }
+    throw err
+  }
+}
+
+/**
+ * The items of `source`, asked for up to `ahead` items before they are needed. An async
+ * generator answers queued `next()` calls in order, one at a time, so this only moves its
+ * waits (a database query at each batch) off the consumer's path.
+ */
+async function * readAhead<T> (source: AsyncIterable<T>, ahead: number): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]()
+  const queue: Array<Promise<IteratorResult<T>>> = []
+  let ended = false
+  try {
+    for (;;) {
+      while (!ended && queue.length < ahead) {
+        const next = it.next()
+        // Awaited in order below; a failure is thrown there, not reported as unhandled here.
+        next.catch(() => {})
+        queue.push(next)
+      }
+      const result = await (queue.shift() as Promise<IteratorResult<T>>)
+      if (result.done === true) {
+        ended = true
+        return
+      }
+      yield result.value
+    }
+  } finally {
+    if (!ended) await it.return?.()
+  }
+}
+
+/** Joins short strings into chunks of about `size` characters. */
+async function * batched (lines: AsyncIterable<string>, size: number): AsyncGenerator<string> {
+  let chunk = ''
+  for await (const line of lines) {
+    chunk += line
+    if (chunk.length >= size) {
+      yield chunk
+      chunk = ''
+    }
+  }
+  if (chunk !== '') yield chunk
 }
 
 function protocolsOf (s: { http: boolean, https: boolean }): string[] {
