@@ -1,5 +1,5 @@
-import { stat } from 'node:fs/promises'
-import type { NextFunction, Request, Response } from 'express'
+import type { Stats } from 'node:fs'
+import type { Request, Response } from 'express'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { instantiateRemote } from '../core/remotes'
@@ -8,7 +8,7 @@ import type { ContentTypeClass } from '../plugins/content'
 import type { PluginRegistry } from '../plugins/registry'
 import type { RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
-import { parseRequestPath } from './paths'
+import { stat } from './fast-fs'
 import { sendFile } from './send-file'
 import { Download, headOf } from './pull-through-download'
 import { missHeaders, sendError, sendFromDownload } from './pull-through-follow'
@@ -20,7 +20,7 @@ import { UpstreamClients } from './pull-through-upstream'
 
 const debug = createDebug('pulp:content:pull-through')
 
-export type PullThroughHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
+const HIT = Object.freeze({ 'x-pulp-cache': 'HIT' })
 
 /**
  * The pull-through cache of one middleware instance: what the static tree does not have, under
@@ -38,6 +38,11 @@ export class PullThrough {
   /** Downloads under way, by remote (and its version) and path: one upstream fetch per miss. */
   readonly #inflight = new Map<string, Download>()
   readonly #finishing = new Set<Promise<void>>()
+  /**
+   * The stat of each remembered artifact: an artifact never changes once stored, so a warm HIT
+   * needs no syscall before its open (a vanished file fails that open, and is pulled again).
+   */
+  readonly #stats = new WeakMap<RemoteArtifact, Stats>()
   readonly #onRemoteChanged: (name: string) => void
   readonly #onDistributionChanged: () => void
   #closed = false
@@ -58,19 +63,22 @@ export class PullThrough {
     ctx.events.on('distribution-changed', this.#onDistributionChanged)
   }
 
-  /** The content chain's layer after the static tree; calls `next()` for paths it does not own. */
-  readonly handler: PullThroughHandler = async (req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return next()
-    const parsed = parseRequestPath(req.path)
-    if (!parsed.ok || parsed.trailingSlash || parsed.segments.length === 0) return next()
+  /**
+   * The content chain's step after the static tree, for a GET or HEAD whose path is parsed:
+   * answers (errors included), or resolves `false` for a path no distribution with a remote owns.
+   */
+  async serve (req: Request, res: Response, parsed: { segments: string[], trailingSlash: boolean }): Promise<boolean> {
+    const { segments } = parsed
+    if (parsed.trailingSlash || segments.length === 0) return false
     try {
-      const route = await this.#index.route(parsed.segments)
-      if (route === undefined) return next()
-      await this.#serve(req, res, route, parsed.segments[parsed.segments.length - 1])
+      const route = await this.#index.route(segments)
+      if (route === undefined) return false
+      await this.#serve(req, res, route, segments[segments.length - 1])
     } catch (err: unknown) {
       if (httpStatusOf(err) >= 500) debug('%s %s failed: %O', req.method, req.originalUrl, err)
       sendError(res, err)
     }
+    return true
   }
 
   /** Aborts running downloads, waits for their bookkeeping, then closes every dispatcher. */
@@ -128,18 +136,20 @@ export class PullThrough {
   async #sendHit (req: Request, res: Response, remote: StoredRemote, hit: RemoteArtifact, name: string): Promise<boolean> {
     const file = this.#ctx.artifacts.pathOf(hit.sha256)
     try {
-      const st = await stat(file)
-      res.setHeader('x-pulp-cache', 'HIT')
-      if (hit.contentEncoding !== null) res.setHeader('content-encoding', hit.contentEncoding)
-      await sendFile(req, res, { path: file, stat: st, etag: `"${hit.sha256}"`, contentType: hit.contentType ?? undefined, name },
+      let st = this.#stats.get(hit)
+      if (st === undefined) {
+        st = await stat(file)
+        this.#stats.set(hit, st)
+      }
+      const headers = hit.contentEncoding === null ? HIT : { ...HIT, 'content-encoding': hit.contentEncoding }
+      await sendFile(req, res, { path: file, stat: st, etag: `"${hit.sha256}"`, contentType: hit.contentType ?? undefined, name, headers },
         { cacheControl: this.#ctx.options.cacheControl })
       return true
     } catch (err: unknown) {
       if (res.headersSent || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
       debug('%s: the artifact of %s is gone; pulling it again', remote.name, hit.relativePath)
       this.#index.forgetArtifact(remote, hit.relativePath)
-      res.removeHeader('x-pulp-cache')
-      res.removeHeader('content-encoding')
+      this.#stats.delete(hit)
       return false
     }
   }
@@ -203,3 +213,4 @@ export class PullThrough {
     }
   }
 }
+

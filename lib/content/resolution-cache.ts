@@ -1,5 +1,6 @@
-import { lstat as lstatCallback, lstatSync, readlink as readlinkCallback, readlinkSync, realpath as realpathCallback, type Stats } from 'node:fs'
+import { lstatSync, readlinkSync, type Stats } from 'node:fs'
 import path from 'node:path'
+import { lstat, readlink, realpath } from './fast-fs'
 
 /**
  * The fact a cached resolution depends on. Publications and artifacts never change once
@@ -135,23 +136,4 @@ export async function fileGuard (base: string, segments: readonly string[], real
   const second = await firstStop(base, segments)
   return second !== undefined && 'link' in second.guard && second.guard.link === first.guard.link &&
     second.guard.target === first.guard.target ? first.guard : undefined
-}
-
-// Callback fs wrapped by hand, as in static-tree.ts: fs/promises costs more per call on Node 20.
-function lstat (file: string): Promise<Stats> {
-  return new Promise((resolve, reject) => {
-    lstatCallback(file, (err, st) => { err === null ? resolve(st) : reject(err) })
-  })
-}
-
-function readlink (file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    readlinkCallback(file, (err, target) => { err === null ? resolve(target) : reject(err) })
-  })
-}
-
-function realpath (file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    realpathCallback.native(file, (err, real) => { err === null ? resolve(real) : reject(err) })
-  })
 }

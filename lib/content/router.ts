@@ -1,15 +1,27 @@
-import { Router, type Request, type Response } from 'express'
+import type { NextFunction, Request, Response } from 'express'
 import type { PulpServices } from '../services'
-import { createStaticTree } from './static-tree'
+import { createStaticTree, parseContentRequest } from './static-tree'
 
-/** Content under `contentPath`: the static tree first, then distributions' pull-through, then 404. */
-export function createContentRouter (services: PulpServices): Router {
+export type ContentHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
+
+/**
+ * Content under `contentPath`: the static tree first, then distributions' pull-through, then
+ * 404. One handler parses the path once and calls each step directly: a warm pull-through HIT
+ * pays no second router layer or parse.
+ */
+export function createContentRouter (services: PulpServices): ContentHandler {
   const { options } = services.ctx
-  const router = Router()
-  router.use(createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, cacheControl: options.cacheControl }))
-  router.use(services.pullThrough.handler)
-  router.use((req: Request, res: Response) => {
+  const staticTree = createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, cacheControl: options.cacheControl })
+  const { pullThrough } = services
+  return async function content (req, res, next) {
+    const parsed = parseContentRequest(req, res)
+    if (parsed === undefined) return
+    try {
+      if (await staticTree.serve(req, res, parsed) || await pullThrough.serve(req, res, parsed)) return
+    } catch (err: unknown) {
+      next(err)
+      return
+    }
     res.status(404).json({ error: { code: 'ERR_PULP_NOT_FOUND', message: `nothing is published at ${req.path}` } })
-  })
-  return router
+  }
 }

@@ -34,6 +34,8 @@ export interface SendFileTarget {
   contentType?: string
   /** The name the client asked for, for the type lookup. */
   name: string
+  /** More headers for every answer (200, 206, 304, 412, 416), kept out of `res` until it is sent. */
+  headers?: OutgoingHttpHeaders
 }
 
 export interface SendFileOptions {
@@ -67,6 +69,7 @@ export async function sendFile (
   const modifiedSeconds = Math.floor(stat.mtimeMs / 1000) * 1000
   const lastModified = new Date(modifiedSeconds).toUTCString()
   const headers: OutgoingHttpHeaders = {
+    ...file.headers,
     'accept-ranges': 'bytes',
     etag,
     'last-modified': lastModified,

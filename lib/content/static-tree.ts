@@ -1,8 +1,9 @@
-import { realpath as realpathCallback, stat as statCallback, type Stats } from 'node:fs'
+import type { Stats } from 'node:fs'
 import path from 'node:path'
 import createDebug from 'debug'
 import type { NextFunction, Request, Response } from 'express'
 import { errorBody, httpStatusOf, NotFoundError } from '../errors'
+import { realpath, stat } from './fast-fs'
 import { sendListing } from './listing'
 import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget } from './paths'
 import { absentGuard, fileGuard, ResolutionCache } from './resolution-cache'
@@ -24,7 +25,14 @@ export interface StaticTreeOptions {
   cacheControl: string | false
 }
 
-export type StaticTreeHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
+export interface StaticTreeHandler {
+  (req: Request, res: Response, next: NextFunction): Promise<void>
+  /**
+   * The same for a path its caller has parsed already (a GET or HEAD): answers, or resolves
+   * `false` when nothing here is servable; rejects for a caller's error handler.
+   */
+  serve: (req: Request, res: Response, parsed: { segments: string[], trailingSlash: boolean }) => Promise<boolean>
+}
 
 type RootName = 'publications' | 'artifacts' | 'http' | 'https'
 
@@ -117,27 +125,24 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     return { real, stat: st, allowed, artifacts, cacheKey: undefined }
   }
 
-  return async function staticTree (req: Request, res: Response, next: NextFunction): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendError(res, 405, { code: 'ERR_PULP_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here` }, { allow: 'GET, HEAD' })
-      return
-    }
-    const parsed = parseRequestPath(req.path)
-    if (!parsed.ok) {
-      debug('bad path %j: %s', req.path, parsed.error.message)
-      sendError(res, httpStatusOf(parsed.error), errorBody(parsed.error).error)
-      return
-    }
+  async function serveParsed (req: Request, res: Response, parsed: { segments: string[], trailingSlash: boolean }): Promise<boolean> {
+    const found = await find(parsed.segments, req.secure)
+    return found !== undefined && await serve(req, res, found, parsed.segments, parsed.trailingSlash)
+  }
+
+  const handler = async function staticTree (req: Request, res: Response, next: NextFunction): Promise<void> {
+    const parsed = parseContentRequest(req, res)
+    if (parsed === undefined) return
     let served: boolean
     try {
-      const found = await find(parsed.segments, req.secure)
-      served = found !== undefined && await serve(req, res, found, parsed.segments, parsed.trailingSlash)
+      served = await serveParsed(req, res, parsed)
     } catch (err: unknown) {
       next(err)
       return
     }
     if (!served) next()
   }
+  return Object.assign(handler, { serve: serveParsed })
 
   /** Answers for what was found; `false` when it turns out not to be servable. */
   async function serve (req: Request, res: Response, found: Found, segments: string[], trailingSlash: boolean): Promise<boolean> {
@@ -176,20 +181,6 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   }
 }
 
-// Callback fs wrapped by hand: on Node 20 fs/promises costs several times the CPU per call,
-// and these two run on every request.
-function realpath (file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    realpathCallback.native(file, (err, real) => { err === null ? resolve(real) : reject(err) })
-  })
-}
-
-function stat (file: string): Promise<Stats> {
-  return new Promise((resolve, reject) => {
-    statCallback(file, (err, st) => { err === null ? resolve(st) : reject(err) })
-  })
-}
-
 function isWithin (child: string, root: string): boolean {
   if (child === root) return true
   const prefix = root.endsWith(path.sep) ? root : root + path.sep
@@ -201,6 +192,24 @@ function artifactEtag (real: string, artifacts: string): string | undefined {
   if (!isWithin(real, artifacts) || real === artifacts) return undefined
   const match = ARTIFACT_PATH.exec(real.slice(artifacts.length + 1))
   return match === null ? undefined : `"${match[1]}${match[2]}"`
+}
+
+/**
+ * The parsed path of a content request, or undefined once a method other than GET and HEAD
+ * got its 405, or a bad path its 400 or 404.
+ */
+export function parseContentRequest (req: Request, res: Response): { segments: string[], trailingSlash: boolean } | undefined {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendError(res, 405, { code: 'ERR_PULP_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here` }, { allow: 'GET, HEAD' })
+    return undefined
+  }
+  const parsed = parseRequestPath(req.path)
+  if (!parsed.ok) {
+    debug('bad path %j: %s', req.path, parsed.error.message)
+    sendError(res, httpStatusOf(parsed.error), errorBody(parsed.error).error)
+    return undefined
+  }
+  return parsed
 }
 
 function codeOf (err: unknown): string {
