@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors'
-import { snakeCase } from './naming'
+import { camelCase, snakeCase } from './naming'
 import type { Page } from '../storage/rows'
 
 const ID = /^[A-Za-z0-9_.-]+$/
@@ -56,6 +56,11 @@ export function optionalBoolean (value: unknown, field: string): boolean | undef
  */
 export function onlyFields (body: Record<string, unknown>, allowed: readonly string[], what: string): void {
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k))
+  // A snake_case name passed to the JavaScript API: the message must not list it as allowed.
+  const misspelt = unknown.find((k) => camelCase(k) !== k && allowed.includes(camelCase(k)))
+  if (misspelt !== undefined) {
+    throw new ValidationError(`unknown field "${misspelt}" for ${what}: the JavaScript API spells it "${camelCase(misspelt)}" (the REST API takes "${misspelt}")`)
+  }
   if (unknown.length > 0) {
     throw new ValidationError(`unknown field${unknown.length > 1 ? 's' : ''} for ${what}: ${unknown.map((k) => `"${snakeCase(k)}"`).join(', ')} (allowed: ${allowed.map(snakeCase).join(', ')})`)
   }

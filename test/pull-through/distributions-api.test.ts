@@ -77,6 +77,15 @@ for (const d of dialects()) {
       })
     }
 
+    it('tells a JavaScript caller who wrote a REST field name how the API spells it', async () => {
+      await assert.rejects(t.pulp.distributions.create({ name: 'snake', base_path: 'snake' } as never), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'ERR_PULP_INVALID')
+        assert.equal(err.message, 'unknown field "base_path" for a distribution: the JavaScript API spells it "basePath" (the REST API takes "base_path")')
+        return true
+      })
+      assert.equal((await request(t.app).get(`${API}/distributions/snake`)).status, 404)
+    })
+
     it('drops the repository of a distribution when the repository is deleted', async () => {
       await t.pulp.repositories.create({ id: 'short-lived' })
       await t.pulp.distributions.create({ name: 'orphan', basePath: 'orphan', repository: 'short-lived' })
