@@ -29,7 +29,7 @@ export class ArtifactUploadStorage implements StorageEngine {
     const onClose = (): void => { if (!req.complete) aborted.abort() }
     req.once('close', onClose)
     pending.write(file.stream, aborted.signal).then(
-      () => callback(null, { pending, size: pending.hasher.bytes, path: pending.tmpPath }),
+      () => callback(null, { pending, size: pending.bytes, path: pending.tmpPath }),
       (err: unknown) => callback(err)
     ).finally(() => req.off('close', onClose))
   }

@@ -1,11 +1,12 @@
 import path from 'node:path'
-import { createHash, randomUUID, type Hash } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { chmod, link, mkdir, rm, stat } from 'node:fs/promises'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import createDebug from 'debug'
 import { PayloadTooLargeError, ValidationError } from '../errors'
+import { followFile, hashFile, type FileDigest } from './file-hasher'
 
 const debug = createDebug('pulp:artifacts')
 
@@ -26,15 +27,16 @@ export interface StoredArtifact {
   path: string
 }
 
-/** Counts and hashes the bytes that flow through, and refuses more than `limit`. */
-export class HashingStream extends Transform {
-  readonly #hash: Hash = createHash('sha256')
+/** Counts the bytes that flow through, refuses more than `limit`, and reports each chunk. */
+class CountingStream extends Transform {
   readonly #limit: number
+  readonly #onChunk: () => void
   bytes = 0
 
-  constructor (limit = Number.POSITIVE_INFINITY) {
+  constructor (limit: number, onChunk: () => void) {
     super({ highWaterMark: WRITE_BUFFER })
     this.#limit = limit
+    this.#onChunk = onChunk
   }
 
   override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -43,34 +45,40 @@ export class HashingStream extends Transform {
       callback(new PayloadTooLargeError(`the file is larger than the limit of ${this.#limit} bytes`))
       return
     }
-    this.#hash.update(chunk)
+    this.#onChunk()
     callback(null, chunk)
   }
-
-  digest (): string { return this.#hash.digest('hex') }
 }
 
 /**
- * A file being written under `tmp/`: bytes go in through `stream`, hashed on the way, and
- * `commit()` moves the finished file into the content-addressed store.
+ * A file being written under `tmp/`: bytes go in through `write()`, and `commit()` moves the
+ * finished file into the content-addressed store. The file is hashed by the hashing worker as
+ * it lands on disk (see file-hasher.ts), so the event loop only moves bytes.
  */
 export class PendingArtifact {
   readonly tmpPath: string
-  readonly hasher: HashingStream
   readonly file: WriteStream
+  readonly #counter: CountingStream
   readonly #store: ArtifactStore
+  #digest: FileDigest | undefined
+  #discarded = false
 
-  constructor (store: ArtifactStore, limit?: number) {
+  constructor (store: ArtifactStore, limit = Number.POSITIVE_INFINITY) {
     this.#store = store
     this.tmpPath = path.join(store.tmpDir, `${randomUUID()}.part`)
-    this.hasher = new HashingStream(limit)
     this.file = createWriteStream(this.tmpPath, { flags: 'wx', mode: 0o644, highWaterMark: WRITE_BUFFER })
+    // The worker opens the file by name, so only once it exists.
+    this.file.once('open', () => { if (!this.#discarded) this.#digest = followFile(this.tmpPath) })
+    this.#counter = new CountingStream(limit, () => this.#digest?.advance(this.file.bytesWritten))
   }
+
+  /** Bytes written so far. */
+  get bytes (): number { return this.#counter.bytes }
 
   /** Pipes `source` to the temp file; rejects (and removes the file) on any error. */
   async write (source: Readable, signal?: AbortSignal): Promise<void> {
     try {
-      await pipeline(source, this.hasher, this.file, signal ? { signal } : {})
+      await pipeline(source, this.#counter, this.file, signal ? { signal } : {})
     } catch (err: unknown) {
       await this.discard()
       throw err
@@ -78,15 +86,18 @@ export class PendingArtifact {
   }
 
   async commit (): Promise<StoredArtifact> {
-    const sha256 = this.hasher.digest()
     try {
-      return await this.#store.adopt(this.tmpPath, sha256, this.hasher.bytes)
+      const size = this.#counter.bytes
+      const sha256 = this.#digest === undefined ? await hashFile(this.tmpPath, size) : await this.#digest.digest(size)
+      return await this.#store.adopt(this.tmpPath, sha256, size)
     } finally {
       await this.discard()
     }
   }
 
   async discard (): Promise<void> {
+    this.#discarded = true
+    this.#digest?.dispose()
     this.file.destroy()
     await rm(this.tmpPath, { force: true })
   }

@@ -1,0 +1,90 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import path from 'node:path'
+import { createHash, randomBytes } from 'node:crypto'
+import { open, rm, writeFile } from 'node:fs/promises'
+import { followFile, hashFile } from '../../lib/artifacts/file-hasher'
+import { tempDir } from '../support/pulp'
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+describe('file hasher', () => {
+  it('hashes a file as it is written, reading only what the writer reported', async () => {
+    const dir = await tempDir()
+    try {
+      const file = path.join(dir, 'growing')
+      // Not a multiple of the worker's step, so the last read is a short one.
+      const body = randomBytes(5 * 1024 * 1024 + 12345)
+      const fh = await open(file, 'wx+')
+      const digest = followFile(file)
+      let written = 0
+      try {
+        while (written < body.length) {
+          const piece = body.subarray(written, Math.min(body.length, written + 300_000))
+          await fh.write(piece, 0, piece.length, written)
+          written += piece.length
+          digest.advance(written)
+        }
+      } finally {
+        await fh.close()
+      }
+      assert.equal(await digest.digest(body.length), sha(body))
+      digest.dispose()
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('hashes files written at the same time apart', async () => {
+    const dir = await tempDir()
+    try {
+      const bodies = [randomBytes(3 * 1024 * 1024), randomBytes(2 * 1024 * 1024 + 1), Buffer.alloc(0)]
+      const results = await Promise.all(bodies.map(async (body, i) => {
+        const file = path.join(dir, `f${i}`)
+        const fh = await open(file, 'wx+')
+        const digest = followFile(file)
+        for (let at = 0; at < body.length; at += 1024 * 1024) {
+          const piece = body.subarray(at, at + 1024 * 1024)
+          await fh.write(piece, 0, piece.length, at)
+          digest.advance(at + piece.length)
+        }
+        await fh.close()
+        return await digest.digest(body.length)
+      }))
+      assert.deepEqual(results, bodies.map(sha))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('rejects when the file holds fewer bytes than its size, naming the shortfall', async () => {
+    const dir = await tempDir()
+    try {
+      const file = path.join(dir, 'short')
+      await writeFile(file, Buffer.alloc(1000, 1))
+      await assert.rejects(followFile(file).digest(4000), /hashing failed: the file ended at byte 1000 of 4000/)
+      await assert.rejects(hashFile(file, 4000), /holds 1000 of 4000 bytes/)
+      // A read error seen while following is reported by the digest, not lost.
+      const gone = followFile(path.join(dir, 'missing'))
+      gone.advance(2 * 1024 * 1024)
+      await assert.rejects(gone.digest(2 * 1024 * 1024), /hashing failed: .*ENOENT/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('hashes on the calling thread with hashFile, the fallback', async () => {
+    const dir = await tempDir()
+    try {
+      const file = path.join(dir, 'whole')
+      const body = randomBytes(2 * 1024 * 1024 + 7)
+      await writeFile(file, body)
+      assert.equal(await hashFile(file, body.length), sha(body))
+      // Only the first `size` bytes count.
+      assert.equal(await hashFile(file, 10), sha(body.subarray(0, 10)))
+      assert.equal(await hashFile(file, 0), sha(Buffer.alloc(0)))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
