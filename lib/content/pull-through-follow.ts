@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import mime from 'mime-types'
 import parseRange from 'range-parser'
 import { errorBody, httpStatusOf } from '../errors'
+import { drained, whenOver } from './response-over'
 import { SavedElsewhereError, type Attachment, type Download, type DownloadHead, type DownloadListener } from './pull-through-download'
 
 /** The most a client reads from the temp file at once when it is behind the download. */
@@ -115,8 +116,7 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
 async function follow (res: ServerResponse, download: Download, attachment: Attachment, start: number, limit: number): Promise<void> {
   const { spool } = download
   let closed = false
-  const onClose = (): void => { closed = true }
-  res.once('close', onClose)
+  const unwatch = whenOver(res, () => { closed = true })
   try {
     let pos = start
     for (;;) {
@@ -157,7 +157,7 @@ async function follow (res: ServerResponse, download: Download, attachment: Atta
     }
     res.end()
   } finally {
-    res.off('close', onClose)
+    unwatch()
   }
 }
 
@@ -172,7 +172,7 @@ async function followLive (res: ServerResponse, download: Download, attachment: 
     let congested = false
     const stop = (): void => {
       download.unsubscribe(listener)
-      res.off('close', stop)
+      unwatch()
       resolve({ pos, congested })
     }
     const listener: DownloadListener = {
@@ -190,19 +190,6 @@ async function followLive (res: ServerResponse, download: Download, attachment: 
       onSettled: stop
     }
     download.subscribe(listener)
-    res.once('close', stop)
-  })
-}
-
-async function drained (res: ServerResponse): Promise<void> {
-  if (res.destroyed || !res.writableNeedDrain) return
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      res.off('drain', done)
-      res.off('close', done)
-      resolve()
-    }
-    res.once('drain', done)
-    res.once('close', done)
+    const unwatch = whenOver(res, stop)
   })
 }

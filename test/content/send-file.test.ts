@@ -1,12 +1,26 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, stat, writeFile } from 'node:fs/promises'
-import { createServer, get, type Server } from 'node:http'
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import { once } from 'node:events'
+import { Agent, createServer, get, type Server } from 'node:http'
+import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { sendFile } from '../../lib/content/send-file'
+import { sendFile, wholeBodyBytesInFlight } from '../../lib/content/send-file'
 import { rawRequest } from '../support/content-http'
 import { makeFixture, patternBytes, type ContentFixture } from '../support/content-tree'
+
+async function listen (server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as AddressInfo).port
+}
+
+async function stop (server: Server, fx: ContentFixture): Promise<void> {
+  server.closeAllConnections()
+  await new Promise((resolve) => server.close(resolve))
+  await fx.cleanup()
+}
 
 /**
  * sendFile on a bare node:http server, fed a stat that no longer matches the path: the
@@ -22,7 +36,8 @@ describe('sendFile when reading fails', () => {
     fx = await makeFixture()
     const big = path.join(fx.root, 'big.bin')
     const small = path.join(fx.root, 'small.bin')
-    await writeFile(big, patternBytes(1024 * 1024))
+    // Past the size read whole, so it streams.
+    await writeFile(big, patternBytes(2 * 1024 * 1024))
     await writeFile(small, 'tiny')
     const gone = path.join(fx.root, 'now-a-directory')
     await mkdir(gone)
@@ -37,15 +52,9 @@ describe('sendFile when reading fails', () => {
         }
       )
     })
-    server.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
-    port = (server.address() as AddressInfo).port
+    port = await listen(server)
   })
-  after(async () => {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-    await fx.cleanup()
-  })
+  after(async () => { await stop(server, fx) })
 
   it('rejects before sending anything when a small body cannot be read, so the caller can answer', async () => {
     const res = await rawRequest(port, '/small')
@@ -66,5 +75,80 @@ describe('sendFile when reading fails', () => {
     // Depending on timing the client sees the headers then a reset, or a hang-up: never an end.
     assert.doesNotMatch(result, /^complete/)
     assert.ok(outcomes.includes('big: resolved'), outcomes.join('; '))
+  })
+})
+
+describe('sendFile reading bodies up to 1 MiB whole', () => {
+  let fx: ContentFixture
+  let server: Server
+  let port: number
+  const body = patternBytes(1024 * 1024)
+
+  before(async () => {
+    fx = await makeFixture()
+    const file = path.join(fx.root, 'one-mib.bin')
+    await writeFile(file, body)
+    const st = await stat(file)
+    server = createServer((req, res) => {
+      void sendFile(req, res, { path: file, stat: st, name: 'one-mib.bin' }, { cacheControl: false })
+    })
+    port = await listen(server)
+  })
+  after(async () => { await stop(server, fx) })
+
+  async function fetchBody (agent: Agent | false, headers: Record<string, string> = {}): Promise<Buffer> {
+    return await new Promise((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path: '/', agent, headers }, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve(Buffer.concat(chunks)))
+        res.on('error', reject)
+      }).on('error', reject)
+    })
+  }
+
+  async function until (check: () => boolean, what: () => string): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.ok(check(), what())
+  }
+
+  it('gives the budget back after each response, on a kept-alive connection too', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      for (let i = 0; i < 20; i++) assert.ok((await fetchBody(agent)).equals(body), `response ${i}`)
+      await until(() => wholeBodyBytesInFlight() === 0, () => `${wholeBodyBytesInFlight()} bytes still counted`)
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('streams once bodies not yet sent hold the budget, and counts them until they go', async () => {
+    const fds = async (): Promise<number> => (await readdir('/proc/self/fd')).length
+    const fdsBefore = await fds()
+    // Pipelined requests on connections that read nothing: once the kernel's buffers are full,
+    // the responses wait in memory, as for slow clients on a real network.
+    const stalled = await Promise.all([1, 2, 3].map(async () => {
+      const socket = connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(30))
+      return socket
+    }))
+    try {
+      await until(() => wholeBodyBytesInFlight() === 16 * 1024 * 1024, () => `${wholeBodyBytesInFlight()} bytes held, not the whole 16 MiB budget`)
+      // With the budget full, another client's response streams, and is whole all the same.
+      assert.ok((await fetchBody(false)).equals(body))
+      // Never past the budget, however many wait (the kernel may have taken some meanwhile).
+      assert.ok(wholeBodyBytesInFlight() <= 16 * 1024 * 1024, `${wholeBodyBytesInFlight()} bytes held`)
+    } finally {
+      for (const socket of stalled) socket.destroy()
+    }
+    await until(() => wholeBodyBytesInFlight() === 0, () => `${wholeBodyBytesInFlight()} bytes still counted after the clients left`)
+    // The streamed responses still queued behind others closed their files too.
+    let fdsAfter = await fds()
+    for (let i = 0; i < 100 && fdsAfter > fdsBefore; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      fdsAfter = await fds()
+    }
+    assert.ok(fdsAfter <= fdsBefore, `${fdsAfter - fdsBefore} more descriptors open than before`)
   })
 })
