@@ -159,6 +159,13 @@ export class Download {
     }
   }
 
+  /** Stops the download unless a client reads it (a path started on a guess turned out saved); true if it stopped. */
+  abandon (reason: PulpError): boolean {
+    if (this.#readers.size > 0 || (this.#state !== 'starting' && this.#state !== 'streaming')) return false
+    this.abort(reason)
+    return true
+  }
+
   /** Stops the download (the middleware closes, or nobody wants a body that is not saved). */
   abort (reason: PulpError): void {
     if (this.#state === 'starting' || this.#state === 'streaming') this.#controller.abort(reason)

@@ -61,6 +61,11 @@ export class PullThroughIndex {
     return undefined
   }
 
+  /** What `remote` served at `relativePath` before, if this instance remembers it. */
+  remembered (remote: StoredRemote, relativePath: string): RemoteArtifact | undefined {
+    return this.#artifacts.get(this.#key(remote, relativePath))
+  }
+
   /** What `remote` served at `relativePath` before, if anything. */
   async artifact (remote: StoredRemote, relativePath: string): Promise<RemoteArtifact | undefined> {
     const key = this.#key(remote, relativePath)

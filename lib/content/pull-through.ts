@@ -10,7 +10,7 @@ import type { RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
 import { stat } from './fast-fs'
 import { sendFile } from './send-file'
-import { Download, headOf } from './pull-through-download'
+import { Download, headOf, SavedElsewhereError, type Attachment } from './pull-through-download'
 import { missHeaders, sendError, sendFromDownload } from './pull-through-follow'
 import { PullThroughIndex, type Route } from './pull-through-index'
 import { NegativeCache } from './pull-through-negative-cache'
@@ -102,26 +102,55 @@ export class PullThrough {
     }
     const key = `${remote.name}\0${remote.updated}\0${relativePath}`
     let download = this.#joinable(key)
-    if (download === undefined) {
-      const hit = await this.#index.artifact(remote, relativePath)
-      if (hit !== undefined && await this.#sendHit(req, res, remote, hit, name)) return
-      // Another request may have started it while we looked.
-      download = this.#joinable(key)
-    }
-    const follow = { cacheControl: this.#ctx.options.cacheControl, name }
-    if (download === undefined) {
-      if (this.#negative.has(remote.name, relativePath)) {
-        return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`), { 'x-pulp-cache': 'HIT' })
+    /** Keeps a download started on a guess readable until this request follows it. */
+    let held: Attachment | undefined
+    try {
+      if (download === undefined) {
+        const known = this.#index.remembered(remote, relativePath)
+        if (known !== undefined) {
+          if (await this.#sendHit(req, res, remote, known, name)) return
+        } else if (req.method === 'GET' && !this.#closed && !this.#negative.has(remote.name, relativePath)) {
+          // Not remembered here: the database is asked while the download claims the path. The
+          // claim sees a path saved meanwhile too (and then fetches nothing), so a MISS reaches
+          // the upstream one query sooner, and a HIT found this way is served as usual.
+          download = this.#start(key, route, req, via)
+          held = download.attach(0)
+          const hit = await this.#index.artifact(remote, relativePath)
+          if (hit !== undefined) {
+            held.release()
+            // Saved after all: the guess is dropped unless a client already follows it.
+            if (download.abandon(new SavedElsewhereError(`"${relativePath}" of remote "${remote.name}" is saved`))) {
+              if (this.#inflight.get(key) === download) this.#inflight.delete(key)
+              download = undefined
+            }
+            if (await this.#sendHit(req, res, remote, hit, name)) return
+          }
+        } else {
+          const hit = await this.#index.artifact(remote, relativePath)
+          if (hit !== undefined && await this.#sendHit(req, res, remote, hit, name)) return
+        }
+        // Another request may have started it while we looked.
+        download ??= this.#joinable(key)
       }
-      if (this.#closed) throw new ClosedError()
-      const instance = instantiateRemote(this.#registry, remote)
-      const url = instance.getRemoteArtifactUrl(relativePath, req)
-      if (req.method === 'HEAD') return await this.#head(res, remote, url, relativePath, via, follow)
-      // Under `streamed` nothing is saved; a content type of null marks metadata that never is.
-      const contentType = remote.policy === 'streamed' ? null : instance.getRemoteArtifactContentType(relativePath)
-      download = this.#start(key, route, url, via, contentType)
+      const follow = { cacheControl: this.#ctx.options.cacheControl, name }
+      if (download === undefined) {
+        if (this.#negative.has(remote.name, relativePath)) {
+          return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`), { 'x-pulp-cache': 'HIT' })
+        }
+        if (this.#closed) throw new ClosedError()
+        if (req.method === 'HEAD') {
+          const url = instantiateRemote(this.#registry, remote).getRemoteArtifactUrl(relativePath, req)
+          return await this.#head(res, remote, url, relativePath, via, follow)
+        }
+        download = this.#start(key, route, req, via)
+      }
+      // sendFromDownload follows the download before its first await: the hold can go.
+      const sending = sendFromDownload(req, res, download, follow)
+      held?.release()
+      if (await sending) return
+    } finally {
+      held?.release()
     }
-    if (await sendFromDownload(req, res, download, follow)) return
     if (again) throw new UpstreamError(`"${relativePath}" of remote "${remote.name}" was saved elsewhere but cannot be read here`)
     await this.#serve(req, res, route, name, true)
   }
@@ -169,8 +198,12 @@ export class PullThrough {
     }
   }
 
-  #start (key: string, route: Route, url: string, via: string | undefined, contentType: ContentTypeClass | null): Download {
+  #start (key: string, route: Route, req: Request, via: string | undefined): Download {
     const { remote, relativePath, distribution } = route
+    const instance = instantiateRemote(this.#registry, remote)
+    const url = instance.getRemoteArtifactUrl(relativePath, req)
+    // Under `streamed` nothing is saved; a content type of null marks metadata that never is.
+    const contentType = remote.policy === 'streamed' ? null : instance.getRemoteArtifactContentType(relativePath)
     // What is saved is fetched once across instances; what is not, once per instance.
     const shared = contentType === null ? undefined : this.#shared.begin(remote, relativePath)
     const download = new Download({

@@ -103,11 +103,14 @@ async function firstStop (base: string, segments: readonly string[]): Promise<{ 
   return undefined
 }
 
-/** The guard of a path found missing under `base`: the first prefix that does not exist. */
-export async function absentGuard (base: string, segments: readonly string[]): Promise<Guard | undefined> {
+/**
+ * The guard of a path found missing under `base`: the first prefix that does not exist, and
+ * how many segments it has (every path below that prefix is missing under the same guard).
+ */
+export async function absentGuard (base: string, segments: readonly string[]): Promise<{ guard: Guard, depth: number } | undefined> {
   const stop = await firstStop(base, segments)
   // Missing behind a link is not cached: an artifact that a publication links to may come back.
-  return stop !== undefined && 'absent' in stop.guard ? stop.guard : undefined
+  return stop !== undefined && 'absent' in stop.guard ? stop : undefined
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs'
+import { lstatSync, type Stats } from 'node:fs'
 import path from 'node:path'
 import createDebug from 'debug'
 import type { NextFunction, Request, Response } from 'express'
@@ -71,7 +71,10 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   const cache = new ResolutionCache()
 
   async function learn (name: RootName): Promise<string | undefined> {
+    // Until something is published, publish/<scheme> does not exist: one lstat (a few µs)
+    // says so, where a realpath would cost every request a thread-pool round trip.
     try {
+      if (lstatSync(wanted[name], { throwIfNoEntry: false }) === undefined) return undefined
       known[name] = await realpath(wanted[name])
     } catch (err: unknown) {
       debug('root %s not usable yet: %s', name, codeOf(err))
@@ -96,6 +99,11 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     if (cached !== undefined) {
       return cached.kind === 'absent' ? undefined : { real: cached.real, stat: cached.stat, allowed, artifacts, cacheKey: key }
     }
+    // A prefix known missing (a distribution's base path with nothing published, say) answers
+    // for every path below it: a first request for a new path needs no realpath either.
+    for (let depth = 1; depth < segments.length; depth++) {
+      if (cache.get(prefixKey(scheme, segments, depth))?.kind === 'absent') return undefined
+    }
     let real: string
     let st: Stats
     try {
@@ -108,9 +116,13 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     } catch (err: unknown) {
       const code = codeOf(err)
       if (!NOT_FOUND_CODES.has(code)) throw err
-      if ((code === 'ENOENT' || code === 'ENOTDIR') && cache.admit(key)) {
-        const guard = await absentGuard(base, segments)
-        if (guard !== undefined) cache.set(key, { kind: 'absent', guard })
+      // Worked out on the second miss of a path, or of any path under the same first segment.
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && (cache.admit(key) || (segments.length > 1 && cache.admit(prefixKey(scheme, segments, 1))))) {
+        const missing = await absentGuard(base, segments)
+        if (missing !== undefined) {
+          cache.set(key, { kind: 'absent', guard: missing.guard })
+          if (missing.depth < segments.length) cache.set(prefixKey(scheme, segments, missing.depth), { kind: 'absent', guard: missing.guard })
+        }
       }
       return undefined
     }
@@ -179,6 +191,11 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     }
     return true
   }
+}
+
+/** The cache key of the first `depth` segments, in the same form as a whole path's. */
+function prefixKey (scheme: string, segments: readonly string[], depth: number): string {
+  return `${scheme}\0${segments.slice(0, depth).join('/')}`
 }
 
 function isWithin (child: string, root: string): boolean {

@@ -75,6 +75,21 @@ describe('remembered resolutions of the static tree', () => {
     assert.equal(await text('/content/nested/later/a.txt'), 'late, nested')
   })
 
+  it('serves a path under a prefix known missing as soon as that prefix is published', async () => {
+    // Two misses under one first segment make it a known-missing prefix; a third, new path
+    // is then answered from it without being resolved.
+    await missing('/content/mirror/one.bin')
+    await missing('/content/mirror/two.bin')
+    assert.equal((await get('/content/mirror/three.bin')).status, 404)
+    await missing('/content/deep/mirror/x/one.bin')
+    await missing('/content/deep/mirror/x/two.bin')
+    await publish(fx.dataDir, 'http', 'mirror', await buildPublication(fx.dataDir, '1', { 'three.bin': 'now here' }, { repo: 'mirror' }))
+    await publish(fx.dataDir, 'http', 'deep/mirror', await buildPublication(fx.dataDir, '1', { 'x/four.bin': 'deep, now here' }, { repo: 'deep-mirror' }))
+    assert.equal(await text('/content/mirror/three.bin'), 'now here')
+    assert.equal(await text('/content/deep/mirror/x/four.bin'), 'deep, now here')
+    assert.equal((await get('/content/deep/mirror/x/one.bin')).status, 404)
+  })
+
   it('refuses a link that was retargeted outside the roots after its files were served', async () => {
     await publish(fx.dataDir, 'http', 'moved', await buildPublication(fx.dataDir, '1', { 'a.txt': 'inside' }, { repo: 'moved' }))
     assert.equal(await served('/content/moved/a.txt'), 'inside')
