@@ -8,6 +8,9 @@ const debug = createDebug('pulp:artifacts:hasher')
 /** The hasher is told of new bytes on disk at most once per this many (one message each). */
 const STEP = 1024 * 1024
 
+/** A worker with nothing to hash for this long stops (ms); see `setHashWorkerIdle`. */
+let idleMs = 10_000
+
 /**
  * The worker's code, plain CommonJS so it loads the same from `dist/`, from the sources under
  * a TypeScript loader, or from a bundle. It hashes files that are still being written, reading
@@ -73,14 +76,14 @@ export interface FileDigest {
 
 /**
  * Hashes files off the main thread: one worker for the whole process, started on first use,
- * keeping the process alive only while a digest is awaited. While a file is written, the
- * worker reads behind the writer (the page cache still holds those bytes), so the event loop
- * only moves bytes, and the digest is ready as soon as the last write lands. Where no worker
- * can start, or one died, the file is hashed on the main thread once complete.
+ * keeping the process alive only while a digest is awaited, and stopping once idle. While a
+ * file is written (an upload), the worker reads behind the writer (the page cache still holds
+ * those bytes), so the event loop only moves bytes, and the digest is ready as soon as the
+ * last write lands. Where no worker can start, or one died, the file is hashed on the main
+ * thread once complete.
  */
 class HashWorker {
-  /** The worker, and how many digests it owes (it keeps the process alive only while it owes some). */
-  #current: { worker: Worker, jobs: number } | undefined
+  #current: Current | undefined
   #broken = false
   #nextId = 1
   readonly #pending = new Map<number, { resolve: (sha256: string) => void, reject: (err: Error) => void, lost: () => void }>()
@@ -91,27 +94,44 @@ class HashWorker {
     const { worker } = current
     const id = this.#nextId++
     worker.postMessage({ op: 'open', id, path })
+    current.open++
+    clearTimeout(current.idle)
     let told = 0
-    let done = false
+    let ended = false
+    let finished = false
+    /** The job is over for the worker (answered or dropped): an idle worker stops after a while. */
+    const finish = (): void => {
+      if (finished) return
+      finished = true
+      if (--current.open === 0 && this.#current === current) {
+        current.idle = setTimeout(() => this.#stop(current), idleMs).unref()
+      }
+    }
     const end = (): boolean => {
-      if (done) return false
-      done = true
+      if (ended) return false
+      ended = true
       return true
     }
     return {
       advance: (flushed) => {
-        if (done || flushed - told < STEP) return
+        if (ended || flushed - told < STEP) return
         told = flushed
         worker.postMessage({ op: 'advance', id, upTo: flushed })
       },
       digest: async (size) => {
         if (!end()) throw new Error(`${path}: digest() after the hashing ended`)
         // A worker that died took what it had read with it: the file is read again here.
-        if (this.#current !== current) return await hashFile(path, size)
+        if (this.#current !== current) {
+          finish()
+          return await hashFile(path, size)
+        }
         return await new Promise<string>((resolve, reject) => {
           // Held until the answer: nothing else may keep the process alive meanwhile.
           hold(current, 1)
-          const settle = (): void => hold(current, -1)
+          const settle = (): void => {
+            hold(current, -1)
+            finish()
+          }
           this.#pending.set(id, {
             resolve: (sha256) => { settle(); resolve(sha256) },
             reject: (err) => { settle(); reject(err) },
@@ -121,12 +141,25 @@ class HashWorker {
         })
       },
       dispose: () => {
-        if (end()) worker.postMessage({ op: 'drop', id })
+        if (!end()) return
+        worker.postMessage({ op: 'drop', id })
+        finish()
       }
     }
   }
 
-  #spawn (): { worker: Worker, jobs: number } | undefined {
+  /** Whether a worker is running now. */
+  get running (): boolean { return this.#current !== undefined }
+
+  /** An idle worker goes, and its memory (~10 MB) with it; the next job starts another. */
+  #stop (current: Current): void {
+    if (this.#current !== current || current.open > 0) return
+    this.#current = undefined
+    debug('stopping the idle hashing worker')
+    current.worker.terminate().catch((err: unknown) => debug('stopping the hashing worker: %s', (err as Error).message))
+  }
+
+  #spawn (): Current | undefined {
     if (this.#current !== undefined || this.#broken) return this.#current
     let worker: Worker
     try {
@@ -144,14 +177,14 @@ class HashWorker {
       if (reply.sha256 !== undefined) waiter.resolve(reply.sha256)
       else waiter.reject(new Error(`hashing failed: ${reply.error ?? 'no reason given'}`))
     })
-    const current = { worker, jobs: 0 }
+    const current: Current = { worker, jobs: 0, open: 0, idle: undefined }
     const lost = (err: Error): void => {
       if (this.#current !== current) return
       this.#current = undefined
       debug('the hashing worker stopped: %s', err.message)
-      const waiting = [...this.#pending.entries()]
+      const waiting = [...this.#pending.values()]
       this.#pending.clear()
-      for (const [, waiter] of waiting) waiter.lost()
+      for (const waiter of waiting) waiter.lost()
     }
     worker.on('error', lost)
     worker.on('exit', (code) => lost(new Error(`the hashing worker exited (code ${code})`)))
@@ -162,7 +195,16 @@ class HashWorker {
   }
 }
 
-function hold (current: { worker: Worker, jobs: number }, change: 1 | -1): void {
+interface Current {
+  worker: Worker
+  /** Digests it owes: it keeps the process alive only while it owes some. */
+  jobs: number
+  /** Files it follows or hashes. */
+  open: number
+  idle: NodeJS.Timeout | undefined
+}
+
+function hold (current: Current, change: 1 | -1): void {
   current.jobs += change
   if (current.jobs === 1 && change === 1) current.worker.ref()
   else if (current.jobs === 0) current.worker.unref()
@@ -192,6 +234,16 @@ export async function hashFile (path: string, size: number): Promise<string> {
 }
 
 const shared = new HashWorker()
+
+/** Whether the hashing worker is running (it stops once idle for a while). */
+export function hashWorkerRunning (): boolean {
+  return shared.running
+}
+
+/** How long the hashing worker may sit idle before it stops (ms): 10 s unless changed here. */
+export function setHashWorkerIdle (ms: number): void {
+  idleMs = ms
+}
 
 /** Starts hashing `path`, a file its caller is writing from byte 0 on. */
 export function followFile (path: string): FileDigest {

@@ -7,7 +7,7 @@ const debug = createDebug('pulp:content:pull-through:spool')
  * Recent bytes kept in memory (on disk or not): readers this close behind the newest byte read
  * them without a syscall, and writes may lag this far behind the network.
  */
-export const WINDOW = 4 * 1024 * 1024
+export const WINDOW = 2 * 1024 * 1024
 
 /**
  * A temp file being written in arrival order, with the newest bytes also in memory. Writes go

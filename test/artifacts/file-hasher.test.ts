@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import { open, rm, writeFile } from 'node:fs/promises'
-import { followFile, hashFile } from '../../lib/artifacts/file-hasher'
+import { followFile, hashFile, hashWorkerRunning, setHashWorkerIdle } from '../../lib/artifacts/file-hasher'
 import { tempDir } from '../support/pulp'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -84,6 +84,25 @@ describe('file hasher', () => {
       assert.equal(await hashFile(file, 10), sha(body.subarray(0, 10)))
       assert.equal(await hashFile(file, 0), sha(Buffer.alloc(0)))
     } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('stops the worker once idle, and starts another for the next file', async () => {
+    const dir = await tempDir()
+    setHashWorkerIdle(100)
+    try {
+      const file = path.join(dir, 'again')
+      const body = randomBytes(100_000)
+      await writeFile(file, body)
+      assert.equal(await followFile(file).digest(body.length), sha(body))
+      assert.equal(hashWorkerRunning(), true)
+      for (let i = 0; i < 100 && hashWorkerRunning(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+      assert.equal(hashWorkerRunning(), false, 'still running after 2 s idle')
+      assert.equal(await followFile(file).digest(body.length), sha(body))
+      assert.equal(hashWorkerRunning(), true)
+    } finally {
+      setHashWorkerIdle(10_000)
       await rm(dir, { recursive: true, force: true })
     }
   })
