@@ -27,6 +27,21 @@ const WHOLE_BODY = 1024 * 1024
 const WHOLE_BUDGET = 16 * 1024 * 1024
 let wholeInFlight = 0
 
+/**
+ * Buffers for whole bodies, reused: a fresh 1 MiB buffer is a fresh mapping whose pages the
+ * kernel zeroes on first touch, which cost more than the read itself at 100 connections. A
+ * buffer comes back only once its response is over, when nothing still writes from it.
+ */
+const wholeBuffers: Buffer[] = []
+
+function takeWholeBuffer (): Buffer {
+  return wholeBuffers.pop() ?? Buffer.allocUnsafeSlow(WHOLE_BODY)
+}
+
+function giveWholeBuffer (buffer: Buffer): void {
+  if (wholeBuffers.length < WHOLE_BUDGET / WHOLE_BODY) wholeBuffers.push(buffer)
+}
+
 /** Bytes of whole bodies read into memory and not yet sent (for tests and diagnostics). */
 export function wholeBodyBytesInFlight (): number {
   return wholeInFlight
@@ -187,9 +202,9 @@ function openFd (path: string): Promise<number> {
   })
 }
 
-function readAt (fd: number, length: number, position: number): Promise<Buffer> {
+function readAt (fd: number, length: number, position: number, into: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    read(fd, Buffer.allocUnsafe(length), 0, length, position, (err, bytes, buf) => {
+    read(fd, into, 0, length, position, (err, bytes, buf) => {
       err === null ? resolve(buf.subarray(0, bytes)) : reject(err)
     })
   })
@@ -227,13 +242,18 @@ async function stream (
   const budgeted = length > SMALL_BODY && length <= WHOLE_BODY && wholeInFlight + length <= WHOLE_BUDGET
   if (length <= SMALL_BODY || budgeted) {
     // One read and one write: a stream's machinery would cost more than the bytes.
+    let into: Buffer | undefined
     if (budgeted) {
       wholeInFlight += length
-      whenOver(res, () => { wholeInFlight -= length })
+      const buffer = into = takeWholeBuffer()
+      whenOver(res, () => {
+        wholeInFlight -= length
+        giveWholeBuffer(buffer)
+      })
     }
     let body: Buffer
     try {
-      body = await readAt(fd, length, start)
+      body = await readAt(fd, length, start, into)
     } finally {
       closeFd(fd)
     }

@@ -151,4 +151,44 @@ describe('sendFile reading bodies up to 1 MiB whole', () => {
     }
     assert.ok(fdsAfter <= fdsBefore, `${fdsAfter - fdsBefore} more descriptors open than before`)
   })
+  it('gives every client its own file whole while bodies and their buffers are reused', async () => {
+    // Eight 1 MiB files with distinct bytes, forty clients at once, a third of them slow
+    // readers: a buffer handed to the next response while a socket still wrote from it would
+    // show up as another file's bytes.
+    const files = await Promise.all(Array.from({ length: 8 }, async (_, i) => {
+      const bytes = Buffer.alloc(1024 * 1024, 0x41 + i)
+      bytes.write(`file ${i} `, 0)
+      const file = path.join(fx.root, `mixed-${i}.bin`)
+      await writeFile(file, bytes)
+      return { bytes, file, st: await stat(file) }
+    }))
+    const mixed = createServer((req, res) => {
+      const f = files[Number(req.url?.slice(1))]
+      void sendFile(req, res, { path: f.file, stat: f.st, name: 'x.bin' }, { cacheControl: false })
+    })
+    const mixedPort = await listen(mixed)
+    try {
+      const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => await new Promise<boolean>((resolve, reject) => {
+        const which = i % files.length
+        get({ host: '127.0.0.1', port: mixedPort, path: `/${which}`, agent: false }, (res) => {
+          const chunks: Buffer[] = []
+          const slow = i % 3 === 0
+          res.on('data', (c: Buffer) => {
+            chunks.push(c)
+            if (slow) {
+              res.pause()
+              setTimeout(() => res.resume(), 2)
+            }
+          })
+          res.on('end', () => resolve(Buffer.concat(chunks).equals(files[which].bytes)))
+          res.on('error', reject)
+        }).on('error', reject)
+      })))
+      assert.deepEqual(results.map((ok, i) => ok ? 'ok' : `client ${i}: wrong bytes`), results.map(() => 'ok'))
+      await until(() => wholeBodyBytesInFlight() === 0, () => `${wholeBodyBytesInFlight()} bytes still counted`)
+    } finally {
+      mixed.closeAllConnections()
+      await new Promise((resolve) => mixed.close(resolve))
+    }
+  })
 })
