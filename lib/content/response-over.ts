@@ -1,4 +1,25 @@
 import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+
+/**
+ * The responses waiting on each connection's 'close': one listener per connection, however many
+ * pipelined responses are queued on it (a listener each would trip Node's leak warning at 11).
+ */
+const waiting = new WeakMap<Socket, Set<() => void>>()
+
+function onSocketClose (socket: Socket, callback: () => void): () => void {
+  let callbacks = waiting.get(socket)
+  if (callbacks === undefined) {
+    const set = callbacks = new Set()
+    waiting.set(socket, set)
+    socket.once('close', () => {
+      waiting.delete(socket)
+      for (const call of [...set]) call()
+    })
+  }
+  callbacks.add(callback)
+  return () => { waiting.get(socket)?.delete(callback) }
+}
 
 /**
  * Calls `done` once the response is over: sent, or its connection gone. A pipelined response
@@ -6,17 +27,17 @@ import type { ServerResponse } from 'node:http'
  * so the connection's 'close' counts too. Returns a function that stops listening.
  */
 export function whenOver (res: ServerResponse, done: () => void): () => void {
-  const socket = res.req.socket
+  let unwatchSocket = (): void => {}
   const stop = (): void => {
     res.off('close', over)
-    socket.off('close', over)
+    unwatchSocket()
   }
   const over = (): void => {
     stop()
     done()
   }
   res.once('close', over)
-  socket.once('close', over)
+  unwatchSocket = onSocketClose(res.req.socket, over)
   return stop
 }
 
