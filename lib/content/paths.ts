@@ -4,8 +4,11 @@ import { NotFoundError, ValidationError, type PulpError } from '../errors'
 const MAX_SEGMENT_BYTES = 255
 const MAX_PATH_BYTES = 4096
 
+/** A request path that can be served: its decoded segments, and whether it ended in "/". */
+export interface RequestPath { segments: string[], trailingSlash: boolean }
+
 export type ParsedPath =
-  | { ok: true, segments: string[], trailingSlash: boolean }
+  | ({ ok: true } & RequestPath)
   | { ok: false, error: PulpError }
 
 /**

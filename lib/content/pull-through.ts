@@ -9,6 +9,7 @@ import type { PluginRegistry } from '../plugins/registry'
 import type { RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
 import { stat } from './fast-fs'
+import type { RequestPath } from './paths'
 import { sendFile } from './send-file'
 import { Download, headOf, SavedElsewhereError, type Attachment } from './pull-through-download'
 import { missHeaders, sendError, sendFromDownload } from './pull-through-follow'
@@ -67,7 +68,7 @@ export class PullThrough {
    * The content chain's step after the static tree, for a GET or HEAD whose path is parsed:
    * answers (errors included), or resolves `false` for a path no distribution with a remote owns.
    */
-  async serve (req: Request, res: Response, parsed: { segments: string[], trailingSlash: boolean }): Promise<boolean> {
+  async serve (req: Request, res: Response, parsed: RequestPath): Promise<boolean> {
     const { segments } = parsed
     if (parsed.trailingSlash || segments.length === 0) return false
     try {

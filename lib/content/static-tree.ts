@@ -5,7 +5,7 @@ import type { NextFunction, Request, Response } from 'express'
 import { errorBody, httpStatusOf, NotFoundError } from '../errors'
 import { realpath, stat } from './fast-fs'
 import { sendListing } from './listing'
-import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget } from './paths'
+import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget, type RequestPath } from './paths'
 import { absentGuard, fileGuard, ResolutionCache } from './resolution-cache'
 import { sendFile } from './send-file'
 
@@ -31,7 +31,7 @@ export interface StaticTreeHandler {
    * The same for a path its caller has parsed already (a GET or HEAD): answers, or resolves
    * `false` when nothing here is servable; rejects for a caller's error handler.
    */
-  serve: (req: Request, res: Response, parsed: { segments: string[], trailingSlash: boolean }) => Promise<boolean>
+  serve: (req: Request, res: Response, parsed: RequestPath) => Promise<boolean>
 }
 
 type RootName = 'publications' | 'artifacts' | 'http' | 'https'
@@ -93,8 +93,7 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
       isWithin(real, base) ||
       (publications !== undefined && isWithin(real, publications)) ||
       (artifacts !== undefined && isWithin(real, artifacts))
-    // Segments hold neither "/" nor NUL (parseRequestPath refuses them), so the key is unambiguous.
-    const key = `${scheme}\0${segments.join('/')}`
+    const key = prefixKey(scheme, segments, segments.length)
     const cached = cache.get(key)
     if (cached !== undefined) {
       return cached.kind === 'absent' ? undefined : { real: cached.real, stat: cached.stat, allowed, artifacts, cacheKey: key }
@@ -137,7 +136,7 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     return { real, stat: st, allowed, artifacts, cacheKey: undefined }
   }
 
-  async function serveParsed (req: Request, res: Response, parsed: { segments: string[], trailingSlash: boolean }): Promise<boolean> {
+  async function serveParsed (req: Request, res: Response, parsed: RequestPath): Promise<boolean> {
     const found = await find(parsed.segments, req.secure)
     return found !== undefined && await serve(req, res, found, parsed.segments, parsed.trailingSlash)
   }
@@ -193,7 +192,10 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   }
 }
 
-/** The cache key of the first `depth` segments, in the same form as a whole path's. */
+/**
+ * The cache key of the first `depth` segments (all of them: the whole path's). Segments hold
+ * neither "/" nor NUL (parseRequestPath refuses them), so a key is unambiguous.
+ */
 function prefixKey (scheme: string, segments: readonly string[], depth: number): string {
   return `${scheme}\0${segments.slice(0, depth).join('/')}`
 }
@@ -215,7 +217,7 @@ function artifactEtag (real: string, artifacts: string): string | undefined {
  * The parsed path of a content request, or undefined once a method other than GET and HEAD
  * got its 405, or a bad path its 400 or 404.
  */
-export function parseContentRequest (req: Request, res: Response): { segments: string[], trailingSlash: boolean } | undefined {
+export function parseContentRequest (req: Request, res: Response): RequestPath | undefined {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendError(res, 405, { code: 'ERR_PULP_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here` }, { allow: 'GET, HEAD' })
     return undefined
