@@ -145,6 +145,25 @@ export async function buildFlatRepo (root: string, debs: DebSpec[]): Promise<Apt
   return { root, files: await readTree(root), sourcesLine: (url) => `deb [trusted=yes] ${url} ./` }
 }
 
+/**
+ * Signs the Release in `dir` as a real archive does: `InRelease` (clearsigned) and
+ * `Release.gpg` (detached), with a throwaway ed25519 key. Clients still need `[trusted=yes]`.
+ */
+export async function signRelease (dir: string): Promise<void> {
+  const gnupgHome = await mkdtemp(path.join(os.tmpdir(), 'gnupg-'))
+  const env = { PATH: process.env.PATH, GNUPGHOME: gnupgHome }
+  const gpg = async (...args: string[]): Promise<void> => { await run('gpg', ['--batch', '--quiet', '--yes', ...args], { env, cwd: dir }) }
+  try {
+    await gpg('--passphrase', '', '--quick-gen-key', 'Pulp Middleware Tests <tests@example.invalid>', 'ed25519', 'sign', 'never')
+    await gpg('--clearsign', '--output', 'InRelease', 'Release')
+    await gpg('--armor', '--detach-sign', '--output', 'Release.gpg', 'Release')
+  } finally {
+    // gpg started an agent for this home: stop it with the home it serves.
+    await run('gpgconf', ['--kill', 'gpg-agent'], { env }).catch(() => {})
+    await rm(gnupgHome, { recursive: true, force: true })
+  }
+}
+
 export interface AptResult {
   code: number
   stdout: string
