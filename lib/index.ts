@@ -29,7 +29,9 @@ export type { PublishOptions } from './core/publish'
 export type { ListTasksInput, WaitOptions } from './core/tasks'
 export type { CreateConsumerInput, BindInput, BindingWithDetails } from './core/consumers'
 export { Remote, FileRemote } from './plugins/remote'
-export type { RemoteSettings, RemotePolicy, RemoteTypeClass } from './plugins/remote'
+export type {
+  RemoteSettings, RemotePolicy, RemoteTypeClass, Freshness, UpstreamTarget, UpstreamDigest, UpstreamContext
+} from './plugins/remote'
 export { Content, FileContent } from './plugins/content'
 export type { Artifact, ContentFields, ContentInit, ContentTypeClass } from './plugins/content'
 export type { RemoteRecord, CreateRemoteInput, UpdateRemoteInput } from './core/remotes'

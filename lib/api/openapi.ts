@@ -28,6 +28,16 @@ const str: Schema = { type: 'string' }
 const nstr: Schema = { type: 'string', nullable: true }
 const json: Schema = { type: 'object', additionalProperties: true }
 const any: Schema = { nullable: true }
+const FRESHNESS_FIELDS: Record<string, Schema> = {
+  metadata_patterns: { type: 'array', items: str, nullable: true, description: 'globs (`*` within a segment, `**` any segments) of metadata paths; null: the type\'s default' },
+  metadata_ttl: { type: 'number', default: 300, description: 'seconds a metadata copy is fresh' },
+  stale_if_error: { type: 'number', default: 86400, description: 'seconds after expiry a copy is still served while the upstream fails' },
+  max_failures: { type: 'integer', default: 5, description: 'consecutive upstream failures before the remote is marked down' }
+}
+const REMOTE_HEALTH: Schema = {
+  ...obj({ state: { type: 'string', enum: ['up', 'down'] }, consecutive_failures: { type: 'integer' }, down_since: nstr, retry_at: nstr }),
+  description: 'upstream health, shared by every instance on the database (GET /remotes/{name} only)'
+}
 
 const SCHEMAS: Record<string, Schema> = {
   Error: obj({ error: obj({ code: str, message: str }, ['code', 'message']) }, ['error']),
@@ -80,18 +90,20 @@ const SCHEMAS: Record<string, Schema> = {
     name: str, url: { ...str, description: 'http or https' }, remote_type_id: { ...str, default: 'file' },
     headers: { type: 'object', additionalProperties: str, nullable: true, description: 'sent upstream; read back as "***"' },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true }
+    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true },
+    ...FRESHNESS_FIELDS
   }, ['name', 'url']),
   RemoteUpdate: obj({
     url: str, remote_type_id: str, headers: { type: 'object', additionalProperties: str, nullable: true, description: 'replaces the set; "***" keeps a stored value' },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true }
+    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true },
+    ...FRESHNESS_FIELDS
   }),
   Remote: obj({
     name: str, url: str, remote_type_id: str, headers: { type: 'object', additionalProperties: { type: 'string', enum: ['***'] } },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
     total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' },
-    negative_cache_ttl: { type: 'number', nullable: true }, created: str, updated: str
+    negative_cache_ttl: { type: 'number', nullable: true }, ...FRESHNESS_FIELDS, health: REMOTE_HEALTH, created: str, updated: str
   }),
   RemotePage: page('Remote'),
   DistributionInput: obj({ name: str, base_path: str, repository: nstr, remote: nstr }, ['name', 'base_path']),

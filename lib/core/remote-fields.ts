@@ -22,6 +22,9 @@ const MAX_SECONDS = 2_147_483
 
 const POLICIES: readonly RemotePolicy[] = ['on_demand', 'streamed']
 
+/** Defaults of a new remote's freshness fields (seconds, and a count). */
+export const DEFAULT_FRESHNESS = Object.freeze({ negativeCacheTtl: 60, metadataTtl: 300, staleIfError: 86_400, maxFailures: 5 })
+
 function httpUrl (value: unknown, field: string, allowCredentials: boolean): string {
   if (typeof value !== 'string' || value === '') throw new ValidationError(`"${field}" must be a non-empty http or https URL`)
   if (value.length > 2048) throw new ValidationError(`"${field}" must be at most 2048 characters`)
@@ -49,6 +52,33 @@ function seconds (value: unknown, field: string, { zero }: { zero: boolean }): n
   }
   if (value > MAX_SECONDS) throw new ValidationError(`"${field}" must be at most ${MAX_SECONDS} seconds`)
   return value
+}
+
+/** Whole counts such as `max_failures`. */
+function count (value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1_000_000) {
+    throw new ValidationError(`"${field}" must be a whole number from 1 to 1000000`)
+  }
+  return value
+}
+
+/** Seconds that must be given (no null): 0 allowed. */
+function requiredSeconds (value: unknown, field: string): number | undefined {
+  if (value === null) throw new ValidationError(`"${field}" must be a number of seconds >= 0`)
+  return seconds(value, field, { zero: true }) ?? undefined
+}
+
+/** Globs over relative paths; null restores the remote type's default. */
+function metadataPatterns (value: unknown): string[] | null | undefined {
+  if (value === undefined || value === null) return value
+  if (!Array.isArray(value) || value.length > 256) throw new ValidationError('"metadata_patterns" must be an array of at most 256 glob strings, or null')
+  return value.map((p: unknown) => {
+    if (typeof p !== 'string' || p === '' || p.length > 1024 || p.startsWith('/') || /[\0-\x1f\x7f]/.test(p)) {
+      throw new ValidationError(`"metadata_patterns": ${JSON.stringify(p)} must be a relative path glob (no leading "/", at most 1024 characters, no control characters)`)
+    }
+    return p
+  })
 }
 
 /**
@@ -116,7 +146,18 @@ export function remoteColumns (
   }
   const ttl = seconds(body.negativeCacheTtl, 'negative_cache_ttl', { zero: true })
   if (ttl !== undefined) out.negativeCacheTtl = ttl
-  else if (current === undefined) out.negativeCacheTtl = null
+  else if (current === undefined) out.negativeCacheTtl = DEFAULT_FRESHNESS.negativeCacheTtl
+  const patterns = metadataPatterns(body.metadataPatterns)
+  if (patterns !== undefined) out.metadataPatterns = patterns
+  else if (current === undefined) out.metadataPatterns = null
+  for (const [key, field] of [['metadataTtl', 'metadata_ttl'], ['staleIfError', 'stale_if_error']] as const) {
+    const v = requiredSeconds(body[key], field)
+    if (v !== undefined) out[key] = v
+    else if (current === undefined) out[key] = DEFAULT_FRESHNESS[key]
+  }
+  const failures = count(body.maxFailures, 'max_failures')
+  if (failures !== undefined) out.maxFailures = failures
+  else if (current === undefined) out.maxFailures = DEFAULT_FRESHNESS.maxFailures
   if (body.proxyUrl !== undefined) out.proxyUrl = body.proxyUrl === null ? null : httpUrl(body.proxyUrl, 'proxy_url', true)
   else if (current === undefined) out.proxyUrl = null
   if (body.tlsValidation !== undefined) {

@@ -23,6 +23,11 @@ export interface RemoteRecord {
   proxyUrl: string | null
   tlsValidation: boolean
   negativeCacheTtl: number | null
+  /** null: the remote type's default patterns. */
+  metadataPatterns: string[] | null
+  metadataTtl: number
+  staleIfError: number
+  maxFailures: number
   created: string
   updated: string
 }
@@ -38,6 +43,10 @@ export interface UpdateRemoteInput {
   proxyUrl?: string | null
   tlsValidation?: boolean
   negativeCacheTtl?: number | null
+  metadataPatterns?: string[] | null
+  metadataTtl?: number
+  staleIfError?: number
+  maxFailures?: number
 }
 
 export interface CreateRemoteInput extends UpdateRemoteInput {
@@ -46,7 +55,7 @@ export interface CreateRemoteInput extends UpdateRemoteInput {
 }
 
 const FIELDS = ['url', 'remoteTypeId', 'headers', 'policy', 'connectTimeout', 'totalTimeout', 'proxyUrl',
-  'tlsValidation', 'negativeCacheTtl'] as const
+  'tlsValidation', 'negativeCacheTtl', 'metadataPatterns', 'metadataTtl', 'staleIfError', 'maxFailures'] as const
 
 function toRecord (r: StoredRemote): RemoteRecord {
   return {
@@ -60,6 +69,10 @@ function toRecord (r: StoredRemote): RemoteRecord {
     proxyUrl: maskProxyUrl(r.proxyUrl),
     tlsValidation: r.tlsValidation,
     negativeCacheTtl: r.negativeCacheTtl,
+    metadataPatterns: r.metadataPatterns === null ? null : [...r.metadataPatterns],
+    metadataTtl: r.metadataTtl,
+    staleIfError: r.staleIfError,
+    maxFailures: r.maxFailures,
     created: r.created,
     updated: r.updated
   }

@@ -1,9 +1,38 @@
 import type { IncomingMessage } from 'node:http'
 import { FileContent, type ContentTypeClass } from './content'
+import { compilePathGlobs, type PathMatcher } from './path-globs'
 import type { TypeMetadata } from './types'
 
 /** `on_demand` saves what it pulls; `streamed` passes it through and saves nothing. */
 export type RemotePolicy = 'on_demand' | 'streamed'
+
+/**
+ * How the pull-through keeps a path: `immutable` is saved once and served for ever (and joins
+ * the distribution's repository), `metadata` is saved with the upstream's validators and
+ * revalidated after `metadataTtl`, `streamed` is never saved.
+ */
+export type Freshness = 'immutable' | 'metadata' | 'streamed'
+
+/** A digest the bytes of a path must have, known from an index (a Release file, a PEP 503 page, ...). */
+export interface UpstreamDigest {
+  algorithm: 'sha256' | 'sha512' | 'sha1'
+  /** Lower-case hexadecimal. */
+  hex: string
+}
+
+/** Where a path comes from upstream, and what its bytes must hash to when that is known. */
+export interface UpstreamTarget {
+  url: string
+  digest?: UpstreamDigest
+}
+
+/** What `getUpstreamTarget` may consult. */
+export interface UpstreamContext {
+  /** The body this remote's cache holds for a metadata path (fresh or not), or null. */
+  readCachedMetadata: (relativePath: string) => Promise<Buffer | null>
+  /** The client's request (for its `Accept`, never forwarded as is). */
+  request: IncomingMessage
+}
 
 /** A stored remote, with its real header values: what a remote type is built from. */
 export interface RemoteSettings {
@@ -20,18 +49,28 @@ export interface RemoteSettings {
   readonly tlsValidation: boolean
   /** Seconds an upstream 404 is remembered; null or 0 for never. */
   readonly negativeCacheTtl: number | null
+  /** Globs of the paths that are metadata; null for the type's `defaultMetadataPatterns()`. */
+  readonly metadataPatterns: readonly string[] | null
+  /** Seconds a metadata copy is fresh. */
+  readonly metadataTtl: number
+  /** Seconds after expiry that a copy may still be served while the upstream fails. */
+  readonly staleIfError: number
+  /** Consecutive upstream failures before the remote is marked down. */
+  readonly maxFailures: number
 }
 
 /** A remote type as the registry holds it. */
 export interface RemoteTypeClass<T extends Remote = Remote> {
   new (settings: RemoteSettings): T
   metadata: () => TypeMetadata
+  defaultMetadataPatterns: () => string[]
 }
 
 /**
  * A remote: where a distribution pulls what its static tree does not have. Subclasses give a
- * static `metadata()` (`id`, `displayName`) of their own and may override the two hooks, as
- * pulpcore's remotes do.
+ * static `metadata()` (`id`, `displayName`) of their own and may override the hooks: the URL
+ * and content type of a path, as pulpcore's remotes do, its freshness class, and its upstream
+ * target (URL plus the digest an index gives, which verifies the bytes).
  *
  * @example
  * class MetaRemote extends FileRemote {
@@ -51,6 +90,17 @@ export class Remote implements RemoteSettings {
   readonly proxyUrl: string | null
   readonly tlsValidation: boolean
   readonly negativeCacheTtl: number | null
+  /** The patterns in force: the remote's own, else its type's default. */
+  readonly metadataPatterns: readonly string[]
+  readonly metadataTtl: number
+  readonly staleIfError: number
+  readonly maxFailures: number
+  readonly #isMetadata: PathMatcher
+
+  /** The globs of paths that are metadata when a remote sets none (`metadata_patterns: null`). */
+  static defaultMetadataPatterns (): string[] {
+    return []
+  }
 
   constructor (settings: RemoteSettings) {
     this.name = settings.name
@@ -63,6 +113,12 @@ export class Remote implements RemoteSettings {
     this.proxyUrl = settings.proxyUrl
     this.tlsValidation = settings.tlsValidation
     this.negativeCacheTtl = settings.negativeCacheTtl
+    const type = this.constructor as Partial<RemoteTypeClass>
+    this.metadataPatterns = Object.freeze([...(settings.metadataPatterns ?? type.defaultMetadataPatterns?.() ?? [])])
+    this.metadataTtl = settings.metadataTtl
+    this.staleIfError = settings.staleIfError
+    this.maxFailures = settings.maxFailures
+    this.#isMetadata = compilePathGlobs(this.metadataPatterns)
   }
 
   /**
@@ -89,11 +145,37 @@ export class Remote implements RemoteSettings {
   getRemoteArtifactContentType (_relativePath: string): ContentTypeClass | null {
     return FileContent
   }
+
+  /**
+   * The class of a path. Default: `streamed` under the `streamed` policy or for a content type
+   * of null; `metadata` for a path matching `metadataPatterns` or ending in `/` (a listing or
+   * index page is never a unit); else `immutable`.
+   */
+  getFreshness (relativePath: string): Freshness {
+    if (this.policy === 'streamed' || this.getRemoteArtifactContentType(relativePath) === null) return 'streamed'
+    if (relativePath.endsWith('/') || this.#isMetadata(relativePath)) return 'metadata'
+    return 'immutable'
+  }
+
+  /**
+   * Where `relativePath` comes from and, when an index says so, the digest its bytes must have:
+   * a cached copy that does not match is fetched again, and a fetched body that does not match
+   * is never saved (its client's connection is cut). `null`: the upstream has no such path
+   * (404, nothing asked). Default: `getRemoteArtifactUrl`, no digest.
+   */
+  async getUpstreamTarget (relativePath: string, context: UpstreamContext): Promise<UpstreamTarget | null> {
+    return { url: this.getRemoteArtifactUrl(relativePath, context.request) }
+  }
 }
 
 /** The built-in `file` remote type: a plain directory of files over HTTP(S). */
 export class FileRemote extends Remote {
   static metadata (): TypeMetadata {
     return { id: 'file', displayName: 'File' }
+  }
+
+  /** A `web` distributor's manifest lists the units of the moment: it changes, they do not. */
+  static override defaultMetadataPatterns (): string[] {
+    return ['PULP_MANIFEST', '**/PULP_MANIFEST']
   }
 }

@@ -203,6 +203,72 @@ const MIGRATIONS: readonly Migration[] = [
     async down (knex) {
       await knex.schema.dropTableIfExists('pulp_pull_downloads')
     }
+  },
+  {
+    // Pull-through freshness: which paths are metadata, how long they stay fresh, how long a
+    // copy may be served while the upstream fails, and when the upstream counts as down.
+    name: '006_remote_freshness',
+    async up (knex) {
+      await knex.schema.alterTable('pulp_remotes', (t) => {
+        // JSON array of globs; null: the remote type's default.
+        t.text('metadata_patterns').nullable()
+        t.float('metadata_ttl').notNullable().defaultTo(300)
+        t.float('stale_if_error').notNullable().defaultTo(86400)
+        t.integer('max_failures').notNullable().defaultTo(5)
+      })
+    },
+    async down (knex) {
+      await knex.schema.alterTable('pulp_remotes', (t) => {
+        t.dropColumn('metadata_patterns')
+        t.dropColumn('metadata_ttl')
+        t.dropColumn('stale_if_error')
+        t.dropColumn('max_failures')
+      })
+    }
+  },
+  {
+    // The pull-through's shared memory: metadata copies with their validators, remembered
+    // 404s (both kept across restarts and seen by every instance), and each upstream's health.
+    name: '007_pull_entries',
+    async up (knex) {
+      await knex.schema.createTable('pulp_pull_entries', (t) => {
+        t.string('remote_name', 255).notNullable()
+        t.string('relative_path', 1024).notNullable()
+        // A representation chosen by the request (npm's full and abbreviated packuments); '' by default.
+        t.string('variant', 255).notNullable().defaultTo('')
+        // 200: a metadata copy; 404: the upstream has no such path.
+        t.integer('status').notNullable()
+        t.string('sha256', 64).nullable().references('sha256').inTable('pulp_artifacts')
+        t.bigInteger('size').nullable()
+        t.string('content_type', 255).nullable()
+        t.string('content_encoding', 255).nullable()
+        t.string('etag', 1024).nullable()
+        t.string('last_modified', 64).nullable()
+        // The index digest ("sha512:<hex>") the bytes were verified against, if any.
+        t.string('digest', 160).nullable()
+        t.string('fetched', 32).notNullable()
+        t.primary(['remote_name', 'relative_path', 'variant'])
+      })
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.string('digest', 160).nullable()
+      })
+      await knex.schema.createTable('pulp_remote_health', (t) => {
+        t.string('remote_name', 255).primary()
+        t.integer('consecutive_failures').notNullable().defaultTo(0)
+        t.string('down_since', 32).nullable()
+        t.string('retry_at', 32).nullable()
+        // The back-off of the current (or last) time down, in seconds: 30 doubling to 600.
+        t.float('backoff').nullable()
+        t.string('updated', 32).notNullable()
+      })
+    },
+    async down (knex) {
+      await knex.schema.dropTableIfExists('pulp_remote_health')
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.dropColumn('digest')
+      })
+      await knex.schema.dropTableIfExists('pulp_pull_entries')
+    }
   }
 ]
 

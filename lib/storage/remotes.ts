@@ -25,6 +25,10 @@ interface RemoteRow {
   proxy_url: string | null
   tls_validation: boolean | number
   negative_cache_ttl: number | string | null
+  metadata_patterns: string | null
+  metadata_ttl: number | string
+  stale_if_error: number | string
+  max_failures: number | string
   created: string
   updated: string
 }
@@ -45,6 +49,10 @@ function toStored (row: RemoteRow): StoredRemote {
     proxyUrl: row.proxy_url,
     tlsValidation: toBool(row.tls_validation),
     negativeCacheTtl: nullableNumber(row.negative_cache_ttl),
+    metadataPatterns: fromJson<string[] | null>(row.metadata_patterns, null),
+    metadataTtl: toNumber(row.metadata_ttl),
+    staleIfError: toNumber(row.stale_if_error),
+    maxFailures: toNumber(row.max_failures),
     created: row.created,
     updated: row.updated
   }
@@ -61,6 +69,10 @@ function toRow (fields: Partial<RemoteColumns>): Record<string, unknown> {
   if (fields.proxyUrl !== undefined) row.proxy_url = fields.proxyUrl
   if (fields.tlsValidation !== undefined) row.tls_validation = fields.tlsValidation
   if (fields.negativeCacheTtl !== undefined) row.negative_cache_ttl = fields.negativeCacheTtl
+  if (fields.metadataPatterns !== undefined) row.metadata_patterns = fields.metadataPatterns === null ? null : toJson(fields.metadataPatterns)
+  if (fields.metadataTtl !== undefined) row.metadata_ttl = fields.metadataTtl
+  if (fields.staleIfError !== undefined) row.stale_if_error = fields.staleIfError
+  if (fields.maxFailures !== undefined) row.max_failures = fields.maxFailures
   return row
 }
 
@@ -100,6 +112,8 @@ export async function deleteRemote (knex: Knex, name: string): Promise<{ deleted
     const user = await trx('pulp_distributions').where({ remote_name: name }).orderBy('name').first('name') as { name: string } | undefined
     if (user !== undefined) return { deleted: false, usedBy: user.name }
     await trx('pulp_remote_artifacts').where({ remote_name: name }).delete()
+    await trx('pulp_pull_entries').where({ remote_name: name }).delete()
+    await trx('pulp_remote_health').where({ remote_name: name }).delete()
     return { deleted: await trx(TABLE).where({ name }).delete() > 0 }
   })
 }

@@ -1,13 +1,14 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Content, FileContent, FileRemote, PluginRegistry, Remote, type Artifact, type RemoteSettings } from '../../lib'
-import { NegativeCache } from '../../lib/content/pull-through-negative-cache'
-import { upstreamFailure } from '../../lib/content/pull-through-upstream'
+import { NegativeCache } from '../../lib/pull-through/negative-cache'
+import { upstreamFailure } from '../../lib/pull-through/upstream'
 
 function settings (url: string): RemoteSettings {
   return {
     name: 'r', url, remoteTypeId: 'file', headers: { authorization: 'x' }, policy: 'on_demand',
-    connectTimeout: null, totalTimeout: null, proxyUrl: null, tlsValidation: true, negativeCacheTtl: null
+    connectTimeout: null, totalTimeout: null, proxyUrl: null, tlsValidation: true, negativeCacheTtl: null,
+    metadataPatterns: null, metadataTtl: 300, staleIfError: 86400, maxFailures: 5
   }
 }
 

@@ -22,7 +22,11 @@ for (const d of dialects()) {
       assert.equal(res.body.tls_validation, true)
       assert.equal(res.body.connect_timeout, null)
       assert.equal(res.body.total_timeout, null)
-      assert.equal(res.body.negative_cache_ttl, null)
+      assert.equal(res.body.negative_cache_ttl, 60)
+      assert.equal(res.body.metadata_patterns, null)
+      assert.equal(res.body.metadata_ttl, 300)
+      assert.equal(res.body.stale_if_error, 86400)
+      assert.equal(res.body.max_failures, 5)
       assert.equal(res.body.proxy_url, null)
       const read = await request(t.app).get(`${API}/remotes/up`).expect(200)
       assert.doesNotMatch(JSON.stringify(read.body), /s3cret/)
@@ -73,7 +77,13 @@ for (const d of dialects()) {
       ['a Via header', { name: 'v15', url: 'http://example.org/', headers: { via: 'x' } }, /"via"/],
       ['a socks proxy', { name: 'v16', url: 'http://example.org/', proxy_url: 'socks5://p:1080' }, /"proxy_url"/],
       ['a non-boolean tls_validation', { name: 'v17', url: 'http://example.org/', tls_validation: 'no' }, /"tls_validation"/],
-      ['an unknown field', { name: 'v18', url: 'http://example.org/', username: 'x' }, /"username"/]
+      ['an unknown field', { name: 'v18', url: 'http://example.org/', username: 'x' }, /"username"/],
+      ['metadata_patterns that are no array', { name: 'v19', url: 'http://example.org/', metadata_patterns: 'dists/**' }, /"metadata_patterns"/],
+      ['an absolute metadata pattern', { name: 'v20', url: 'http://example.org/', metadata_patterns: ['/etc/*'] }, /"metadata_patterns"/],
+      ['a negative metadata_ttl', { name: 'v21', url: 'http://example.org/', metadata_ttl: -1 }, /"metadata_ttl"/],
+      ['a null stale_if_error', { name: 'v22', url: 'http://example.org/', stale_if_error: null }, /"stale_if_error"/],
+      ['a fractional max_failures', { name: 'v23', url: 'http://example.org/', max_failures: 1.5 }, /"max_failures"/],
+      ['a zero max_failures', { name: 'v24', url: 'http://example.org/', max_failures: 0 }, /"max_failures"/]
     ]
     for (const [what, body, message] of invalid) {
       it(`answers 400 for ${what}`, async () => {
@@ -83,6 +93,22 @@ for (const d of dialects()) {
         assert.match(res.body.error.message, message)
       })
     }
+
+    it('stores the freshness fields, and null patterns restore the type\'s default', async () => {
+      const res = await request(t.app).post(`${API}/remotes`).send({
+        name: 'fresh', url: 'http://example.org/', metadata_patterns: ['dists/**'], metadata_ttl: 10, stale_if_error: 0, max_failures: 2
+      })
+      assert.equal(res.status, 201)
+      assert.deepEqual(res.body.metadata_patterns, ['dists/**'])
+      assert.equal(res.body.metadata_ttl, 10)
+      assert.equal(res.body.stale_if_error, 0)
+      assert.equal(res.body.max_failures, 2)
+      const reset = await request(t.app).patch(`${API}/remotes/fresh`).send({ metadata_patterns: null, metadata_ttl: 1.5 })
+      assert.equal(reset.status, 200)
+      assert.equal(reset.body.metadata_patterns, null)
+      assert.equal(reset.body.metadata_ttl, 1.5)
+      assert.equal(reset.body.max_failures, 2)
+    })
 
     it('answers 409 for a duplicate name and 404 for an unknown one', async () => {
       await request(t.app).post(`${API}/remotes`).send({ name: 'twice', url: 'http://example.org/' }).expect(201)
