@@ -29,6 +29,7 @@ export type { PublishOptions } from './core/publish'
 export type { ListTasksInput, WaitOptions } from './core/tasks'
 export type { CreateConsumerInput, BindInput, BindingWithDetails } from './core/consumers'
 export { Remote, FileRemote } from './plugins/remote'
+export { DebRemote } from './plugins/deb/remote'
 export type {
   RemoteSettings, RemotePolicy, RemoteTypeClass, Freshness, UpstreamTarget, UpstreamDigest, UpstreamContext
 } from './plugins/remote'

@@ -59,6 +59,8 @@ export interface DistsRepoOptions {
   component?: string
   /** Writes `Acquire-By-Hash: yes` and a `by-hash/SHA256/<hash>` copy of every index. */
   byHash?: boolean
+  /** Also writes `InRelease` and `Release.gpg` (see signRelease). */
+  sign?: boolean
 }
 
 export interface AptRepo {
@@ -110,7 +112,7 @@ async function writeRelease (dir: string, fields: Record<string, string>): Promi
  * archive whose clients may still hold the previous Release.
  */
 export async function buildDistsRepo (root: string, debs: DebSpec[], options: DistsRepoOptions = {}): Promise<AptRepo> {
-  const { suite = 'stable', component = 'main', byHash = false } = options
+  const { suite = 'stable', component = 'main', byHash = false, sign = false } = options
   const pool = path.join(root, 'pool', component)
   for (const spec of debs) await buildDeb(pool, spec)
   const suiteDir = path.join(root, 'dists', suite)
@@ -131,6 +133,7 @@ export async function buildDistsRepo (root: string, debs: DebSpec[], options: Di
     Components: component,
     ...(byHash ? { 'Acquire-By-Hash': 'yes' } : {})
   })
+  if (sign) await signRelease(suiteDir)
   return { root, files: await readTree(root), sourcesLine: (url) => `deb [trusted=yes] ${url} ${suite} ${component}` }
 }
 
