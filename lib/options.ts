@@ -30,6 +30,7 @@ export interface PulpOptions {
   autoPublishDelay?: number
   publicationGracePeriod?: number
   indexes?: boolean
+  index?: string | string[] | false
   cacheControl?: string | false
 }
 
@@ -53,6 +54,8 @@ export interface ResolvedOptions {
   readonly autoPublishDelay: number
   readonly publicationGracePeriod: number
   readonly indexes: boolean
+  /** File names tried, in order, for a directory asked with its slash; empty when off. */
+  readonly index: readonly string[]
   readonly cacheControl: string | false
 }
 
@@ -74,11 +77,12 @@ export const DEFAULTS = Object.freeze({
   autoPublishDelay: 2,
   publicationGracePeriod: 300,
   indexes: true,
+  index: Object.freeze(['index.html']) as readonly string[],
   cacheControl: 'public, max-age=0, must-revalidate'
 })
 
 const KNOWN = new Set(['dataDir', 'database', 'apiPath', 'contentPath', 'authorize', 'plugins', 'maxUploadSize',
-  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'cacheControl'])
+  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'index', 'cacheControl'])
 const KNOWN_RUNNER = new Set(['concurrency', 'closeTimeout', 'pollInterval', 'heartbeatInterval', 'heartbeatTimeout'])
 
 function fail (name: string, what: string): never {
@@ -97,6 +101,17 @@ function mountPath (name: string, value: unknown, fallback: string): string {
   if (/[?#\\\0]/.test(value) || value.split('/').some((s) => s === '..' || s === '.')) fail(name, 'must be a plain path')
   // '/x/' and '/x' mount the same; keep one form so routes compose predictably.
   return value.length > 1 ? value.replace(/\/+$/, '') : value
+}
+
+/** `index`: file names (no separators, not `.` or `..`), in order; `false` for none. */
+function indexNames (value: unknown): readonly string[] {
+  if (value === undefined) return DEFAULTS.index
+  if (value === false) return Object.freeze([])
+  const names = typeof value === 'string' ? [value] : value
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '' || n === '.' || n === '..' || /[/\\\0]/.test(n))) {
+    fail('index', 'must be false or an array of plain file names (no separators, NUL, "." or "..")')
+  }
+  return Object.freeze([...names as string[]])
 }
 
 /** The default `authorize`: the REST API answers loopback clients only. */
@@ -189,6 +204,7 @@ export function resolveOptions (options: PulpOptions = {}): ResolvedOptions {
     autoPublishDelay: nonNegativeNumber('autoPublishDelay', o.autoPublishDelay, DEFAULTS.autoPublishDelay),
     publicationGracePeriod: nonNegativeNumber('publicationGracePeriod', o.publicationGracePeriod, DEFAULTS.publicationGracePeriod),
     indexes: (o.indexes as boolean | undefined) ?? DEFAULTS.indexes,
+    index: indexNames(o.index),
     cacheControl: (o.cacheControl as string | false | undefined) ?? DEFAULTS.cacheControl
   })
 }

@@ -15,6 +15,7 @@ describe('options', () => {
     assert.equal(o.autoPublishDelay, 2)
     assert.equal(o.publicationGracePeriod, 300)
     assert.equal(o.indexes, true)
+    assert.deepEqual(o.index, ['index.html'])
     assert.equal(o.cacheControl, DEFAULTS.cacheControl)
     assert.ok(Object.isFrozen(o))
   })
@@ -31,6 +32,13 @@ describe('options', () => {
   it('accepts apiPath false and trims a trailing slash from mount paths', () => {
     assert.equal(resolveOptions({ apiPath: false }).apiPath, false)
     assert.equal(resolveOptions({ contentPath: '/files/' }).contentPath, '/files')
+  })
+
+  it('takes index as false (none), one name or names in order', () => {
+    assert.deepEqual(resolveOptions({ index: false }).index, [])
+    assert.deepEqual(resolveOptions({ index: 'default.htm' }).index, ['default.htm'])
+    assert.deepEqual(resolveOptions({ index: ['index.htm', 'index.html'] }).index, ['index.htm', 'index.html'])
+    assert.ok(Object.isFrozen(resolveOptions({ index: ['a'] }).index))
   })
 
   const bad: Array<[string, Record<string, unknown>]> = [
@@ -53,6 +61,12 @@ describe('options', () => {
     ['autoPublishDelay', { autoPublishDelay: Number.NaN }],
     ['publicationGracePeriod', { publicationGracePeriod: '300' }],
     ['indexes', { indexes: 'no' }],
+    ['index', { index: true }],
+    ['index', { index: [''] }],
+    ['index', { index: ['a/index.html'] }],
+    ['index', { index: ['..'] }],
+    ['index', { index: ['x\\y'] }],
+    ['index', { index: [42] }],
     ['cacheControl', { cacheControl: 'a\r\nSet-Cookie: x' }],
     ['dataDirectory', { dataDirectory: '/tmp' }]
   ]

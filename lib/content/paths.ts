@@ -16,10 +16,12 @@ export type ParsedPath =
  * into the segments of a path that cannot leave the tree it is joined to.
  *
  * Malformed percent-encoding (including overlong UTF-8, which `decodeURIComponent`
- * refuses) and NUL are 400. Dot segments, slashes or backslashes that appear only after
+ * refuses) and NUL are 400. `..` segments, slashes or backslashes that appear only after
  * decoding, and raw backslashes are 400 too: no legitimate client sends them, and on some
  * platforms a backslash is a separator. Empty segments are merged, as nginx does, since
- * clients that join URLs carelessly send `a//b`.
+ * clients that join URLs carelessly send `a//b`; `.` segments (also `%2e`) are dropped, as
+ * nginx merges them, since apt asks a flat repository (`deb URL ./`) for `URL/./InRelease`.
+ * A path ending in a `.` segment names a directory, so it counts as ending in a slash.
  */
 export function parseRequestPath (pathname: string): ParsedPath {
   if (pathname.length === 0 || pathname.charCodeAt(0) !== 0x2f) {
@@ -30,7 +32,9 @@ export function parseRequestPath (pathname: string): ParsedPath {
   const raw = pathname.split('/')
   const segments: string[] = []
   let bytes = 0
+  let endsInDot = false
   for (const part of raw) {
+    endsInDot = false
     if (part.length === 0) continue
     let name = part
     if (part.includes('%')) {
@@ -43,7 +47,8 @@ export function parseRequestPath (pathname: string): ParsedPath {
     if (name.includes('\0')) return invalid('NUL is not allowed in paths')
     // Only reachable through encoding (%2f, %5c): a separator hidden from the router.
     if (name.includes('/') || name.includes('\\')) return invalid('encoded separators are not allowed in paths')
-    if (name === '.' || name === '..') return invalid('dot segments are not allowed in paths')
+    if (name === '..') return invalid('dot-dot segments are not allowed in paths')
+    if (name === '.') { endsInDot = true; continue }
     // Any UTF-16 unit is at most 3 UTF-8 bytes, so short names skip the byte count.
     const size = name.length * 3 > MAX_SEGMENT_BYTES ? Buffer.byteLength(name) : name.length
     if (size > MAX_SEGMENT_BYTES) return notFound()
@@ -51,7 +56,7 @@ export function parseRequestPath (pathname: string): ParsedPath {
     if (bytes > MAX_PATH_BYTES) return notFound()
     segments.push(name)
   }
-  const trailingSlash = pathname.charCodeAt(pathname.length - 1) === 0x2f
+  const trailingSlash = endsInDot || pathname.charCodeAt(pathname.length - 1) === 0x2f
   return { ok: true, segments, trailingSlash }
 }
 

@@ -11,7 +11,7 @@ export type ContentHandler = (req: Request, res: Response, next: NextFunction) =
  */
 export function createContentRouter (services: PulpServices): ContentHandler {
   const { options } = services.ctx
-  const staticTree = createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, cacheControl: options.cacheControl })
+  const staticTree = createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, index: options.index, cacheControl: options.cacheControl })
   const { pullThrough } = services
   return async function content (req, res, next) {
     const parsed = parseContentRequest(req, res)

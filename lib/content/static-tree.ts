@@ -21,6 +21,8 @@ export interface StaticTreeOptions {
   dataDir: string
   /** Whether directories get listings (else 404). */
   indexes: boolean
+  /** Files served, first found wins, for a directory asked with its slash (default none). */
+  index?: readonly string[]
   /** Cache-Control for files, or `false` for none. */
   cacheControl: string | false
 }
@@ -52,7 +54,8 @@ interface Found {
  * not found. Not found calls `next()` without an error so a later layer can answer; a bad
  * path answers 400 or 404 itself; other methods get 405.
  *
- * Defaults come from the factory: `indexes: true`, `cacheControl: 'public, max-age=0, must-revalidate'`.
+ * Defaults come from the factory: `indexes: true`, `index: ['index.html']`,
+ * `cacheControl: 'public, max-age=0, must-revalidate'` (`index` is none when left out here).
  *
  * @example
  * app.use('/content', createStaticTree({ dataDir: './pulp-data', indexes: true, cacheControl: 'no-cache' }))
@@ -60,6 +63,7 @@ interface Found {
 export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler {
   const dataDir = path.resolve(options.dataDir)
   const { indexes, cacheControl } = options
+  const index = options.index ?? []
   const wanted: Readonly<Record<RootName, string>> = Object.freeze({
     publications: path.join(dataDir, 'publications'),
     artifacts: path.join(dataDir, 'artifacts'),
@@ -159,10 +163,18 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   async function serve (req: Request, res: Response, found: Found, segments: string[], trailingSlash: boolean): Promise<boolean> {
     if (found.stat.isDirectory()) {
       // The slash decides how relative links in a listing resolve, so it is judged on the
-      // URL the client sent (req.path is "/" for the mount point itself, slash or not).
-      if (!splitTarget(req.originalUrl).pathname.endsWith('/')) {
+      // URL the client sent (req.path is "/" for the mount point itself, slash or not; a
+      // path ending in a `.` segment names the directory as a slash would).
+      if (!(trailingSlash && segments.length > 0) && !splitTarget(req.originalUrl).pathname.endsWith('/')) {
         res.redirect(301, slashRedirectLocation(req.originalUrl))
         return true
+      }
+      // As serve-static and nginx do: a directory's index file, served as itself (its own
+      // ETag, ranges and conditionals), found under the same symlink rules as any file.
+      for (const name of index) {
+        const below = [...segments, name]
+        const file = await find(below, req.secure)
+        if (file !== undefined && file.stat.isFile() && await serve(req, res, file, below, false)) return true
       }
       if (!indexes) {
         sendError(res, 404, errorBody(new NotFoundError('directory listings are disabled')).error)

@@ -70,10 +70,13 @@ export class PullThrough {
    */
   async serve (req: Request, res: Response, parsed: RequestPath): Promise<boolean> {
     const { segments } = parsed
-    if (parsed.trailingSlash || segments.length === 0) return false
+    if (segments.length === 0) return false
     try {
-      const route = await this.#index.route(segments)
+      let route = await this.#index.route(segments)
       if (route === undefined) return false
+      // A directory page upstream (a PEP 503 project page is `simple/<name>/`) is asked for
+      // with its slash; #start never saves it, as no publication can hold a file named `x/`.
+      if (parsed.trailingSlash) route = { ...route, relativePath: `${route.relativePath}/` }
       await this.#serve(req, res, route, segments[segments.length - 1])
     } catch (err: unknown) {
       if (httpStatusOf(err) >= 500) debug('%s %s failed: %O', req.method, req.originalUrl, err)
@@ -203,8 +206,9 @@ export class PullThrough {
     const { remote, relativePath, distribution } = route
     const instance = instantiateRemote(this.#registry, remote)
     const url = instance.getRemoteArtifactUrl(relativePath, req)
-    // Under `streamed` nothing is saved; a content type of null marks metadata that never is.
-    const contentType = remote.policy === 'streamed' ? null : instance.getRemoteArtifactContentType(relativePath)
+    // Under `streamed` nothing is saved; a content type of null marks metadata that never is,
+    // and so is a page whose path ends in "/" (it can never be a content unit).
+    const contentType = remote.policy === 'streamed' || relativePath.endsWith('/') ? null : instance.getRemoteArtifactContentType(relativePath)
     // What is saved is fetched once across instances; what is not, once per instance.
     const shared = contentType === null ? undefined : this.#shared.begin(remote, relativePath)
     const download = new Download({

@@ -30,8 +30,11 @@ const TABLE: ReadonlyArray<{ target: string, status: 400 | 404, why: string }> =
   { target: '/content/%c0%ae%c0%ae/secret.txt', status: 400, why: 'overlong UTF-8 dots' },
   { target: '/content/%c0%af', status: 400, why: 'an overlong UTF-8 slash' },
   { target: '/content/%u002e%u002e/secret.txt', status: 400, why: 'IIS-style %u escapes' },
-  { target: '/content/repo/./ok.txt', status: 400, why: 'a dot segment' },
-  { target: '/content/repo/%2e/ok.txt', status: 400, why: 'an encoded dot segment' },
+  { target: '/content/repo/./../../secret.txt', status: 400, why: 'a dot segment then dot-dot' },
+  { target: '/content/repo/%2e/%2e%2e/secret.txt', status: 400, why: 'an encoded dot segment then an encoded dot-dot' },
+  { target: '/content/./%2E./secret.txt', status: 400, why: 'a dot segment then a half-encoded dot-dot' },
+  { target: '/content/repo/./secret', status: 404, why: 'a dot segment before a planted link' },
+  { target: '/content/repo/%2e%2fsecret', status: 400, why: 'a dot with an encoded slash' },
   { target: '/content/repo/ok.txt/../../secret.txt', status: 400, why: 'dot-dot after a file' },
   { target: '/content/%252e%252e/%252e%252e/secret.txt', status: 404, why: 'double-encoded dot-dot is a literal name' },
   { target: '/content/%252fetc%252fpasswd', status: 404, why: 'a double-encoded slash is a literal name' },
@@ -92,6 +95,18 @@ describe('malicious paths', () => {
         assert.ok(!text.includes(fx.secret), 'the secret leaked')
         assert.ok(passwd === '' || !text.includes(passwd.slice(0, 40)), '/etc/passwd leaked')
         assert.equal(res.headers.location, undefined)
+      }
+    })
+  }
+
+  // `.` segments were 400 before apt's flat repositories (`deb URL ./`) asked for
+  // `URL/./InRelease`; now they are dropped, as nginx merges them.
+  for (const target of ['/content/repo/./ok.txt', '/content/repo/%2e/ok.txt', '/content/./repo/%2E/./ok.txt']) {
+    it(`drops the dot segments of ${target} and serves the file`, async () => {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await rawRequest(srv.port, target, { method })
+        assert.equal(res.status, 200, `${method} ${target}`)
+        if (method === 'GET') assert.equal(res.body.toString(), 'fine')
       }
     })
   }

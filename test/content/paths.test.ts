@@ -43,7 +43,17 @@ describe('parseRequestPath', () => {
     assert.deepEqual(segments('/%252e%252e'), ['%2e%2e'])
   })
 
-  for (const p of ['/..', '/a/../b', '/%2e%2e', '/%2E.', '/.', '/a/%2e', '/a%2fb', '/a%2Fb', '/a%5cb', '/a\\b', '/%00', '/a%00b', '/%', '/%zz', '/%c0%ae', '/%ed%a0%80', 'a', '']) {
+  it('drops . segments, literal or encoded; one at the end counts as a trailing slash', () => {
+    assert.deepEqual(parseRequestPath('/a/./b'), { ok: true, segments: ['a', 'b'], trailingSlash: false })
+    assert.deepEqual(parseRequestPath('/flat/%2e/InRelease'), { ok: true, segments: ['flat', 'InRelease'], trailingSlash: false })
+    assert.deepEqual(parseRequestPath('/%2E/a/./'), { ok: true, segments: ['a'], trailingSlash: true })
+    assert.deepEqual(parseRequestPath('/a/.'), { ok: true, segments: ['a'], trailingSlash: true })
+    assert.deepEqual(parseRequestPath('/a/%2e'), { ok: true, segments: ['a'], trailingSlash: true })
+    assert.deepEqual(parseRequestPath('/.'), { ok: true, segments: [], trailingSlash: true })
+    assert.deepEqual(parseRequestPath('/./.hidden'), { ok: true, segments: ['.hidden'], trailingSlash: false })
+  })
+
+  for (const p of ['/..', '/a/../b', '/%2e%2e', '/%2E.', '/./..', '/a/%2e/%2e%2e', '/.%2e', '/%2e%2fb', '/a%2fb', '/a%2Fb', '/a%5cb', '/a\\b', '/%00', '/a%00b', '/%', '/%zz', '/%c0%ae', '/%ed%a0%80', 'a', '']) {
     it(`refuses ${JSON.stringify(p)} as a ValidationError (400)`, () => {
       assert.ok(errorOf(p) instanceof ValidationError)
     })
