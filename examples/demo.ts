@@ -10,7 +10,7 @@ async function main (): Promise<void> {
   const app = express()
   const pulp = pulpMiddleware({ dataDir: process.env.PULP_DATA_DIR ?? './pulp-data' })
   app.use('/pulp', pulp)
-  app.get('/', (_req, res) => { res.type('text').send('pulp-middleware demo: API at /pulp/api/v1, content at /pulp/content/\n') })
+  app.get('/', (_req, res) => { res.redirect('/pulp/') })
   await pulp.ready
 
   const server = app.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', () => {
@@ -18,9 +18,10 @@ async function main (): Promise<void> {
     const port = typeof address === 'object' && address !== null ? address.port : 8080
     const base = `http://127.0.0.1:${port}/pulp`
     console.log(`pulp-middleware demo listening on ${base}`)
-    console.log(`  curl -X POST -H 'Content-Type: application/json' -d '{"id":"demo"}' ${base}/api/v1/repositories`)
-    console.log(`  curl -F file=@README.md ${base}/api/v1/repositories/demo/content`)
-    console.log(`  curl ${base}/api/v1/repositories/demo/content`)
+    console.log(`  ${base}/api/v1/status         the API (loopback clients only)`)
+    console.log(`  ${base}/api/v1/openapi.json   its OpenAPI description`)
+    console.log(`  ${base}/content/              published content`)
+    console.log('  README.md "Quick start": from an upload to a download with curl')
   })
 
   const stop = (): void => {

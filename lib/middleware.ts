@@ -10,6 +10,7 @@ import { ClosedError, errorBody, httpStatusOf } from './errors'
 import { createServices, type Status } from './services'
 import { createApiRouter } from './api/router'
 import { createContentRouter } from './content/router'
+import { sendLanding } from './landing'
 import type { PulpContext, PulpEventMap } from './core/context'
 import type { RepositoryService } from './core/repositories'
 import type { DistributorsApi } from './core/distributors'
@@ -113,6 +114,8 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
   const router = Router()
   if (opts.apiPath !== false) router.use(opts.apiPath, waitUntilReady, createApiRouter(services))
   router.use(opts.contentPath, waitUntilReady, createContentRouter(services))
+  // The mount point itself says what is here, unless the API or the content owns it.
+  if (opts.apiPath !== '/' && opts.contentPath !== '/') router.get('/', (req, res) => { sendLanding(req, res, opts) })
 
   async function close (): Promise<void> {
     if (closed) return

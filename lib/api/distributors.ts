@@ -1,6 +1,8 @@
 import { Router, type Request } from 'express'
 import type { DistributorService } from '../core/distributors'
 import type { PublishService } from '../core/publish'
+import type { TaskService } from '../core/tasks'
+import { PulpError, ValidationError } from '../errors'
 import { onlyFields, requireObject, validateId } from '../core/validate'
 import type { AuthorizeFn } from '../options'
 import type { RepoDistributor } from '../storage/distributors'
@@ -11,7 +13,19 @@ import { fromWire, pageToWire, toWire } from './wire'
 export interface DistributorRoutesDeps {
   distributors: DistributorService
   publisher: PublishService
+  tasks: TaskService
   authorize: AuthorizeFn
+}
+
+/** The longest `?wait=` a publish request may hold its connection for, in seconds. */
+export const MAX_PUBLISH_WAIT = 60
+
+/** `?wait=SECONDS` of a publish request, or undefined when absent. */
+function waitSeconds (value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  const seconds = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
+  if (!(seconds <= MAX_PUBLISH_WAIT)) throw new ValidationError(`"wait" must be a number of seconds from 0 to ${MAX_PUBLISH_WAIT}`)
+  return seconds
 }
 
 function param (req: Request, name: string): string {
@@ -24,7 +38,7 @@ export function distributorToWire (d: RepoDistributor): Record<string, unknown> 
 }
 
 /** `/repositories/:id/distributors`, `/repositories/:id/actions/publish` and the publish history. */
-export function distributorRoutes ({ distributors, publisher, authorize }: DistributorRoutesDeps): Router {
+export function distributorRoutes ({ distributors, publisher, tasks, authorize }: DistributorRoutesDeps): Router {
   const router = Router()
 
   router.post('/repositories/:id/distributors', guard(authorize, 'distributors.create'), jsonBody, async (req, res) => {
@@ -49,8 +63,23 @@ export function distributorRoutes ({ distributors, publisher, authorize }: Distr
   router.post('/repositories/:id/actions/publish', guard(authorize, 'repositories.publish'), jsonBody, async (req, res) => {
     const body = requireObject(req.body ?? {}, 'a publish request')
     onlyFields(body, ['id', 'override_config'], 'a publish request')
+    const wait = waitSeconds(req.query.wait)
     const task = await publisher.publish(param(req, 'id'), validateId(body.id, 'id'), { overrideConfig: body.override_config as never })
-    res.status(202).json(taskToWire(task))
+    if (wait === undefined) {
+      res.status(202).json(taskToWire(task))
+      return
+    }
+    // Not in Pulp: `?wait=` makes publishing one step for a shell (the quick start). The task
+    // that ended in time answers 200, whatever its state; one still going answers 202.
+    const gone = new AbortController()
+    res.once('close', () => gone.abort())
+    try {
+      res.status(200).json(taskToWire(await tasks.wait(task.taskId, { timeout: wait, signal: gone.signal })))
+    } catch (err: unknown) {
+      if (gone.signal.aborted) return
+      if (!(err instanceof PulpError && err.code === 'ERR_PULP_TIMEOUT')) throw err
+      res.status(202).json(taskToWire(await tasks.get(task.taskId)))
+    }
   })
   router.get('/repositories/:id/history/publish/:did', guard(authorize, 'distributors.history'), async (req, res) => {
     res.json(pageToWire(await distributors.history(param(req, 'id'), param(req, 'did'), req.query)))

@@ -133,7 +133,7 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Read a distributor', responses: { 200: 'Distributor', 404: 'Error' } },
   { method: 'put', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Update a distributor (config keys merge; null deletes)', body: 'DistributorUpdate', responses: { 200: 'Distributor', 400: 'Error', 404: 'Error' } },
   { method: 'delete', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Remove a distributor (distributorRemoved unpublishes)', responses: { 204: null, 404: 'Error', 409: 'Error' } },
-  { method: 'post', path: '/repositories/:id/actions/publish', tag: 'publish', summary: 'Queue a publish', body: 'PublishRequest', responses: { 202: 'Task', 400: 'Error', 404: 'Error' } },
+  { method: 'post', path: '/repositories/:id/actions/publish', tag: 'publish', summary: 'Queue a publish; with ?wait=SECONDS (at most 60) answer 200 with the task if it ends by then', query: ['wait'], body: 'PublishRequest', responses: { 200: 'Task', 202: 'Task', 400: 'Error', 404: 'Error' } },
   { method: 'get', path: '/repositories/:id/history/publish/:did', tag: 'publish', summary: 'Publish history of a distributor, newest first', query: PAGE, responses: { 200: 'PublishHistoryPage', 404: 'Error' } },
 
   { method: 'get', path: '/tasks', tag: 'tasks', summary: 'List tasks, newest first', query: ['state', 'repo_id', 'distributor_id', ...PAGE], responses: { 200: 'TaskPage' } },

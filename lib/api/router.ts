@@ -34,7 +34,7 @@ export function createApiRouter (services: PulpServices): Router {
     maxUploadSize: ctx.options.maxUploadSize
   }))
   const { distributors, publisher, tasks, consumers } = services.publishing
-  router.use(distributorRoutes({ distributors, publisher, authorize }))
+  router.use(distributorRoutes({ distributors, publisher, tasks, authorize }))
   router.use(taskRoutes({ tasks, authorize }))
   router.use(consumerRoutes({ consumers, authorize }))
   router.use(remoteRoutes({ remotes: services.remotes, authorize }))

@@ -72,7 +72,7 @@ const HTML_ESCAPES: Readonly<Record<string, string>> = Object.freeze({
   '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'
 })
 
-function escapeHtml (text: string): string {
+export function escapeHtml (text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c])
 }
 
@@ -91,6 +91,18 @@ export function renderHtmlListing (entries: readonly ListingEntry[], options: Pi
       `<td><time datetime="${modified}">${modified}</time></td></tr>`
     )
   }
+  return htmlPage(title, 'body{font-family:monospace}th,td{padding:0 1.5em 0 0;text-align:left}td.size{text-align:right}', [
+    '<table>',
+    '<thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>',
+    '<tbody>',
+    ...rows,
+    '</tbody>',
+    '</table>'
+  ])
+}
+
+/** A whole HTML document: `title` (already escaped) as title and heading, then `body`. */
+export function htmlPage (title: string, style: string, body: readonly string[]): string {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -98,16 +110,11 @@ export function renderHtmlListing (entries: readonly ListingEntry[], options: Pi
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${title}</title>`,
-    '<style>body{font-family:monospace}th,td{padding:0 1.5em 0 0;text-align:left}td.size{text-align:right}</style>',
+    `<style>${style}</style>`,
     '</head>',
     '<body>',
     `<h1>${title}</h1>`,
-    '<table>',
-    '<thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>',
-    '<tbody>',
-    ...rows,
-    '</tbody>',
-    '</table>',
+    ...body,
     '</body>',
     '</html>',
     ''
@@ -124,13 +131,21 @@ export function renderJsonListing (entries: readonly ListingEntry[], displayPath
 
 /** Answers a GET or HEAD for directory `dir` (a real path) with its listing, HTML or JSON. */
 export async function sendListing (req: Request, res: Response, dir: string, options: ListingOptions): Promise<void> {
-  const entries = await readListing(dir, options.isAllowed)
+  sendEntries(req, res, await readListing(dir, options.isAllowed), options)
+}
+
+/** Answers a GET or HEAD with a listing of these entries, HTML or JSON. */
+export function sendEntries (req: Request, res: Response, entries: readonly ListingEntry[], options: Pick<ListingOptions, 'displayPath' | 'isRoot'>): void {
   const json = req.accepts(['html', 'json']) === 'json'
-  const body = json ? renderJsonListing(entries, options.displayPath) : renderHtmlListing(entries, options)
+  sendGeneratedPage(req, res, json ? renderJsonListing(entries, options.displayPath) : renderHtmlListing(entries, options), json)
+}
+
+/** Sends a page made for this request (a listing, the landing page): JSON or HTML, no validator. */
+export function sendGeneratedPage (req: Request, res: Response, body: string, json: boolean): void {
   res.writeHead(200, {
     'content-type': json ? 'application/json; charset=utf-8' : 'text/html; charset=utf-8',
     'content-length': Buffer.byteLength(body),
-    // Listings change with every publish and carry no validator.
+    // Such pages change with every publish and carry no validator.
     'cache-control': 'no-cache',
     vary: 'Accept',
     'x-content-type-options': 'nosniff',

@@ -1,5 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import type { PulpServices } from '../services'
+import { sendEntries } from './listing'
+import { displayPathOf } from './paths'
 import { createStaticTree, parseContentRequest } from './static-tree'
 
 export type ContentHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
@@ -22,6 +24,8 @@ export function createContentRouter (services: PulpServices): ContentHandler {
       next(err)
       return
     }
+    // Before the first publish there is no tree at all: its root is still a directory, empty.
+    if (parsed.segments.length === 0 && options.indexes) return sendEntries(req, res, [], { displayPath: displayPathOf(req.originalUrl), isRoot: true })
     res.status(404).json({ error: { code: 'ERR_PULP_NOT_FOUND', message: `nothing is published at ${req.path}` } })
   }
 }

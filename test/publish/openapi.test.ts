@@ -84,7 +84,8 @@ for (const d of dialects()) {
       assert.match(res.body.openapi, /^3\./)
       assert.deepEqual(res.body.servers, [{ url: API }])
       const publish = res.body.paths['/repositories/{id}/actions/publish'].post
-      assert.deepEqual(publish.parameters.map((p: { name: string }) => p.name), ['id'])
+      assert.deepEqual(publish.parameters.map((p: { name: string }) => p.name), ['id', 'wait'])
+      assert.equal(publish.responses['200'].content['application/json'].schema.$ref, '#/components/schemas/Task')
       assert.equal(publish.responses['202'].content['application/json'].schema.$ref, '#/components/schemas/Task')
       const refs = JSON.stringify(res.body.paths).match(/#\/components\/schemas\/\w+/g) ?? []
       for (const ref of new Set(refs)) assert.ok(res.body.components.schemas[ref.split('/').pop() as string], `${ref} is defined`)

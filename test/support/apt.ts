@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
+import { readTree } from './clients'
 
 const run = promisify(execFile)
 
@@ -69,22 +70,6 @@ export interface AptRepo {
   files: Record<string, Buffer>
   /** The sources.list line for a repository published at `url` (no trailing slash needed). */
   sourcesLine: (url: string) => string
-}
-
-async function walk (root: string, prefix = ''): Promise<string[]> {
-  const out: string[] = []
-  for (const entry of await readdir(path.join(root, prefix), { withFileTypes: true })) {
-    const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`
-    if (entry.isDirectory()) out.push(...await walk(root, rel))
-    else out.push(rel)
-  }
-  return out.sort()
-}
-
-async function readTree (root: string): Promise<Record<string, Buffer>> {
-  const files: Record<string, Buffer> = {}
-  for (const rel of await walk(root)) files[rel] = await readFile(path.join(root, rel))
-  return files
 }
 
 /** Writes `Packages` (from apt-ftparchive, run in `cwd` over `scanDir`) and `Packages.gz` into `indexDir`. */
