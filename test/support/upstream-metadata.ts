@@ -5,7 +5,7 @@ import type { UpstreamHandler } from './upstream-server'
 export type MetadataMode =
   | { kind: 'ok' }
   | { kind: 'status', code: number }
-  /** Sends its headers and never a body byte. */
+  /** Accepts the request and never answers it. */
   | { kind: 'stall' }
   /** Closes the connection without an answer. */
   | { kind: 'reset' }
@@ -42,11 +42,7 @@ export class ChangingFile {
   readonly handler: UpstreamHandler = (req, res) => {
     const mode = this.mode
     if (mode.kind === 'reset') return void res.socket?.destroy()
-    if (mode.kind === 'stall') {
-      res.writeHead(200, { 'content-length': this.body.length })
-      res.flushHeaders()
-      return
-    }
+    if (mode.kind === 'stall') return
     const answer = (status: number, headers: Record<string, string | number>, body?: Buffer): void => {
       this.answered.set(status, this.count(status) + 1)
       res.writeHead(status, headers)
