@@ -58,7 +58,23 @@ export class ForbiddenError extends PulpError {
 
 /** The upstream of a remote answered with an error or could not be reached. */
 export class UpstreamError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_UPSTREAM', options) }
+  /** The status the upstream answered with; undefined when it answered nothing usable (a connection error). */
+  readonly upstreamStatus: number | undefined
+
+  constructor (message: string, options?: PulpErrorOptions & { upstreamStatus?: number }, code = 'ERR_PULP_UPSTREAM') {
+    super(message, code, options)
+    this.upstreamStatus = options?.upstreamStatus
+  }
+}
+
+/** A remote marked down after consecutive failures: nothing is asked of it until its retry time. */
+export class UpstreamDownError extends UpstreamError {
+  constructor (message: string, options?: PulpErrorOptions) { super(message, options, 'ERR_PULP_UPSTREAM_DOWN') }
+}
+
+/** Bytes that do not hash to the digest an index gives for them: never saved nor served whole. */
+export class DigestMismatchError extends UpstreamError {
+  constructor (message: string, options?: PulpErrorOptions) { super(message, options, 'ERR_PULP_DIGEST_MISMATCH') }
 }
 
 export class UpstreamTimeoutError extends PulpError {
@@ -85,6 +101,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   ERR_PULP_TOO_LARGE: 413,
   ERR_PULP_UNSUPPORTED_MEDIA_TYPE: 415,
   ERR_PULP_UPSTREAM: 502,
+  ERR_PULP_UPSTREAM_DOWN: 502,
+  ERR_PULP_DIGEST_MISMATCH: 502,
   ERR_PULP_CLOSED: 503,
   ERR_PULP_UPSTREAM_TIMEOUT: 504,
   ERR_PULP_LOOP: 508

@@ -4,7 +4,7 @@ export type { PulpOptions, RunnerOptions, AuthorizeFn } from './options'
 export {
   PulpError, ValidationError, InvalidConfigError, NotFoundError, ConflictError, PayloadTooLargeError,
   UnsupportedMediaTypeError, UnauthorizedError, ForbiddenError, UpstreamError, UpstreamTimeoutError,
-  LoopDetectedError, ClosedError
+  LoopDetectedError, ClosedError, UpstreamDownError, DigestMismatchError
 } from './errors'
 export type { Repository, RepositoryFields } from './storage/repositories'
 export type { Unit, RepositoryUnit } from './storage/units'
@@ -36,6 +36,7 @@ export type {
 export { Content, FileContent } from './plugins/content'
 export type { Artifact, ContentFields, ContentInit, ContentTypeClass } from './plugins/content'
 export type { RemoteRecord, CreateRemoteInput, UpdateRemoteInput } from './core/remotes'
+export type { RemoteHealth } from './storage/remote-health'
 export type { Distribution } from './storage/distributions'
 export type { CreateDistributionInput, UpdateDistributionInput } from './core/distributions'
 export type { Status } from './services'

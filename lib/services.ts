@@ -5,7 +5,7 @@ import { createRegistry } from './plugins/builtins'
 import type { PluginRegistry } from './plugins/registry'
 import { RemoteService } from './core/remotes'
 import { DistributionService } from './core/distributions'
-import { PullThrough } from './content/pull-through'
+import { PullThrough } from './pull-through/pull-through'
 import { version } from './version'
 
 export interface Status {

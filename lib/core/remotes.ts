@@ -4,6 +4,8 @@ import { Remote, type RemotePolicy, type RemoteTypeClass } from '../plugins/remo
 import type { PluginRegistry } from '../plugins/registry'
 import { isUniqueViolation, type PageOf } from '../storage/rows'
 import * as store from '../storage/remotes'
+import { deleteMissingEntries } from '../storage/pull-entries'
+import { healthOf, readRemoteHealth, recordRemoteSuccess, type RemoteHealth } from '../storage/remote-health'
 import type { RemoteColumns, StoredRemote } from '../storage/remotes'
 import type { PulpContext } from './context'
 import { maskHeaders, maskProxyUrl, remoteColumns } from './remote-fields'
@@ -28,6 +30,8 @@ export interface RemoteRecord {
   metadataTtl: number
   staleIfError: number
   maxFailures: number
+  /** The upstream's health as every instance sees it (`get` only). */
+  health?: RemoteHealth
   created: string
   updated: string
 }
@@ -128,7 +132,9 @@ export class RemoteService {
   }
 
   async get (name: string): Promise<RemoteRecord> {
-    return toRecord(await this.#stored(name))
+    const record = toRecord(await this.#stored(name))
+    record.health = healthOf(await readRemoteHealth(this.#ctx.knex, record.name))
+    return record
   }
 
   async update (name: string, fields: UpdateRemoteInput): Promise<RemoteRecord> {
@@ -138,6 +144,9 @@ export class RemoteService {
     if (!await store.updateRemote(this.#ctx.knex, name, this.#columns(body, current))) {
       throw new NotFoundError(`remote "${name}" does not exist`)
     }
+    // New settings (a fixed URL, other headers) deserve a fresh start upstream.
+    await deleteMissingEntries(this.#ctx.knex, name)
+    await recordRemoteSuccess(this.#ctx.knex, name)
     debug('updated %s', name)
     this.#ctx.events.emit('remote-changed', name)
     return await this.get(name)

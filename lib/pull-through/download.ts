@@ -2,10 +2,11 @@ import path from 'node:path'
 import { createHash, randomUUID } from 'node:crypto'
 import { rm, type FileHandle } from 'node:fs/promises'
 import createDebug from 'debug'
-import { PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import { DigestMismatchError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import type { UpstreamDigest } from '../plugins/remote'
 import type { StoredRemote } from '../storage/remotes'
-import { upstreamFailure, type UpstreamClients } from './pull-through-upstream'
-import { Spool, WINDOW } from './pull-through-spool'
+import { upstreamFailure, type UpstreamClients } from './upstream'
+import { Spool, WINDOW } from './spool'
 
 const debug = createDebug('pulp:content:pull-through:download')
 
@@ -15,6 +16,14 @@ export interface DownloadHead {
   /** From the upstream's Content-Length; undefined for a chunked body. */
   contentLength: number | undefined
   contentEncoding: string | undefined
+  lastModified: string | undefined
+  /** The upstream's validator, kept with a metadata copy for its next conditional request. */
+  etag?: string | undefined
+}
+
+/** The validators a 304 came with (either may be new). */
+export interface NotModified {
+  etag: string | undefined
   lastModified: string | undefined
 }
 
@@ -45,6 +54,11 @@ export class SavedElsewhereError extends PulpError {
   constructor (message: string) { super(message, 'ERR_PULP_SAVED_ELSEWHERE', { expose: false }) }
 }
 
+/** The upstream answered a conditional request 304: the cached copy is good again; never shown to a client. */
+export class NotModifiedError extends PulpError {
+  constructor (message: string) { super(message, 'ERR_PULP_NOT_MODIFIED', { expose: false }) }
+}
+
 export interface DownloadSpec {
   clients: UpstreamClients
   remote: StoredRemote
@@ -56,6 +70,10 @@ export interface DownloadSpec {
   abortWhenUnwatched: boolean
   /** Decides where the bytes come from (given the signal and our temp file's name); default: the upstream. */
   origin?: (signal: AbortSignal, file: string) => Promise<DownloadOrigin>
+  /** Validators of a cached copy: ask conditionally, and on a 304 run `onNotModified` before the clients hear. */
+  conditional?: { etag: string | null, lastModified: string | null, onNotModified: (validators: NotModified) => Promise<void> }
+  /** What the bytes must hash to (from an index): a mismatch fails the download, so nothing is saved. */
+  digest?: UpstreamDigest
 }
 
 /** A client reading the download; it reports how far it got, and lets go when done. */
@@ -79,7 +97,8 @@ export function headOf (headers: Record<string, string | string[] | undefined>):
     contentType: one('content-type'),
     contentLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined,
     contentEncoding: encoding === undefined || encoding === '' || encoding.toLowerCase() === 'identity' ? undefined : encoding,
-    lastModified: one('last-modified')
+    lastModified: one('last-modified'),
+    etag: one('etag')
   }
 }
 
@@ -224,13 +243,20 @@ export class Download {
         // The temp file opens while the upstream is asked, not before: first bytes come sooner.
         opening = this.spool.open()
         opening.catch(() => {})
+        const conditional = this.#spec.conditional
         const res = await this.#spec.clients.request({
-          remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal
+          remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal, conditional
         })
         await opening.catch((err: unknown) => {
           res.body.destroy()
           throw err
         })
+        if (res.statusCode === 304 && conditional !== undefined) {
+          res.body.resume()
+          const { etag, lastModified } = headOf(res.headers)
+          await conditional.onNotModified({ etag, lastModified })
+          throw new NotModifiedError(`remote "${remote.name}" has not modified "${relativePath}"`)
+        }
         head = headOf(res.headers)
         body = res.body
         origin.onHead?.(head)
@@ -267,10 +293,13 @@ export class Download {
    */
   async #pump (body: AsyncIterable<Buffer>): Promise<number> {
     const hash = createHash('sha256')
+    const digest = this.#spec.digest
+    const other = digest === undefined || digest.algorithm === 'sha256' ? undefined : createHash(digest.algorithm)
     const spool = this.spool
     try {
       for await (const chunk of body) {
         hash.update(chunk)
+        other?.update(chunk)
         const offset = spool.received
         spool.push(chunk)
         for (const listener of this.#listeners) listener.onData(chunk, offset)
@@ -284,7 +313,11 @@ export class Download {
       await spool.drain().catch(() => {})
     }
     await spool.drain()
-    this.#sha256 = hash.digest('hex')
+    const sha256 = hash.digest('hex')
+    if (digest !== undefined && (other?.digest('hex') ?? sha256) !== digest.hex.toLowerCase()) {
+      throw new DigestMismatchError(`remote "${this.#spec.remote.name}" sent bytes for "${this.#spec.relativePath}" that do not match the ${digest.algorithm} its index gives`)
+    }
+    this.#sha256 = sha256
     return spool.received
   }
 }

@@ -2,8 +2,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import mime from 'mime-types'
 import parseRange from 'range-parser'
 import { errorBody, httpStatusOf } from '../errors'
-import { drained, whenOver } from './response-over'
-import { SavedElsewhereError, type Attachment, type Download, type DownloadHead, type DownloadListener } from './pull-through-download'
+import { drained, whenOver } from '../content/response-over'
+import { SavedElsewhereError, type Attachment, type Download, type DownloadHead, type DownloadListener } from './download'
 
 /** The most a client reads from the temp file at once when it is behind the download. */
 const READ_CHUNK = 256 * 1024
@@ -12,6 +12,13 @@ export interface FollowOptions {
   cacheControl: string | false
   /** The file name the client asked for, for the type when the upstream gave none. */
   name: string
+  /** Set over the upstream's (X-Pulp-Cache, Cache-Status). */
+  headers?: OutgoingHttpHeaders
+  /**
+   * Send no Content-Length (the body goes chunked): bytes checked against a digest only at their
+   * end must not look complete to a client before the check, whose failure cuts the connection.
+   */
+  hideLength?: boolean
 }
 
 interface ByteRange { start: number, end: number }
@@ -43,8 +50,8 @@ export function missHeaders (head: DownloadHead, options: FollowOptions): Outgoi
   if (options.cacheControl !== false) headers['cache-control'] = options.cacheControl
   if (head.lastModified !== undefined) headers['last-modified'] = head.lastModified
   if (head.contentEncoding !== undefined) headers['content-encoding'] = head.contentEncoding
-  if (head.contentLength !== undefined) headers['content-length'] = head.contentLength
-  return headers
+  if (head.contentLength !== undefined && options.hideLength !== true) headers['content-length'] = head.contentLength
+  return options.headers === undefined ? headers : Object.assign(headers, options.headers)
 }
 
 /**
@@ -83,7 +90,7 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
       return true
     }
     const headers = missHeaders(head, options)
-    const wanted = ranged ? pickRange(req, head) : undefined
+    const wanted = ranged && options.hideLength !== true ? pickRange(req, head) : undefined
     if (wanted === 'unsatisfiable') {
       headers['content-range'] = `bytes */${head.contentLength as number}`
       headers['content-length'] = 0

@@ -1,49 +1,96 @@
 import type { Stats } from 'node:fs'
+import type { OutgoingHttpHeaders } from 'node:http'
 import type { Request, Response } from 'express'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { instantiateRemote } from '../core/remotes'
 import { ClosedError, httpStatusOf, LoopDetectedError, NotFoundError, UpstreamError } from '../errors'
-import type { ContentTypeClass } from '../plugins/content'
+import { Remote, type Freshness, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
 import type { PluginRegistry } from '../plugins/registry'
-import type { RemoteArtifact } from '../storage/remote-artifacts'
+import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-entries'
+import { findRemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
-import { stat } from './fast-fs'
-import type { RequestPath } from './paths'
-import { sendFile } from './send-file'
-import { Download, headOf, SavedElsewhereError, type Attachment } from './pull-through-download'
-import { missHeaders, sendError, sendFromDownload } from './pull-through-follow'
-import { PullThroughIndex, type Route } from './pull-through-index'
-import { NegativeCache } from './pull-through-negative-cache'
-import { saveDownload } from './pull-through-save'
-import { SharedDownloads, type SharedDownload } from './pull-through-shared'
-import { UpstreamClients } from './pull-through-upstream'
+import { stat } from '../content/fast-fs'
+import type { RequestPath } from '../content/paths'
+import { sendFile } from '../content/send-file'
+import { CacheEntries } from './cache-entries'
+import { Download, headOf, NotModifiedError, SavedElsewhereError, type NotModified } from './download'
+import { missHeaders, sendError, sendFromDownload } from './follow'
+import { UpstreamHealth } from './health'
+import { CACHE_STATUS, decide, digestLabel, matchesDigest, type Copy, type Decision, type Fallback, type Validators } from './path-state'
+import { PullThroughIndex, type Route } from './route-index'
+import { saveDownload, saveMetadata } from './save'
+import { SharedDownloads, type SharedDownload, type SharedRecord } from './shared'
+import { allowsStale, UpstreamClients } from './upstream'
 
-const debug = createDebug('pulp:content:pull-through')
+const debug = createDebug('pulp:pull-through')
 
-const HIT = Object.freeze({ 'x-pulp-cache': 'HIT' })
+/** The representation of a path; a later remote type (npm) varies it on the client's Accept. */
+const VARIANT = ''
+
+/** Stats of artifacts served lately: an artifact never changes, so a warm HIT needs no syscall before its open. */
+const MAX_STATS = 10_000
+
+const IMMUTABLE_HIT: OutgoingHttpHeaders = Object.freeze({ 'x-pulp-cache': 'HIT', 'cache-status': CACHE_STATUS.hit() })
+
+/** A download under way here, and what the requests following it need to know. */
+interface Flight {
+  download: Download
+  freshness: Freshness
+  digest: UpstreamDigest | undefined
+  /** A revalidation (conditional request). */
+  revalidating: boolean
+  /** Set by a 304: the copy every client of the flight gets. */
+  renewed?: Copy
+}
 
 /**
- * The pull-through cache of one middleware instance: what the static tree does not have, under
- * a distribution with a remote, is served from what the remote sent before (HIT) or fetched
- * once, streamed to every client asking meanwhile, and saved (MISS).
+ * The pull-through cache of one middleware instance. The one owner of a path's state: every
+ * request for a path under a distribution with a remote goes through these steps, in `#serve`,
+ * with the decision itself in `decide()` (path-state.ts):
+ *
+ * 1. **Route**: the distribution whose base path holds the path, and its remote; none -> the
+ *    next handler.
+ * 2. **Loop**: a request already carrying this instance's `Via` -> 508.
+ * 3. **Class and target**: the remote type's freshness class of the path (immutable, metadata,
+ *    streamed) and, for a type that overrides `getUpstreamTarget`, its upstream URL and the
+ *    digest an index gives; no target -> 404, the upstream is not asked.
+ * 4. **Join**: a download of the same remote and path under way here -> follow it (step 9).
+ * 5. **Look up** what is kept: the immutable artifact, or the metadata copy or remembered 404
+ *    (memory first; the database when memory has nothing or believes it expired, since another
+ *    instance may have renewed it).
+ * 6. **Decide**: HIT (a copy that is fresh and matches the digest), 404 (a fresh negative
+ *    entry), or FETCH: conditional for an expired metadata copy, else whole; with the fallback
+ *    that may answer if the upstream fails (a copy or a 404 expired less than `stale_if_error`
+ *    ago). A HIT whose file has gone becomes a whole FETCH.
+ * 7. **Health**: a remote marked down is not asked: the fallback answers (STALE), else 502 at
+ *    once naming the remote and its retry time; after the back-off one request probes it.
+ * 8. **HEAD** of a path with no copy: the upstream's headers, nothing saved.
+ * 9. **Fetch**: one download per path here, one leader across instances (shared leases), the
+ *    others follow its temp file. Then, for every request following it:
+ *    - 200: the body is streamed as it arrives (MISS), checked against the digest (a mismatch
+ *      cuts the connections), then saved: immutable as artifact, unit and repository content;
+ *      metadata as artifact and cache entry with the upstream's validators;
+ *    - 304: the copy is renewed, every client gets it (REVALIDATED);
+ *    - 404: 404; the copy is forgotten and a negative entry recorded (shared, kept);
+ *    - connection error, timeout, 5xx, 429 with a fallback: the fallback (STALE); else 502/504;
+ *    - saved by another instance meanwhile: back to step 5.
  */
 export class PullThrough {
   readonly #ctx: PulpContext
   readonly #registry: PluginRegistry
   readonly #clients: UpstreamClients
-  readonly #negative = new NegativeCache()
   readonly #index: PullThroughIndex
+  readonly #entries: CacheEntries
+  readonly #health: UpstreamHealth
   /** One fetch per path across every instance on this database and volume. */
   readonly #shared: SharedDownloads
-  /** Downloads under way, by remote (and its version) and path: one upstream fetch per miss. */
-  readonly #inflight = new Map<string, Download>()
+  /** Downloads under way, by remote (and its version), variant and path: one upstream fetch per miss. */
+  readonly #inflight = new Map<string, Flight>()
   readonly #finishing = new Set<Promise<void>>()
-  /**
-   * The stat of each remembered artifact: an artifact never changes once stored, so a warm HIT
-   * needs no syscall before its open (a vanished file fails that open, and is pulled again).
-   */
-  readonly #stats = new WeakMap<RemoteArtifact, Stats>()
+  readonly #stats = new Map<string, Stats>()
+  /** The remote type's instance for each stored remote (rebuilt when the remote changes). */
+  readonly #instances = new WeakMap<StoredRemote, Remote>()
   readonly #onRemoteChanged: (name: string) => void
   readonly #onDistributionChanged: () => void
   #closed = false
@@ -51,12 +98,15 @@ export class PullThrough {
   constructor (ctx: PulpContext, registry: PluginRegistry) {
     this.#ctx = ctx
     this.#registry = registry
-    this.#clients = new UpstreamClients(ctx.instanceId)
+    this.#health = new UpstreamHealth(ctx.knex)
+    this.#clients = new UpstreamClients(ctx.instanceId, (remote, outcome) => this.#health.record(remote, outcome))
     this.#index = new PullThroughIndex(ctx.knex, { ttlMs: 1000 })
+    this.#entries = new CacheEntries(ctx.knex, ctx.artifacts)
     this.#shared = new SharedDownloads(ctx)
     this.#onRemoteChanged = (name) => {
       this.#index.invalidate(name)
-      this.#negative.forgetRemote(name)
+      this.#entries.invalidate(name)
+      this.#health.forget(name)
       this.#clients.drop(name)
     }
     this.#onDistributionChanged = () => this.#index.invalidate()
@@ -91,164 +141,325 @@ export class PullThrough {
     this.#closed = true
     this.#ctx.events.off('remote-changed', this.#onRemoteChanged)
     this.#ctx.events.off('distribution-changed', this.#onDistributionChanged)
-    for (const download of this.#inflight.values()) download.abort(new ClosedError())
+    for (const flight of this.#inflight.values()) flight.download.abort(new ClosedError())
     await Promise.all([...this.#finishing])
+    await this.#health.close()
     await this.#shared.close()
     await this.#clients.close()
   }
 
-  /** `again`: the download this request waited on was saved by another instance; serve the HIT. */
-  async #serve (req: Request, res: Response, route: Route, name: string, again = false): Promise<void> {
+  /** `attempt`: how often this request came back to step 5 (another instance saved the path meanwhile). */
+  async #serve (req: Request, res: Response, route: Route, name: string, attempt = 0): Promise<void> {
     const { remote, relativePath } = route
+    // 2. Loop.
     const via = typeof req.headers.via === 'string' ? req.headers.via : undefined
     if (via?.includes(this.#clients.viaToken) === true) {
       throw new LoopDetectedError(`proxy loop: the request for "${relativePath}" already went through this instance (remote "${remote.name}")`)
     }
-    const key = `${remote.name}\0${remote.updated}\0${relativePath}`
-    let download = this.#joinable(key)
-    /** Keeps a download started on a guess readable until this request follows it. */
-    let held: Attachment | undefined
-    try {
-      if (download === undefined) {
-        const known = this.#index.remembered(remote, relativePath)
-        if (known !== undefined) {
-          if (await this.#sendHit(req, res, remote, known, name)) return
-        } else if (req.method === 'GET' && !this.#closed && !this.#negative.has(remote.name, relativePath)) {
-          // Not remembered here: the database is asked while the download claims the path. The
-          // claim sees a path saved meanwhile too (and then fetches nothing), so a MISS reaches
-          // the upstream one query sooner, and a HIT found this way is served as usual.
-          download = this.#start(key, route, req, via)
-          held = download.attach(0)
-          const hit = await this.#index.artifact(remote, relativePath)
-          if (hit !== undefined) {
-            held.release()
-            // Saved after all: the guess is dropped unless a client already follows it.
-            if (download.abandon(new SavedElsewhereError(`"${relativePath}" of remote "${remote.name}" is saved`))) {
-              if (this.#inflight.get(key) === download) this.#inflight.delete(key)
-              download = undefined
-            }
-            if (await this.#sendHit(req, res, remote, hit, name)) return
-          }
-        } else {
-          const hit = await this.#index.artifact(remote, relativePath)
-          if (hit !== undefined && await this.#sendHit(req, res, remote, hit, name)) return
-        }
-        // Another request may have started it while we looked.
-        download ??= this.#joinable(key)
+    // 3. Class and target.
+    const instance = this.#instance(remote)
+    const freshness = instance.getFreshness(relativePath)
+    let target: UpstreamTarget | null | undefined
+    // The default target has no digest: its URL is built only when the upstream is asked (a HIT stays cheap).
+    if (instance.getUpstreamTarget !== Remote.prototype.getUpstreamTarget) {
+      target = await instance.getUpstreamTarget(relativePath, {
+        readCachedMetadata: async (p) => await this.#entries.body(remote, p, VARIANT),
+        request: req
+      })
+      if (target === null) {
+        return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (not known upstream)`),
+          { 'x-pulp-cache': 'MISS', 'cache-status': 'pulp-middleware; detail=not-upstream' })
       }
-      const follow = { cacheControl: this.#ctx.options.cacheControl, name }
-      if (download === undefined) {
-        if (this.#negative.has(remote.name, relativePath)) {
-          return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`), { 'x-pulp-cache': 'HIT' })
-        }
-        if (this.#closed) throw new ClosedError()
-        if (req.method === 'HEAD') {
-          const url = instantiateRemote(this.#registry, remote).getRemoteArtifactUrl(relativePath, req)
-          return await this.#head(res, remote, url, relativePath, via, follow)
-        }
-        download = this.#start(key, route, req, via)
-      }
-      // sendFromDownload follows the download before its first await: the hold can go.
-      const sending = sendFromDownload(req, res, download, follow)
-      held?.release()
-      if (await sending) return
-    } finally {
-      held?.release()
     }
-    if (again) throw new UpstreamError(`"${relativePath}" of remote "${remote.name}" was saved elsewhere but cannot be read here`)
-    await this.#serve(req, res, route, name, true)
+    const digest = target?.digest
+    // 4. Join.
+    const key = `${remote.name}\0${remote.updated}\0${VARIANT}\0${relativePath}`
+    let flight = this.#joinable(key)
+    if (flight !== undefined) return await this.#follow(req, res, route, name, flight, attempt, undefined, true)
+    // 5. Look up, 6. decide.
+    let decision: Decision = decide(remote, { freshness, ...await this.#lookup(remote, relativePath, freshness), digest, now: Date.now() })
+    if (decision.action === 'hit') {
+      const { copy, age, ttl } = decision
+      const headers = age === undefined
+        ? IMMUTABLE_HIT
+        : { 'x-pulp-cache': 'HIT', 'cache-status': CACHE_STATUS.hit(ttl), age: String(age) }
+      if (await this.#sendCopy(req, res, remote, relativePath, copy, name, headers)) return
+      decision = { action: 'fetch' }
+    }
+    if (decision.action === 'not-found') {
+      return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`),
+        { 'x-pulp-cache': 'HIT', 'cache-status': CACHE_STATUS.notFound(), age: String(decision.age) })
+    }
+    if (this.#closed) throw new ClosedError()
+    // Another request may have started it while we looked.
+    flight = this.#joinable(key)
+    if (flight === undefined) {
+      // 7. Health.
+      const admission = await this.#health.admit(remote)
+      if (admission.kind === 'down') return await this.#sendFallback(req, res, route, name, decision.fallback, admission.error, true)
+      flight = this.#joinable(key)
+      if (flight === undefined) {
+        const url = target?.url ?? instance.getRemoteArtifactUrl(relativePath, req)
+        // 8. HEAD with no copy.
+        if (req.method === 'HEAD' && decision.validators === undefined) return await this.#head(req, res, route, url, via, name, decision.fallback)
+        // 9. Fetch.
+        flight = this.#start(key, route, instance, freshness, { url, digest }, via, decision.validators)
+      }
+    }
+    await this.#follow(req, res, route, name, flight, attempt, decision.fallback, false)
   }
 
-  /** The download under way for `key`; one that failed is on its way out (its error went to its clients). */
-  #joinable (key: string): Download | undefined {
-    const download = this.#inflight.get(key)
-    return download?.state === 'failed' ? undefined : download
+  #instance (remote: StoredRemote): Remote {
+    let instance = this.#instances.get(remote)
+    if (instance === undefined) {
+      instance = instantiateRemote(this.#registry, remote)
+      this.#instances.set(remote, instance)
+    }
+    return instance
   }
 
-  /** Serves a path pulled before from the store; false when its artifact file has gone. */
-  async #sendHit (req: Request, res: Response, remote: StoredRemote, hit: RemoteArtifact, name: string): Promise<boolean> {
-    const file = this.#ctx.artifacts.pathOf(hit.sha256)
+  /** The download under way for `key`; one that failed (or was answered 304) is on its way out. */
+  #joinable (key: string): Flight | undefined {
+    const flight = this.#inflight.get(key)
+    return flight?.download.state === 'failed' ? undefined : flight
+  }
+
+  /** Step 5: what is kept for a path, from memory when that is enough. */
+  async #lookup (remote: StoredRemote, relativePath: string, freshness: Freshness): Promise<{ artifact?: Awaited<ReturnType<PullThroughIndex['artifact']>>, entry?: PullEntry }> {
+    if (freshness === 'immutable') {
+      const artifact = this.#index.remembered(remote, relativePath)
+      if (artifact !== undefined) return { artifact }
+      const [found, entry] = await Promise.all([this.#index.artifact(remote, relativePath), this.#entry(remote, relativePath)])
+      return { artifact: found, entry }
+    }
+    return { entry: await this.#entry(remote, relativePath) }
+  }
+
+  /** A remembered entry while it is fresh; else what the database holds now. */
+  async #entry (remote: StoredRemote, relativePath: string): Promise<PullEntry | undefined> {
+    const known = this.#entries.remembered(remote, relativePath, VARIANT)
+    if (known !== undefined) {
+      const ttl = known.status === 404 ? remote.negativeCacheTtl ?? 0 : remote.metadataTtl
+      if (Date.now() < known.fetched + ttl * 1000) return known
+    }
+    return await this.#entries.load(remote, relativePath, VARIANT)
+  }
+
+  /** Serves a copy from the store; false when its artifact file has gone (then it is fetched again). */
+  async #sendCopy (req: Request, res: Response, remote: StoredRemote, relativePath: string, copy: Copy, name: string,
+    headers: OutgoingHttpHeaders): Promise<boolean> {
+    const file = this.#ctx.artifacts.pathOf(copy.sha256)
     try {
-      let st = this.#stats.get(hit)
+      let st = this.#stats.get(copy.sha256)
       if (st === undefined) {
         st = await stat(file)
-        this.#stats.set(hit, st)
+        if (this.#stats.size >= MAX_STATS) this.#stats.delete(this.#stats.keys().next().value as string)
+        this.#stats.set(copy.sha256, st)
       }
-      const headers = hit.contentEncoding === null ? HIT : { ...HIT, 'content-encoding': hit.contentEncoding }
-      await sendFile(req, res, { path: file, stat: st, etag: `"${hit.sha256}"`, contentType: hit.contentType ?? undefined, name, headers },
+      const all = copy.contentEncoding === null ? headers : { ...headers, 'content-encoding': copy.contentEncoding }
+      await sendFile(req, res, { path: file, stat: st, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all },
         { cacheControl: this.#ctx.options.cacheControl })
       return true
     } catch (err: unknown) {
       if (res.headersSent || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      debug('%s: the artifact of %s is gone; pulling it again', remote.name, hit.relativePath)
-      this.#index.forgetArtifact(remote, hit.relativePath)
-      this.#stats.delete(hit)
+      debug('%s: the artifact of %s is gone; pulling it again', remote.name, relativePath)
+      this.#index.forgetArtifact(remote, relativePath)
+      this.#stats.delete(copy.sha256)
       return false
     }
   }
 
-  /** HEAD of an uncached path: the upstream's headers, nothing downloaded or saved. */
-  async #head (res: Response, remote: StoredRemote, url: string, relativePath: string, via: string | undefined,
-    follow: { cacheControl: string | false, name: string }): Promise<void> {
+  /** What answers when the upstream failed or is down: a stale copy, a stale 404, or the error. */
+  async #sendFallback (req: Request, res: Response, route: Route, name: string, fallback: Fallback | undefined, err: unknown, down: boolean): Promise<void> {
+    const { remote, relativePath } = route
+    const status = err instanceof UpstreamError ? err.upstreamStatus : undefined
+    if (fallback !== undefined) {
+      const age = String(Math.max(0, Math.floor((Date.now() - fallback.fetched) / 1000)))
+      const headers = { 'x-pulp-cache': 'STALE', 'cache-status': down ? CACHE_STATUS.staleWhileDown() : CACHE_STATUS.staleOnError(status), age }
+      debug('%s: %s served stale: %s', remote.name, relativePath, (err as Error).message)
+      if (fallback.kind === 'not-found') {
+        return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered; the upstream is failing)`), headers)
+      }
+      if (await this.#sendCopy(req, res, remote, relativePath, fallback.copy, name, headers)) return
+    }
+    sendError(res, err, { 'x-pulp-cache': 'MISS', 'cache-status': down ? CACHE_STATUS.down() : CACHE_STATUS.failed(status ?? httpStatusOf(err)) })
+  }
+
+  /** Step 9 for one request: waits for the upstream's answer, then streams, or serves what the answer says. */
+  async #follow (req: Request, res: Response, route: Route, name: string, flight: Flight, attempt: number,
+    fallback: Fallback | undefined, collapsed: boolean): Promise<void> {
+    const { download } = flight
+    // Keeps the download readable (and wanted) until sendFromDownload follows it.
+    const held = download.attach(0)
+    try {
+      try {
+        await download.headReady
+      } catch (err: unknown) {
+        held.release()
+        if (err instanceof NotModifiedError && flight.renewed !== undefined) {
+          const age = String(Math.max(0, Math.floor((Date.now() - (flight.renewed.fetched ?? Date.now())) / 1000)))
+          const headers = { 'x-pulp-cache': 'REVALIDATED', 'cache-status': CACHE_STATUS.revalidated(304, collapsed), age }
+          if (await this.#sendCopy(req, res, route.remote, route.relativePath, flight.renewed, name, headers)) return
+        }
+        if (err instanceof SavedElsewhereError || err instanceof NotModifiedError) {
+          if (attempt >= 2) throw new UpstreamError(`"${route.relativePath}" of remote "${route.remote.name}" was saved elsewhere but cannot be read here`)
+          return await this.#serve(req, res, route, name, attempt + 1)
+        }
+        if (fallback !== undefined && allowsStale(err)) return await this.#sendFallback(req, res, route, name, fallback, err, false)
+        return await this.#sendFallback(req, res, route, name, undefined, err, false)
+      }
+      const stored = flight.freshness !== 'streamed'
+      const sending = sendFromDownload(req, res, download, {
+        cacheControl: this.#ctx.options.cacheControl,
+        name,
+        hideLength: flight.digest !== undefined,
+        headers: {
+          'x-pulp-cache': 'MISS',
+          'cache-status': flight.revalidating ? CACHE_STATUS.revalidated(200, collapsed) : CACHE_STATUS.miss(stored, collapsed)
+        }
+      })
+      held.release()
+      if (await sending) return
+    } finally {
+      held.release()
+    }
+    // Saved elsewhere after all (sendFromDownload sent nothing).
+    if (attempt >= 2) throw new UpstreamError(`"${route.relativePath}" of remote "${route.remote.name}" was saved elsewhere but cannot be read here`)
+    await this.#serve(req, res, route, name, attempt + 1)
+  }
+
+  /** HEAD of a path with no copy: the upstream's headers, nothing downloaded or saved. */
+  async #head (req: Request, res: Response, route: Route, url: string, via: string | undefined, name: string, fallback: Fallback | undefined): Promise<void> {
+    const { remote, relativePath } = route
     const signal = remote.totalTimeout === null ? undefined : AbortSignal.timeout(remote.totalTimeout * 1000)
     try {
       const up = await this.#clients.request({ remote, url, method: 'HEAD', via, relativePath, signal })
       up.body.resume()
-      res.writeHead(200, missHeaders(headOf(up.headers), follow))
+      res.writeHead(200, missHeaders(headOf(up.headers), {
+        cacheControl: this.#ctx.options.cacheControl, name, headers: { 'cache-status': CACHE_STATUS.miss(false, false) }
+      }))
       res.end()
     } catch (err: unknown) {
-      if (err instanceof NotFoundError) this.#negative.remember(remote.name, relativePath, remote.negativeCacheTtl)
-      sendError(res, err, { 'x-pulp-cache': 'MISS' })
+      if (err instanceof NotFoundError) await this.#entries.rememberMissing(remote, relativePath, VARIANT)
+      await this.#sendFallback(req, res, route, name, allowsStale(err) ? fallback : undefined, err, false)
     }
   }
 
-  #start (key: string, route: Route, req: Request, via: string | undefined): Download {
+  #start (key: string, route: Route, instance: Remote, freshness: Freshness, target: UpstreamTarget, via: string | undefined,
+    validators: Validators | undefined): Flight {
     const { remote, relativePath, distribution } = route
-    const instance = instantiateRemote(this.#registry, remote)
-    const url = instance.getRemoteArtifactUrl(relativePath, req)
-    // Under `streamed` nothing is saved; a content type of null marks metadata that never is,
-    // and so is a page whose path ends in "/" (it can never be a content unit).
-    const contentType = remote.policy === 'streamed' || relativePath.endsWith('/') ? null : instance.getRemoteArtifactContentType(relativePath)
+    const digest = target.digest
     // What is saved is fetched once across instances; what is not, once per instance.
-    const shared = contentType === null ? undefined : this.#shared.begin(remote, relativePath)
-    const download = new Download({
-      clients: this.#clients, remote, url, relativePath, via, tmpDir: this.#ctx.artifacts.tmpDir,
+    const shared = freshness === 'streamed' ? undefined : this.#shared.begin(remote, relativePath, this.#record(remote, relativePath, freshness, digest))
+    const flight: Flight = { download: undefined as unknown as Download, freshness, digest, revalidating: validators !== undefined }
+    const fetched = Date.now()
+    flight.download = new Download({
+      clients: this.#clients,
+      remote,
+      url: target.url,
+      relativePath,
+      via,
+      tmpDir: this.#ctx.artifacts.tmpDir,
       // Bytes nobody will keep are not worth fetching once every client has gone.
-      abortWhenUnwatched: contentType === null,
-      origin: shared?.origin
+      abortWhenUnwatched: freshness === 'streamed',
+      origin: shared?.origin,
+      digest,
+      conditional: validators === undefined
+        ? undefined
+        : { ...validators, onNotModified: async (fresh) => { flight.renewed = await this.#renew(remote, relativePath, fresh, shared) } }
     })
-    this.#inflight.set(key, download)
-    debug('%s: MISS %s', remote.name, relativePath)
-    const finishing = this.#finish(key, download, contentType, distribution.repository, shared)
+    this.#inflight.set(key, flight)
+    debug('%s: %s %s', remote.name, validators === undefined ? 'MISS' : 'REVALIDATE', relativePath)
+    const contentType = freshness === 'immutable' ? instance.getRemoteArtifactContentType(relativePath) : null
+    const finishing = this.#finish(key, flight, route, shared, fetched, contentType === null ? undefined : async (within) => {
+      await saveDownload(this.#ctx, { download: flight.download, contentType, repositoryId: distribution.repository, within, digest: digestLabel(digest) })
+    })
     this.#finishing.add(finishing)
     void finishing.finally(() => this.#finishing.delete(finishing))
-    return download
+    return flight
+  }
+
+  /**
+   * How instances following this path's leader know it is done: immutable paths without a
+   * digest use the remote artifact its claim finds; the others check the digest or the entry.
+   */
+  #record (remote: StoredRemote, relativePath: string, freshness: Freshness, digest: UpstreamDigest | undefined): SharedRecord | undefined {
+    const { knex } = this.#ctx
+    if (freshness === 'immutable') {
+      if (digest === undefined) return undefined
+      return {
+        variant: VARIANT,
+        isSaved: async (sha256) => {
+          if (sha256 === null) return false
+          const found = await findRemoteArtifact(knex, remote.name, relativePath)
+          return found !== undefined && matchesDigest(found.sha256, found.digest, digest) && await this.#ctx.artifacts.exists(found.sha256)
+        },
+        saved: async () => await findRemoteArtifact(knex, remote.name, relativePath)
+      }
+    }
+    return {
+      variant: VARIANT,
+      isSaved: async () => {
+        const entry = await this.#entries.load(remote, relativePath, VARIANT)
+        if (entry === undefined) return false
+        const decision = decide(remote, { freshness, entry, digest, now: Date.now() })
+        return decision.action !== 'fetch'
+      },
+      saved: async () => {
+        const entry = await findPullEntry(knex, CacheEntries.key(remote, relativePath, VARIANT))
+        return entry?.status === 200 && entry.sha256 !== null && entry.size !== null ? { sha256: entry.sha256, size: entry.size } : undefined
+      }
+    }
+  }
+
+  /** A 304: the copy is fresh from now, for every instance; answers the copy to serve. */
+  async #renew (remote: StoredRemote, relativePath: string, fresh: NotModified, shared: SharedDownload | undefined): Promise<Copy> {
+    const key = CacheEntries.key(remote, relativePath, VARIANT)
+    const before = this.#entries.remembered(remote, relativePath, VARIANT) ?? await this.#entries.load(remote, relativePath, VARIANT)
+    if (before === undefined || before.sha256 === null) throw new UpstreamError(`the copy of "${relativePath}" (remote "${remote.name}") went while it was revalidated`)
+    const renewed: PullEntry = { ...before, fetched: Date.now(), etag: fresh.etag ?? before.etag, lastModified: fresh.lastModified ?? before.lastModified }
+    const record = async (within: (trx: import('knex').Knex) => Promise<void>): Promise<void> => {
+      await this.#ctx.knex.transaction(async (trx) => {
+        await renewPullEntry(trx, key, renewed)
+        await within(trx)
+      })
+    }
+    if (shared === undefined) await record(async () => {})
+    else await shared.settle(record)
+    this.#entries.keep(remote, renewed)
+    debug('%s: %s revalidated', remote.name, relativePath)
+    return { sha256: before.sha256, contentType: before.contentType, contentEncoding: before.contentEncoding, fetched: renewed.fetched }
   }
 
   /**
    * After the body: remember a 404, or (when this instance fetched it) save what arrived; then
    * let the next request start afresh.
    */
-  async #finish (key: string, download: Download, contentType: ContentTypeClass | null, repositoryId: string | null,
-    shared: SharedDownload | undefined): Promise<void> {
+  async #finish (key: string, flight: Flight, route: Route, shared: SharedDownload | undefined, fetched: number,
+    saveImmutable: ((within: (trx: import('knex').Knex) => Promise<void>) => Promise<void>) | undefined): Promise<void> {
+    const { download, freshness } = flight
+    const { remote, relativePath } = route
     await download.settled
-    if (download.state === 'failed') {
-      if (download.error instanceof NotFoundError) {
-        this.#negative.remember(download.remote.name, download.relativePath, download.remote.negativeCacheTtl)
-      }
-      // Nobody joins a failure (see #joinable): forget it now, not after the bookkeeping below.
-      if (this.#inflight.get(key) === download) this.#inflight.delete(key)
-    }
     try {
-      if (shared !== undefined && contentType !== null) {
-        await shared.finish(download, async (within) => { await saveDownload(this.#ctx, { download, contentType, repositoryId, within }) })
+      if (download.state === 'failed') {
+        // Nobody joins a failure (see #joinable): forget it now, not after the bookkeeping below.
+        if (this.#inflight.get(key) === flight) this.#inflight.delete(key)
+        if (download.error instanceof NotFoundError) await this.#entries.rememberMissing(remote, relativePath, VARIANT)
+      } else if (shared !== undefined && freshness === 'metadata') {
+        await shared.finish(download, async (within) => {
+          const entry = await saveMetadata(this.#ctx, {
+            download, key: CacheEntries.key(remote, relativePath, VARIANT), fetched, digest: digestLabel(flight.digest), within
+          })
+          this.#entries.keep(remote, entry)
+        })
+      } else if (shared !== undefined && saveImmutable !== undefined) {
+        await shared.finish(download, saveImmutable)
       }
     } catch (err: unknown) {
-      debug('%s: saving %s failed: %O', download.remote.name, download.relativePath, err)
+      debug('%s: saving %s failed: %O', remote.name, relativePath, err)
     } finally {
-      if (this.#inflight.get(key) === download) this.#inflight.delete(key)
+      if (this.#inflight.get(key) === flight) this.#inflight.delete(key)
       await download.dispose().catch((err: unknown) => debug('removing %s: %s', download.tmpPath, (err as Error).message))
     }
   }
 }
-

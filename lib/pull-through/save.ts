@@ -3,9 +3,10 @@ import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { validateRelativePath } from '../core/validate'
 import { Content, type Artifact, type ContentTypeClass } from '../plugins/content'
+import { upsertPullEntry, type EntryKey, type PullEntry } from '../storage/pull-entries'
 import { upsertRemoteArtifact } from '../storage/remote-artifacts'
 import { associateUnit, ensureUnit, recordArtifact } from '../storage/units'
-import type { Download } from './pull-through-download'
+import type { Download } from './download'
 
 const debug = createDebug('pulp:content:pull-through:save')
 
@@ -16,6 +17,8 @@ export interface SaveSpec {
   repositoryId: string | null
   /** More work for the transaction that records the path (it commits with it). */
   within?: (trx: Knex) => Promise<void>
+  /** The index digest (`"<algorithm>:<hex>"`) the bytes were verified against, if any. */
+  digest?: string | null
 }
 
 function isArtifact (value: unknown): value is Artifact {
@@ -51,7 +54,7 @@ function unpack (init: unknown, artifact: Artifact, relativePath: string, typeNa
  * `content-changed` event drives `auto_publish`.
  */
 export async function saveDownload (ctx: PulpContext, spec: SaveSpec): Promise<void> {
-  const { download, contentType, repositoryId, within } = spec
+  const { download, contentType, repositoryId, within, digest } = spec
   const { remote, relativePath, head } = download
   const sha256 = download.sha256 as string
   const artifact = await ctx.artifacts.adopt(download.tmpPath, sha256, download.spool.received)
@@ -71,7 +74,8 @@ export async function saveDownload (ctx: PulpContext, spec: SaveSpec): Promise<v
         sha256: a.sha256,
         size: a.size,
         contentType: own ? head?.contentType ?? null : null,
-        contentEncoding: own ? head?.contentEncoding ?? null : null
+        contentEncoding: own ? head?.contentEncoding ?? null : null,
+        digest: own ? digest ?? null : null
       })
     }
     await within?.(trx)
@@ -81,4 +85,44 @@ export async function saveDownload (ctx: PulpContext, spec: SaveSpec): Promise<v
   if (repositoryId !== null && await associateUnit(ctx.knex, repositoryId, saved)) {
     ctx.events.emit('content-changed', repositoryId)
   }
+}
+
+export interface MetadataSpec {
+  download: Download
+  key: EntryKey
+  /** When the request that fetched it was sent: its freshness counts from then. */
+  fetched: number
+  digest: string | null
+  within: (trx: Knex) => Promise<void>
+}
+
+/**
+ * Turns a completed download of a metadata path into an artifact and the path's cache entry,
+ * with the upstream's validators; no unit, no repository: metadata is the upstream's, for now.
+ */
+export async function saveMetadata (ctx: PulpContext, spec: MetadataSpec): Promise<PullEntry> {
+  const { download, key, within } = spec
+  const sha256 = download.sha256 as string
+  const size = download.spool.received
+  await ctx.artifacts.adopt(download.tmpPath, sha256, size)
+  const head = download.head
+  const entry: PullEntry = {
+    ...key,
+    status: 200,
+    sha256,
+    size,
+    contentType: head?.contentType ?? null,
+    contentEncoding: head?.contentEncoding ?? null,
+    etag: head?.etag ?? null,
+    lastModified: head?.lastModified ?? null,
+    digest: spec.digest,
+    fetched: spec.fetched
+  }
+  await ctx.knex.transaction(async (trx) => {
+    await recordArtifact(trx, sha256, size)
+    await upsertPullEntry(trx, entry)
+    await within(trx)
+  })
+  debug('%s: metadata %s saved (%s)', key.remoteName, key.relativePath, sha256)
+  return entry
 }

@@ -9,7 +9,7 @@ import { NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '.
 import { PullLeases, type PullLease, type PullProgress, type PullTarget } from '../storage/pull-leases'
 import { findRemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
-import type { Download, DownloadHead, DownloadOrigin } from './pull-through-download'
+import type { Download, DownloadHead, DownloadOrigin } from './download'
 
 const debug = createDebug('pulp:content:pull-through:shared')
 
@@ -37,7 +37,7 @@ const REPLAYED = new Map<string, (message: string) => PulpError>([
   ['ERR_PULP_UPSTREAM_TIMEOUT', (m) => new UpstreamTimeoutError(m)]
 ])
 
-interface Final { size: number, sha256: string }
+export interface Final { size: number, sha256: string }
 
 function replayed (json: string | null): PulpError | undefined {
   try {
@@ -65,7 +65,8 @@ function headFrom (json: string): DownloadHead {
     contentType: text(raw.contentType),
     contentLength: typeof raw.contentLength === 'number' ? raw.contentLength : undefined,
     contentEncoding: text(raw.contentEncoding),
-    lastModified: text(raw.lastModified)
+    lastModified: text(raw.lastModified),
+    etag: text(raw.etag)
   }
 }
 
@@ -84,8 +85,8 @@ export class SharedDownloads {
   }
 
   /** The cross-instance side of this instance's download of `relativePath`. */
-  begin (remote: StoredRemote, relativePath: string): SharedDownload {
-    return new SharedDownload(this.#ctx, this.#leases, { remoteName: remote.name, relativePath })
+  begin (remote: StoredRemote, relativePath: string, record?: SharedRecord): SharedDownload {
+    return new SharedDownload(this.#ctx, this.#leases, { remoteName: remote.name, relativePath }, record)
   }
 
   async close (): Promise<void> {
@@ -93,20 +94,36 @@ export class SharedDownloads {
   }
 }
 
+/**
+ * Where a path's outcome is recorded, when not as an immutable artifact of the remote (a
+ * metadata copy is an entry of the pull-through cache, kept apart per variant).
+ */
+export interface SharedRecord {
+  /** Told apart from the path's other records (a variant); '' for none. */
+  variant: string
+  /** Whether the path needs no fetch any more (`savedSha256`: the remote artifact a claim found). */
+  isSaved: (savedSha256: string | null) => Promise<boolean>
+  /** The size and digest of what the leader saved, once it did. */
+  saved: () => Promise<Final | undefined>
+}
+
 export class SharedDownload {
   readonly #ctx: PulpContext
   readonly #leases: PullLeases
   readonly #target: PullTarget
   readonly #key: string
+  readonly #record: SharedRecord | undefined
   /** Names this download in the rows it writes. */
   readonly #owner = randomUUID()
   #lease: PullLease | undefined
 
-  constructor (ctx: PulpContext, leases: PullLeases, target: PullTarget) {
+  constructor (ctx: PulpContext, leases: PullLeases, target: PullTarget, record?: SharedRecord) {
     this.#ctx = ctx
     this.#leases = leases
     this.#target = target
-    this.#key = createHash('sha256').update(`${target.remoteName}\0${target.relativePath}`).digest('hex')
+    this.#record = record
+    const variant = record === undefined || record.variant === '' ? '' : `\0${record.variant}`
+    this.#key = createHash('sha256').update(`${target.remoteName}\0${target.relativePath}${variant}`).digest('hex')
   }
 
   /**
@@ -154,13 +171,25 @@ export class SharedDownload {
    * recorded for the instances that waited. Either way the path is let go.
    */
   async finish (download: Download, save: (within: (trx: Knex) => Promise<void>) => Promise<void>): Promise<void> {
-    const lease = this.#lease
     // A failure let go already (see #fail); a follower holds nothing.
-    if (lease === undefined || download.state !== 'complete') return
+    if (this.#lease === undefined || download.state !== 'complete') return
+    await this.settle(save)
+  }
+
+  /**
+   * Records what the leader learnt (a save, a 304's renewal) with the lease's row going in the
+   * same transaction, then lets go; without a lease `record` runs alone.
+   */
+  async settle (record: (within: (trx: Knex) => Promise<void>) => Promise<void>): Promise<void> {
+    const lease = this.#lease
     this.#lease = undefined
+    if (lease === undefined) {
+      await record(async () => {})
+      return
+    }
     let saved = false
     try {
-      await save(lease.retire)
+      await record(lease.retire)
       saved = true
     } finally {
       await lease.release(saved ? { retired: true } : undefined)
@@ -173,7 +202,10 @@ export class SharedDownload {
     const { lease } = claim
     this.#removeLeftover(claim.previousFile, file)
     try {
-      if (claim.savedSha256 !== null && await this.#ctx.artifacts.exists(claim.savedSha256)) {
+      const saved = this.#record === undefined
+        ? claim.savedSha256 !== null && await this.#ctx.artifacts.exists(claim.savedSha256)
+        : await this.#record.isSaved(claim.savedSha256)
+      if (saved) {
         await lease.release()
         debug('%s: %s was saved by another instance meanwhile', this.#target.remoteName, this.#target.relativePath)
         return { kind: 'saved' }
@@ -296,7 +328,7 @@ export class SharedDownload {
       await claim.lease.release()
     }
     // Its row is gone (with the save) or replaced: the leader finished, or stopped.
-    const saved = await findRemoteArtifact(this.#ctx.knex, remoteName, relativePath)
+    const saved = this.#record === undefined ? await findRemoteArtifact(this.#ctx.knex, remoteName, relativePath) : await this.#record.saved()
     if (saved !== undefined) return { size: saved.size, sha256: saved.sha256 }
     throw new UpstreamError(`the instance fetching "${relativePath}" of remote "${remoteName}" stopped before the end`)
   }

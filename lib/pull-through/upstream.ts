@@ -27,6 +27,23 @@ export interface UpstreamRequest {
   /** The path the client asked for, for messages (never the URL: its query may hold a token). */
   relativePath: string
   signal?: AbortSignal
+  /** Validators of a cached copy: the request is conditional and a 304 is answered as it is. */
+  conditional?: { etag: string | null, lastModified: string | null }
+}
+
+/** How an upstream request went, for the remote's health: a 5xx or no answer is a failure. */
+export type UpstreamOutcome = 'success' | 'failure'
+
+/** Whether an error (of a request or a body) counts against the upstream's health. */
+export function isUpstreamFailure (err: unknown): boolean {
+  if (err instanceof UpstreamTimeoutError) return true
+  if (!(err instanceof UpstreamError) || err.code !== 'ERR_PULP_UPSTREAM') return false
+  return err.upstreamStatus === undefined || err.upstreamStatus >= 500
+}
+
+/** Whether a cached copy may stand in for what the upstream failed to give (RFC 5861 stale-if-error, plus 429). */
+export function allowsStale (err: unknown): boolean {
+  return isUpstreamFailure(err) || (err instanceof UpstreamError && err.upstreamStatus === 429)
 }
 
 interface Entry {
@@ -57,9 +74,11 @@ function buildAgent (remote: StoredRemote): Agent | ProxyAgent {
 export class UpstreamClients {
   readonly #entries = new Map<string, Entry>()
   readonly #token: string
+  readonly #observe: (remote: StoredRemote, outcome: UpstreamOutcome) => void
 
-  constructor (instanceId: string) {
+  constructor (instanceId: string, observe: (remote: StoredRemote, outcome: UpstreamOutcome) => void = () => {}) {
     this.#token = viaToken(instanceId)
+    this.#observe = observe
   }
 
   get viaToken (): string { return this.#token }
@@ -112,6 +131,8 @@ export class UpstreamClients {
       'accept-encoding': 'identity',
       via: r.via === undefined || r.via === '' ? `1.1 ${this.#token}` : `${r.via}, 1.1 ${this.#token}`
     }
+    if (r.conditional?.etag != null) headers['if-none-match'] = r.conditional.etag
+    if (r.conditional?.lastModified != null) headers['if-modified-since'] = r.conditional.lastModified
     let res: Dispatcher.ResponseData
     try {
       res = await this.#dispatcherFor(remote).request({
@@ -122,9 +143,13 @@ export class UpstreamClients {
         signal: r.signal
       })
     } catch (err: unknown) {
-      throw upstreamFailure(err, remote.name, r.relativePath)
+      const failure = upstreamFailure(err, remote.name, r.relativePath)
+      // Our own abort (the client left, the middleware closes) says nothing of the upstream.
+      if (r.signal?.aborted !== true || failure instanceof UpstreamTimeoutError) this.#observe(remote, 'failure')
+      throw failure
     }
-    if (res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) {
+    this.#observe(remote, res.statusCode >= 500 ? 'failure' : 'success')
+    if ((res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) || (res.statusCode === 304 && r.conditional !== undefined)) {
       return { statusCode: res.statusCode, headers: res.headers, body: res.body }
     }
     // The error body is not ours to relay; drain it so the connection can be reused.
@@ -133,7 +158,7 @@ export class UpstreamClients {
     if (res.statusCode === 404 || res.statusCode === 410) {
       throw new NotFoundError(`remote "${remote.name}" has no "${r.relativePath}" (upstream answered ${res.statusCode})`)
     }
-    throw new UpstreamError(`remote "${remote.name}" answered ${res.statusCode} for "${r.relativePath}"`)
+    throw new UpstreamError(`remote "${remote.name}" answered ${res.statusCode} for "${r.relativePath}"`, { upstreamStatus: res.statusCode })
   }
 }
 

@@ -14,6 +14,8 @@ export interface RemoteArtifact {
   contentType: string | null
   /** The upstream's Content-Encoding: the stored bytes are exactly what it sent. */
   contentEncoding: string | null
+  /** The index digest (`"<algorithm>:<hex>"`) the bytes were verified against, if any. */
+  digest?: string | null
 }
 
 interface RemoteArtifactRow {
@@ -24,11 +26,12 @@ interface RemoteArtifactRow {
   size: number | string
   content_type: string | null
   content_encoding: string | null
+  digest: string | null
 }
 
 export async function findRemoteArtifact (knex: Knex, remoteName: string, relativePath: string): Promise<RemoteArtifact | undefined> {
   const row = await knex(TABLE).where({ remote_name: remoteName, relative_path: relativePath })
-    .first('remote_name', 'relative_path', 'unit_id', 'sha256', 'size', 'content_type', 'content_encoding') as RemoteArtifactRow | undefined
+    .first('remote_name', 'relative_path', 'unit_id', 'sha256', 'size', 'content_type', 'content_encoding', 'digest') as RemoteArtifactRow | undefined
   if (row === undefined) return undefined
   return {
     remoteName: row.remote_name,
@@ -37,7 +40,8 @@ export async function findRemoteArtifact (knex: Knex, remoteName: string, relati
     sha256: row.sha256,
     size: toNumber(row.size),
     contentType: row.content_type,
-    contentEncoding: row.content_encoding
+    contentEncoding: row.content_encoding,
+    digest: row.digest
   }
 }
 
@@ -51,8 +55,9 @@ export async function upsertRemoteArtifact (knex: Knex, entry: RemoteArtifact): 
     size: entry.size,
     content_type: entry.contentType,
     content_encoding: entry.contentEncoding,
+    digest: entry.digest ?? null,
     created: now()
-  }).onConflict(['remote_name', 'relative_path']).merge(['unit_id', 'sha256', 'size', 'content_type', 'content_encoding', 'created'])
+  }).onConflict(['remote_name', 'relative_path']).merge(['unit_id', 'sha256', 'size', 'content_type', 'content_encoding', 'digest', 'created'])
 }
 
 /** Forgets one path, e.g. when its artifact file has gone from the store. */

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Content, FileContent, FileRemote, PluginRegistry, Remote, type Artifact, type RemoteSettings } from '../../lib'
-import { NegativeCache } from '../../lib/pull-through/negative-cache'
 import { upstreamFailure } from '../../lib/pull-through/upstream'
 
 function settings (url: string): RemoteSettings {
@@ -79,26 +78,6 @@ describe('the registry and the built-in types', () => {
     assert.equal(registry.contentType('file')?.Class, FileContent)
     class NoMetadata extends FileRemote {}
     assert.throws(() => registry.registerRemoteType(NoMetadata), /metadata/)
-  })
-})
-
-describe('NegativeCache', () => {
-  it('expires entries after their ttl and forgets a remote', () => {
-    let now = 0
-    const cache = new NegativeCache(() => now)
-    cache.remember('r', 'a', 1)
-    cache.remember('r', 'b', null)
-    cache.remember('s', 'a', 0)
-    assert.equal(cache.has('r', 'a'), true)
-    assert.equal(cache.has('r', 'b'), false)
-    assert.equal(cache.has('s', 'a'), false)
-    now = 999
-    assert.equal(cache.has('r', 'a'), true)
-    now = 1001
-    assert.equal(cache.has('r', 'a'), false)
-    cache.remember('r', 'c', 10)
-    cache.forgetRemote('r')
-    assert.equal(cache.has('r', 'c'), false)
   })
 })
 
