@@ -18,7 +18,9 @@ export function remoteRoutes ({ remotes, authorize }: { remotes: RemoteService, 
     res.json(pageToWire(await remotes.list(req.query)))
   })
   router.get('/remotes/:name', guard(authorize, 'remotes.read'), async (req, res) => {
-    res.json(toWire(await remotes.get(param(req, 'name'))))
+    const { health, ...remote } = await remotes.get(param(req, 'name'))
+    // The health is ours, not user data: its keys are converted too.
+    res.json({ ...toWire(remote), ...(health === undefined ? {} : { health: toWire(health) }) })
   })
   router.patch('/remotes/:name', guard(authorize, 'remotes.update'), jsonBody, async (req, res) => {
     res.json(toWire(await remotes.update(param(req, 'name'), fromWire(req.body ?? {}))))

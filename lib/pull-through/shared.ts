@@ -66,7 +66,7 @@ function headFrom (json: string): DownloadHead {
     contentLength: typeof raw.contentLength === 'number' ? raw.contentLength : undefined,
     contentEncoding: text(raw.contentEncoding),
     lastModified: text(raw.lastModified),
-    etag: text(raw.etag)
+    ...(typeof raw.etag === 'string' ? { etag: raw.etag } : {})
   }
 }
 

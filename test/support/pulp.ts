@@ -2,6 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { mkdtemp, rm } from 'node:fs/promises'
 import express, { type Express } from 'express'
+import type { Knex } from 'knex'
 import { pulpMiddleware, type PulpMiddleware, type PulpOptions } from '../../lib'
 import { createPgDatabase, type DialectName } from './databases'
 
@@ -13,6 +14,8 @@ export interface TestPulp {
   app: Express
   pulp: PulpMiddleware
   dataDir: string
+  /** The database the middleware uses, for a test's own connection (openConnection). */
+  database?: Knex.Config
   /** Closes the middleware, drops a PostgreSQL database and removes the data directory. */
   cleanup: () => Promise<void>
 }
@@ -41,6 +44,7 @@ export async function startPulp (options: PulpOptions & { dialect?: DialectName 
     app,
     pulp,
     dataDir,
+    database: db?.config ?? { client: 'sqlite3', connection: { filename: path.join(dataDir, 'pulp.sqlite') }, useNullAsDefault: true },
     cleanup: async () => {
       await pulp.close()
       await db?.drop()
