@@ -159,7 +159,9 @@ export interface AptResult {
 }
 
 export interface AptDownload extends AptResult {
-  /** Files apt-get download left in its directory, by name. */
+  /** The directory apt-get download ran in (where the .deb lands). */
+  dir: string
+  /** Files apt-get download left there, by name. */
   files: Record<string, Buffer>
 }
 
@@ -233,7 +235,7 @@ export class AptClient {
   async download (pkg: string): Promise<AptDownload> {
     const dir = await mkdtemp(path.join(this.home, 'download', 'd-'))
     const result = await this.apt(['download', pkg], dir)
-    return { ...result, files: await readTree(dir) }
+    return { ...result, dir, files: await readTree(dir) }
   }
 
   /** The index files apt keeps after an update (names under Dir::State::Lists). */
