@@ -224,6 +224,9 @@ export class PullThrough {
    */
   async #cachedMetadata (remote: StoredRemote, relativePath: string): Promise<Buffer | null> {
     await this.#inflight.get(flightKey(remote, relativePath))?.finished
+    // A copy this instance remembers as expired may have been replaced by another instance:
+    // #entry reads the database then, and body() reads what it found.
+    await this.#entry(remote, relativePath)
     return await this.#entries.body(remote, relativePath, VARIANT)
   }
 
