@@ -8,7 +8,7 @@ import { ClosedError, httpStatusOf, LoopDetectedError, NotFoundError, UpstreamEr
 import { Remote, type Freshness, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
 import type { PluginRegistry } from '../plugins/registry'
 import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-entries'
-import { findRemoteArtifact } from '../storage/remote-artifacts'
+import { findRemoteArtifact, type RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
 import { stat } from '../content/fast-fs'
 import type { RequestPath } from '../content/paths'
@@ -32,6 +32,9 @@ const VARIANT = ''
 const MAX_STATS = 10_000
 
 const IMMUTABLE_HIT: OutgoingHttpHeaders = Object.freeze({ 'x-pulp-cache': 'HIT', 'cache-status': CACHE_STATUS.hit() })
+
+/** What the store holds for a path: its immutable artifact, its metadata copy or remembered 404. */
+interface Kept { artifact?: RemoteArtifact, entry?: PullEntry }
 
 /** A download under way here, and what the requests following it need to know. */
 interface Flight {
@@ -174,7 +177,9 @@ export class PullThrough {
     let flight = this.#joinable(key)
     if (flight !== undefined) return await this.#follow(req, res, route, name, flight, attempt, undefined, true)
     // 5. Look up, 6. decide.
-    let decision: Decision = decide(remote, { freshness, ...await this.#lookup(remote, relativePath, freshness), digest, now: Date.now() })
+    // A warm path is decided from memory without an await (the HIT benches: 2 and 8).
+    const kept = this.#remembered(remote, relativePath, freshness) ?? await this.#lookup(remote, relativePath, freshness)
+    let decision: Decision = decide(remote, { freshness, ...kept, digest, now: Date.now() })
     if (decision.action === 'hit') {
       const { copy, age, ttl } = decision
       const headers = age === undefined
@@ -221,25 +226,24 @@ export class PullThrough {
     return flight?.download.state === 'failed' ? undefined : flight
   }
 
-  /** Step 5: what is kept for a path, from memory when that is enough. */
-  async #lookup (remote: StoredRemote, relativePath: string, freshness: Freshness): Promise<{ artifact?: Awaited<ReturnType<PullThroughIndex['artifact']>>, entry?: PullEntry }> {
+  /** Step 5 from memory: an immutable artifact, or an entry still fresh; undefined: ask the database. */
+  #remembered (remote: StoredRemote, relativePath: string, freshness: Freshness): Kept | undefined {
     if (freshness === 'immutable') {
       const artifact = this.#index.remembered(remote, relativePath)
       if (artifact !== undefined) return { artifact }
-      const [found, entry] = await Promise.all([this.#index.artifact(remote, relativePath), this.#entry(remote, relativePath)])
-      return { artifact: found, entry }
     }
-    return { entry: await this.#entry(remote, relativePath) }
+    const entry = this.#entries.remembered(remote, relativePath, VARIANT)
+    if (entry === undefined) return undefined
+    const ttl = entry.status === 404 ? remote.negativeCacheTtl ?? 0 : remote.metadataTtl
+    // An entry this instance believes expired may have been renewed by another one.
+    return Date.now() < entry.fetched + ttl * 1000 ? { entry } : undefined
   }
 
-  /** A remembered entry while it is fresh; else what the database holds now. */
-  async #entry (remote: StoredRemote, relativePath: string): Promise<PullEntry | undefined> {
-    const known = this.#entries.remembered(remote, relativePath, VARIANT)
-    if (known !== undefined) {
-      const ttl = known.status === 404 ? remote.negativeCacheTtl ?? 0 : remote.metadataTtl
-      if (Date.now() < known.fetched + ttl * 1000) return known
-    }
-    return await this.#entries.load(remote, relativePath, VARIANT)
+  /** Step 5 from the database, which every instance shares. */
+  async #lookup (remote: StoredRemote, relativePath: string, freshness: Freshness): Promise<Kept> {
+    if (freshness !== 'immutable') return { entry: await this.#entries.load(remote, relativePath, VARIANT) }
+    const [artifact, entry] = await Promise.all([this.#index.artifact(remote, relativePath), this.#entries.load(remote, relativePath, VARIANT)])
+    return { artifact, entry }
   }
 
   /** Serves a copy from the store; false when its artifact file has gone (then it is fetched again). */
