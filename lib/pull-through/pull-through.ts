@@ -45,6 +45,13 @@ interface Flight {
   revalidating: boolean
   /** Set by a 304: the copy every client of the flight gets. */
   renewed?: Copy
+  /** Settles once what arrived is saved (or not): the cache answers for the path from then on. */
+  finished?: Promise<void>
+}
+
+/** Downloads under way are keyed by remote (and its version), variant and path. */
+function flightKey (remote: StoredRemote, relativePath: string): string {
+  return `${remote.name}\0${remote.updated}\0${VARIANT}\0${relativePath}`
 }
 
 /**
@@ -163,7 +170,7 @@ export class PullThrough {
     // The default target has no digest: its URL is built only when the upstream is asked (a HIT stays cheap).
     if (instance.getUpstreamTarget !== Remote.prototype.getUpstreamTarget) {
       target = await instance.getUpstreamTarget(relativePath, {
-        readCachedMetadata: async (p) => await this.#entries.body(remote, p, VARIANT),
+        readCachedMetadata: async (p) => await this.#cachedMetadata(remote, p),
         request: req
       })
       if (target === null) {
@@ -173,7 +180,7 @@ export class PullThrough {
     }
     const digest = target?.digest
     // 4. Join.
-    const key = `${remote.name}\0${remote.updated}\0${VARIANT}\0${relativePath}`
+    const key = flightKey(remote, relativePath)
     let flight = this.#joinable(key)
     if (flight !== undefined) return await this.#follow(req, res, route, name, flight, attempt, undefined, true)
     // 5. Look up, 6. decide.
@@ -209,6 +216,17 @@ export class PullThrough {
       }
     }
     await this.#follow(req, res, route, name, flight, attempt, decision.fallback, false)
+  }
+
+  /**
+   * What `UpstreamContext.readCachedMetadata` answers. A copy being fetched is read once it is
+   * saved: its client may hold the new body already (an apt client asks for the indexes the
+   * moment its Release arrived, before the save commits), and a digest taken from the old
+   * copy would refuse the indexes that client needs.
+   */
+  async #cachedMetadata (remote: StoredRemote, relativePath: string): Promise<Buffer | null> {
+    await this.#inflight.get(flightKey(remote, relativePath))?.finished
+    return await this.#entries.body(remote, relativePath, VARIANT)
   }
 
   #instance (remote: StoredRemote): Remote {
@@ -375,6 +393,7 @@ export class PullThrough {
     const finishing = this.#finish(key, flight, route, shared, fetched, contentType === null ? undefined : async (within) => {
       await saveDownload(this.#ctx, { download: flight.download, contentType, repositoryId: distribution.repository, within, digest: digestLabel(digest) })
     })
+    flight.finished = finishing
     this.#finishing.add(finishing)
     void finishing.finally(() => this.#finishing.delete(finishing))
     return flight
