@@ -45,6 +45,8 @@ interface Flight {
   revalidating: boolean
   /** Set by a 304: the copy every client of the flight gets. */
   renewed?: Copy
+  /** What answers every client of the flight if the upstream fails (a stale copy or 404). */
+  fallback?: Fallback
   /** Settles once what arrived is saved (or not): the cache answers for the path from then on. */
   finished?: Promise<void>
 }
@@ -182,7 +184,7 @@ export class PullThrough {
     // 4. Join.
     const key = flightKey(remote, relativePath)
     let flight = this.#joinable(key)
-    if (flight !== undefined) return await this.#follow(req, res, route, name, flight, attempt, undefined, true)
+    if (flight !== undefined) return await this.#follow(req, res, route, name, flight, attempt, flight.fallback, true)
     // 5. Look up, 6. decide.
     // A warm path is decided from memory without an await (the HIT benches: 2 and 8).
     const kept = this.#remembered(remote, relativePath, freshness) ?? await this.#lookup(remote, relativePath, freshness)
@@ -213,6 +215,7 @@ export class PullThrough {
         if (req.method === 'HEAD' && decision.validators === undefined) return await this.#head(req, res, route, url, via, name, decision.fallback)
         // 9. Fetch.
         flight = this.#start(key, route, instance, freshness, { url, digest }, via, decision.validators)
+        flight.fallback = decision.fallback
       }
     }
     await this.#follow(req, res, route, name, flight, attempt, decision.fallback, false)
