@@ -1,6 +1,7 @@
 import type { Stats } from 'node:fs'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { Request, Response } from 'express'
+import type { Knex } from 'knex'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { instantiateRemote } from '../core/remotes'
@@ -441,7 +442,7 @@ export class PullThrough {
     const before = this.#entries.remembered(remote, relativePath, VARIANT) ?? await this.#entries.load(remote, relativePath, VARIANT)
     if (before === undefined || before.sha256 === null) throw new UpstreamError(`the copy of "${relativePath}" (remote "${remote.name}") went while it was revalidated`)
     const renewed: PullEntry = { ...before, fetched: Date.now(), etag: fresh.etag ?? before.etag, lastModified: fresh.lastModified ?? before.lastModified }
-    const record = async (within: (trx: import('knex').Knex) => Promise<void>): Promise<void> => {
+    const record = async (within: (trx: Knex) => Promise<void>): Promise<void> => {
       await this.#ctx.knex.transaction(async (trx) => {
         await renewPullEntry(trx, key, renewed)
         await within(trx)
@@ -459,7 +460,7 @@ export class PullThrough {
    * let the next request start afresh.
    */
   async #finish (key: string, flight: Flight, route: Route, shared: SharedDownload | undefined, fetched: number,
-    saveImmutable: ((within: (trx: import('knex').Knex) => Promise<void>) => Promise<void>) | undefined): Promise<void> {
+    saveImmutable: ((within: (trx: Knex) => Promise<void>) => Promise<void>) | undefined): Promise<void> {
     const { download, freshness } = flight
     const { remote, relativePath } = route
     await download.settled
