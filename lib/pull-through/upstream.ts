@@ -148,7 +148,8 @@ export class UpstreamClients {
       if (r.signal?.aborted !== true || failure instanceof UpstreamTimeoutError) this.#observe(remote, 'failure')
       throw failure
     }
-    this.#observe(remote, res.statusCode >= 500 ? 'failure' : 'success')
+    // A 429 says the upstream is alive but busy: it neither counts against it nor clears it.
+    if (res.statusCode !== 429) this.#observe(remote, res.statusCode >= 500 ? 'failure' : 'success')
     if ((res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) || (res.statusCode === 304 && r.conditional !== undefined)) {
       return { statusCode: res.statusCode, headers: res.headers, body: res.body }
     }

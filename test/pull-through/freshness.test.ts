@@ -5,7 +5,8 @@ import { dialects } from '../support/databases'
 import { ChangingFile } from '../support/upstream-metadata'
 import { startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
 
-const TTL = 1.5
+// Long enough for a loaded machine to see a fresh copy, short enough to wait for its expiry.
+const TTL = 2.5
 
 for (const d of dialects()) {
   describe(`metadata freshness (${d.name})`, { skip: d.skip }, () => {

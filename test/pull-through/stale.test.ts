@@ -47,6 +47,20 @@ for (const d of dialects()) {
       })
     }
 
+    it('serves the stale copy to every client of one failing revalidation', async () => {
+      file.mode = { kind: 'status', code: 502 }
+      file.delay = 200
+      const before = f.upstream.hits('/stale/PULP_MANIFEST')
+      const results = await Promise.all(Array.from({ length: 10 }, async () => await f.get('stale/PULP_MANIFEST')))
+      file.delay = 0
+      for (const r of results) {
+        assert.equal(r.status, 200)
+        assert.equal(r.headers['x-pulp-cache'], 'STALE')
+        assert.equal(r.body.toString(), 'generation 1\n')
+      }
+      assert.ok(f.upstream.hits('/stale/PULP_MANIFEST') - before < 10, 'the clients shared requests')
+    })
+
     it('answers the error once the copy expired longer ago than stale_if_error', async () => {
       file.mode = { kind: 'status', code: 503 }
       const res = await f.get('strict/PULP_MANIFEST')

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { UpstreamHandler } from './upstream-server'
 
 /** How a changing upstream file answers at the moment. */
@@ -17,6 +18,8 @@ export type MetadataMode =
 export class ChangingFile {
   body: Buffer
   mode: MetadataMode = { kind: 'ok' }
+  /** Wait before answering (ms), so that concurrent clients overlap. */
+  delay = 0
   /** Answers by status (304 included). */
   readonly answered = new Map<number, number>()
   #modified = new Date(Date.UTC(2026, 0, 1))
@@ -39,7 +42,8 @@ export class ChangingFile {
     return this.answered.get(status) ?? 0
   }
 
-  readonly handler: UpstreamHandler = (req, res) => {
+  readonly handler: UpstreamHandler = async (req, res) => {
+    if (this.delay > 0) await sleep(this.delay)
     const mode = this.mode
     if (mode.kind === 'reset') return void res.socket?.destroy()
     if (mode.kind === 'stall') return

@@ -1,0 +1,95 @@
+/**
+ * 8. Pull-through freshness: a fresh metadata HIT against an immutable HIT of the same size
+ * (both from the store; the metadata one also checks its age and sends `Age`), and a
+ * revalidation answered 304 (the expired copy, one conditional request upstream, the copy
+ * renewed in the database and served) against the same conditional request sent straight to
+ * the upstream.
+ */
+import path from 'node:path'
+import { bodyBytes, KiB } from './lib/bytes'
+import { startChild, type Child } from './lib/child'
+import { compareLoad, loadLines, type LoadCase } from './lib/compare-load'
+import { withPulp } from './lib/fixtures'
+import { timedRequest, untilHit, type TimedResponse } from './lib/http'
+import { bySize, runMeasure, type MeasureContext } from './lib/measure'
+import { median, ratioLine, spread, type Line } from './lib/report'
+import type { PulpServerArgs } from './servers/pulp'
+import type { CreateRemoteInput } from '../lib'
+
+const TITLE = 'pull-through freshness'
+const SIZE = KiB
+const CONNECTIONS = 10
+
+function expect (r: TimedResponse, status: number, cache: string | undefined, url: string): void {
+  if (r.status !== status || (cache !== undefined && r.headers['x-pulp-cache'] !== cache)) {
+    throw new Error(`${url} answered ${r.status} ${String(r.headers['x-pulp-cache'])}, not ${status} ${String(cache)}`)
+  }
+}
+
+runMeasure(8, TITLE, async (ctx: MeasureContext) => {
+  const dataDir = path.join(ctx.tmp, 'pulp')
+  const name = 'fresh-1k'
+  const body = bodyBytes(SIZE, name)
+  const children: Array<Child<unknown>> = []
+  try {
+    const upstream = await startChild<{ port: number }>('servers/upstream.ts', {}, ctx.client())
+    children.push(upstream)
+    const upstreamUrl = `http://127.0.0.1:${upstream.ready.port}/bytes/`
+    await withPulp(dataDir, async ({ pulp }) => {
+      // Three remotes on one upstream: every path immutable, every path fresh metadata, every path always expired.
+      const remotes: Array<[string, CreateRemoteInput | object]> = [
+        ['imm', {}], ['meta', { metadataPatterns: ['**'], metadataTtl: 86_400 }], ['reval', { metadataPatterns: ['**'], metadataTtl: 0 }]
+      ]
+      for (const [remote, fields] of remotes) {
+        await pulp.remotes.create({ name: remote, url: upstreamUrl, ...fields })
+        await pulp.distributions.create({ name: remote, basePath: remote, remote })
+      }
+    })
+    const server = await startChild<{ port: number }>('servers/pulp.ts', { dataDir } satisfies PulpServerArgs, ctx.server())
+    children.push(server)
+    const base = `http://127.0.0.1:${server.ready.port}/pulp/content`
+    const url = (remote: string): string => `${base}/${remote}/${SIZE}/${name}`
+    for (const remote of ['imm', 'meta', 'reval']) {
+      const miss = await timedRequest(url(remote), { keep: true })
+      if (miss.status !== 200 || miss.body?.equals(body) !== true) throw new Error(`the pull of ${url(remote)} answered ${miss.status}`)
+    }
+    await untilHit(url('imm'))
+    await untilHit(url('meta'))
+
+    // A revalidation, one at a time (latency, not load): ours against the bare conditional request.
+    const direct = `${upstreamUrl}${SIZE}/${name}`
+    const conditional = { 'if-none-match': `"${SIZE}-${name}"` }
+    const rounds = bySize(ctx, { full: 200, quick: 60, smoke: 5 })
+    const ours: number[] = []
+    const peer: number[] = []
+    for (let i = 0; i < rounds + 10; i++) {
+      const order = i % 2 === 0 ? ['ours', 'peer'] as const : ['peer', 'ours'] as const
+      for (const side of order) {
+        const r = side === 'ours' ? await timedRequest(url('reval'), { keep: true }) : await timedRequest(direct, { headers: conditional })
+        if (side === 'ours') expect(r, 200, 'REVALIDATED', url('reval'))
+        else expect(r, 304, undefined, direct)
+        // The first rounds warm connections and the JIT.
+        if (i >= 10) (side === 'ours' ? ours : peer).push(r.totalMs)
+      }
+    }
+    const revalidation: Line = ratioLine({
+      measure: 8,
+      title: TITLE,
+      case: '1 KiB revalidated (304) vs direct conditional request, time',
+      unit: 'ms',
+      ours: median(ours),
+      peer: median(peer),
+      samples: { ours, peer },
+      note: `median of ${rounds}; spread ${spread(ours).toFixed(0)}%/${spread(peer).toFixed(0)}%`
+    }, { op: '<=', value: 1.5 })
+
+    await upstream.stop()
+    children.splice(children.indexOf(upstream), 1)
+    const load = await startChild('lib/load-worker.ts', {}, ctx.client())
+    children.push(load)
+    const cases: LoadCase[] = [{ name: `1 KiB fresh metadata HIT vs immutable HIT, ${CONNECTIONS} conns`, ours: url('meta'), peer: url('imm'), connections: CONNECTIONS, servers: { ours: server, peer: server } }]
+    return [...loadLines(8, TITLE, await compareLoad(ctx, load, cases), { op: '>=', value: 0.95 }), revalidation]
+  } finally {
+    for (const c of children.reverse()) await c.stop()
+  }
+})
