@@ -68,22 +68,32 @@ export async function ensureUnit (knex: Knex, unit: NewUnit): Promise<Unit> {
  * at once: the database keeps one row, and only the one that inserted it reports a change.
  */
 export async function associateUnit (knex: Knex, repositoryId: string, unit: Unit): Promise<boolean> {
+  return await associateUnits(knex, repositoryId, [unit])
+}
+
+/** `associateUnit` for several units in one transaction: all of them land, or none. */
+export async function associateUnits (knex: Knex, repositoryId: string, units: readonly Unit[]): Promise<boolean> {
   return await knex.transaction(async (trx) => {
-    await trx('pulp_repository_units')
-      .where({ repository_id: repositoryId, relative_path: unit.relativePath }).whereNot({ unit_id: unit.id }).delete()
-    // A concurrent insert of the same row waits for ours and then does nothing.
-    const inserted = await trx('pulp_repository_units').insert({
-      repository_id: repositoryId, unit_id: unit.id, relative_path: unit.relativePath, added: now()
-    }).onConflict().ignore().returning('unit_id') as unknown[]
-    if (inserted.length === 0) return false
-    await touchContent(trx, repositoryId, 'added')
-    return true
+    let changed = false
+    for (const unit of units) {
+      await trx('pulp_repository_units')
+        .where({ repository_id: repositoryId, relative_path: unit.relativePath }).whereNot({ unit_id: unit.id }).delete()
+      // A concurrent insert of the same row waits for ours and then does nothing.
+      const inserted = await trx('pulp_repository_units').insert({
+        repository_id: repositoryId, unit_id: unit.id, relative_path: unit.relativePath, added: now()
+      }).onConflict().ignore().returning('unit_id') as unknown[]
+      if (inserted.length > 0) changed = true
+    }
+    if (changed) await touchContent(trx, repositoryId, 'added')
+    return changed
   })
 }
 
-export async function removeUnit (knex: Knex, repositoryId: string, unitId: string): Promise<boolean> {
+/** Removes the unit with this id, or (`{ relativePath }`) the one at this path. */
+export async function removeUnit (knex: Knex, repositoryId: string, unit: string | { relativePath: string }): Promise<boolean> {
+  const which = typeof unit === 'string' ? { unit_id: unit } : { relative_path: unit.relativePath }
   return await knex.transaction(async (trx) => {
-    const removed = await trx('pulp_repository_units').where({ repository_id: repositoryId, unit_id: unitId }).delete()
+    const removed = await trx('pulp_repository_units').where({ repository_id: repositoryId, ...which }).delete()
     if (removed > 0) await touchContent(trx, repositoryId, 'removed')
     return removed > 0
   })
@@ -99,9 +109,14 @@ function repositoryUnitsQuery (knex: Knex, repositoryId: string, typeIds?: reado
 
 const UNIT_COLUMNS = ['u.id', 'u.type_id', 'u.relative_path', 'u.sha256', 'u.size', 'u.created', 'ru.added']
 
-export async function listRepositoryUnits (knex: Knex, repositoryId: string, page: Page): Promise<PageOf<RepositoryUnit>> {
-  const [{ n }] = await repositoryUnitsQuery(knex, repositoryId).count({ n: '*' }) as Array<{ n: number | string }>
-  const rows = await repositoryUnitsQuery(knex, repositoryId)
+/** A page of a repository's units in path order; `relativePath` narrows it to that one path. */
+export async function listRepositoryUnits (knex: Knex, repositoryId: string, page: Page, relativePath?: string): Promise<PageOf<RepositoryUnit>> {
+  const query = (): Knex.QueryBuilder => {
+    const q = repositoryUnitsQuery(knex, repositoryId)
+    return relativePath === undefined ? q : q.where('ru.relative_path', relativePath)
+  }
+  const [{ n }] = await query().count({ n: '*' }) as Array<{ n: number | string }>
+  const rows = await query()
     .select(UNIT_COLUMNS).orderBy('u.relative_path').limit(page.limit).offset(page.offset) as UnitRow[]
   return { count: toNumber(n), results: rows.map(toUnit) }
 }
@@ -127,4 +142,14 @@ export async function * iterateRepositoryUnits (knex: Knex, repositoryId: string
 export async function findRepositoryUnit (knex: Knex, repositoryId: string, unitId: string): Promise<RepositoryUnit | undefined> {
   const row = await repositoryUnitsQuery(knex, repositoryId).where('u.id', unitId).first(UNIT_COLUMNS) as UnitRow | undefined
   return row === undefined ? undefined : toUnit(row)
+}
+
+/** The repository's units among these ids (in no particular order). */
+export async function findRepositoryUnits (knex: Knex, repositoryId: string, unitIds: readonly string[]): Promise<RepositoryUnit[]> {
+  const rows: UnitRow[] = []
+  // Stay under SQLite's bound-parameter limit however many parts one upload had.
+  for (let i = 0; i < unitIds.length; i += 500) {
+    rows.push(...await repositoryUnitsQuery(knex, repositoryId).whereIn('u.id', unitIds.slice(i, i + 500)).select(UNIT_COLUMNS) as UnitRow[])
+  }
+  return rows.map(toUnit)
 }
