@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { Request } from 'express'
 import type { StorageEngine } from 'multer'
 import type { ArtifactStore, PendingArtifact } from '../artifacts/store'
@@ -16,11 +17,12 @@ export interface UploadedFile extends Express.Multer.File {
 
 type Callback = (error?: unknown, info?: Partial<UploadedFile>) => void
 
-/** Per request: how many `relative_path` fields earlier parts used, and the paths seen. */
+/** Per request: how many `relative_path` fields earlier parts used, the paths seen, and its abort. */
 interface PartState {
   fieldsUsed: number
   parts: number
   paths: Set<string>
+  aborted: AbortSignal
 }
 
 function relativePathFields (req: Request): string[] {
@@ -47,9 +49,22 @@ export class ArtifactUploadStorage implements StorageEngine {
     this.#limit = limit
   }
 
-  #relativePath (req: Request, file: Express.Multer.File): string {
+  #state (req: Request): PartState {
     let state = this.#parts.get(req)
-    if (state === undefined) this.#parts.set(req, state = { fieldsUsed: 0, parts: 0, paths: new Set() })
+    if (state === undefined) {
+      const aborted = new AbortController()
+      // Each part's write listens until its file is on disk; small parts overlap by the dozen.
+      setMaxListeners(MAX_FILES_PER_UPLOAD, aborted.signal)
+      // Busboy never ends the file stream of a request that was cut off: stop it ourselves.
+      // One listener per request, however many parts it has.
+      req.once('close', () => { if (!req.complete) aborted.abort() })
+      this.#parts.set(req, state = { fieldsUsed: 0, parts: 0, paths: new Set(), aborted: aborted.signal })
+    }
+    return state
+  }
+
+  #relativePath (req: Request, file: Express.Multer.File): string {
+    const state = this.#state(req)
     const fields = relativePathFields(req)
     const given = fields.length > state.fieldsUsed ? fields[fields.length - 1] : ''
     state.fieldsUsed = fields.length
@@ -74,14 +89,10 @@ export class ArtifactUploadStorage implements StorageEngine {
       return callback(err)
     }
     const pending = this.#store.begin(this.#limit)
-    const aborted = new AbortController()
-    // Busboy never ends the file stream of a request that was cut off: stop it ourselves.
-    const onClose = (): void => { if (!req.complete) aborted.abort() }
-    req.once('close', onClose)
-    pending.write(file.stream, aborted.signal).then(
+    pending.write(file.stream, this.#state(req).aborted).then(
       () => callback(null, { pending, relativePath, size: pending.bytes, path: pending.tmpPath }),
       (err: unknown) => callback(err)
-    ).finally(() => req.off('close', onClose))
+    )
   }
 
   _removeFile (_req: Request, file: Express.Multer.File, callback: (error: Error | null) => void): void {

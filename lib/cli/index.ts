@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 import { run } from './program'
 
-// Let pending output drain instead of process.exit(); the unref'd timer only ends a process
-// that something (a stray handle) would keep alive.
+// Exit as soon as the output is out: an idle keep-alive socket or a library's timer must not
+// hold a finished command open.
 run(process.argv).then((code) => {
-  process.exitCode = code
-  setTimeout(() => process.exit(code), 2000).unref()
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
 }, (err: unknown) => {
-  process.stderr.write(`pulp-middleware: ${String(err)}\n`)
-  process.exitCode = 1
+  process.stderr.write(`pulp-middleware: ${String(err)}\n`, () => process.exit(1))
 })
