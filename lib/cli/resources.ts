@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander'
+import { CommandError } from '../errors'
 import type { ApiClient } from './client'
 import { formatRecord, formatTable, print, type Output } from './output'
 
@@ -23,12 +24,21 @@ async function showOne (client: ApiClient, out: Output, method: 'GET' | 'POST', 
   print(out, record, () => formatRecord(record))
 }
 
+function jsonOption (value: string | undefined, name: string): unknown {
+  if (value === undefined) return undefined
+  try {
+    return JSON.parse(value)
+  } catch {
+    throw new CommandError(`${name} is not JSON: ${value}`, 2)
+  }
+}
+
 /** Drops options the user did not give, so the server applies its own defaults. */
 function given (fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))
 }
 
-/** `status`, `tasks`, `repo`, `remote`, `distribution`: thin wrappers of the REST API. */
+/** `status`, `tasks`, `repo`, `distributor`, `remote`, `distribution`: thin wrappers of the REST API. */
 export function addResourceCommands (program: Command, client: (cmd: Command) => Command, wrap: Wrap): void {
   client(program.command('status').description('the server\'s versions, database and runner state'))
     .action(wrap(async (c, out) => { await showOne(c, out, 'GET', '/status') }))
@@ -57,6 +67,20 @@ export function addResourceCommands (program: Command, client: (cmd: Command) =>
     .action(wrap(async (c, out, id: string) => {
       await c.json('DELETE', `/repositories/${enc(id)}`)
       print(out, { deleted: id }, () => `deleted repository ${id}`)
+    }))
+
+  const distributor = program.command('distributor').description('distributors: how a repository is published')
+  client(distributor.command('add <repo> <type>').description('add a distributor (e.g. web) to a repository'))
+    .option('--id <id>', 'distributor id (default: the type)')
+    .option('--config <json>', 'distributor_config as a JSON object, e.g. \'{"relative_url":"site"}\'')
+    .option('--auto-publish', 'publish after each content change')
+    .action(wrap(async (c, out, repoId: string, type: string, opts: { id?: string, config?: string, autoPublish?: boolean }) => {
+      await showOne(c, out, 'POST', `/repositories/${enc(repoId)}/distributors`,
+        given({ distributor_type_id: type, distributor_id: opts.id, distributor_config: jsonOption(opts.config, '--config'), auto_publish: opts.autoPublish }))
+    }))
+  withPage(client(distributor.command('list <repo>').description('list a repository\'s distributors')))
+    .action(wrap(async (c, out, repoId: string, opts: { limit: string, offset: string }) => {
+      await showList(c, out, `/repositories/${enc(repoId)}/distributors`, ['id', 'distributor_type_id', 'auto_publish', 'last_publish'], opts)
     }))
 
   const remote = program.command('remote').description('remotes for pull-through caching')

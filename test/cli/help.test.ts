@@ -25,13 +25,13 @@ describe('pulp-middleware command line', () => {
   it('lists every command in --help and exits 0', async () => {
     const res = await runCli(['--help'])
     assert.equal(res.code, 0)
-    for (const command of ['serve', 'push', 'publish', 'status', 'tasks', 'repo', 'remote', 'distribution']) {
+    for (const command of ['serve', 'push', 'publish', 'status', 'tasks', 'repo', 'distributor', 'remote', 'distribution']) {
       assert.match(res.stdout, new RegExp(`^  ${command} `, 'm'), command)
     }
   })
 
   it('has --help on every command, with --url, --token and --json on the client ones', async () => {
-    for (const args of [['push'], ['publish'], ['status'], ['tasks'], ['repo', 'create'], ['repo', 'list'], ['repo', 'show'], ['repo', 'delete'],
+    for (const args of [['push'], ['publish'], ['status'], ['tasks'], ['repo', 'create'], ['repo', 'list'], ['repo', 'show'], ['repo', 'delete'], ['distributor', 'add'], ['distributor', 'list'],
       ['remote', 'create'], ['remote', 'list'], ['remote', 'show'], ['distribution', 'create'], ['distribution', 'list'], ['distribution', 'show']]) {
       const res = await runCli([...args, '--help'])
       assert.equal(res.code, 0, args.join(' '))

@@ -63,9 +63,17 @@ describe('pulp-middleware status, tasks, repo, remote, distribution', () => {
     assert.match((await cli('distribution', 'list')).stdout, /^mirror +mirror\/files +- +upstream$/m)
   })
 
-  it('lists tasks, filtered by state', async () => {
+  it('adds and lists distributors', async () => {
     await t.pulp.repositories.create({ id: 'site' })
-    await t.pulp.distributors.add('site', { distributorTypeId: 'web' })
+    const added = await json('distributor', 'add', 'site', 'web', '--config', '{"relative_url":"www"}', '--auto-publish')
+    assert.deepEqual([added.id, added.config, added.auto_publish], ['web', { relative_url: 'www' }, true])
+    assert.match((await cli('distributor', 'list', 'site')).stdout, /^web +web +true +-$/m)
+    const bad = await cli('distributor', 'add', 'site', 'web', '--config', '{nope')
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /^pulp-middleware: --config is not JSON/)
+  })
+
+  it('lists tasks, filtered by state', async () => {
     const task = await t.pulp.publish('site', 'web')
     await t.pulp.tasks.wait(task.taskId)
     const finished = await json('tasks', '--state', 'finished')

@@ -2,9 +2,10 @@ import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
-import { rm, stat } from 'node:fs/promises'
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { request } from 'undici'
 import { CLI, runCli } from '../support/cli'
+import { execFileAsync } from '../support/processes'
 import { createPgDatabase, PG_SKIP_REASON } from '../support/databases'
 import { stop } from '../support/processes'
 import { tempDir } from '../support/pulp'
@@ -75,6 +76,27 @@ describe('pulp-middleware serve', () => {
       assert.equal(await stop(child), 0)
     } finally {
       await db.drop()
+    }
+  })
+
+  it('runs the README flow: serve, repo create, distributor add, push, publish --wait, then curl gets the file', async () => {
+    const dataDir = await tempDir('pulp-cli-serve-')
+    dirs.push(dataDir)
+    const site = path.join(dataDir, 'public')
+    await mkdir(path.join(site, 'css'), { recursive: true })
+    await writeFile(path.join(site, 'index.html'), '<h1>hello</h1>\n')
+    await writeFile(path.join(site, 'css', 'site.css'), 'h1 { color: teal }\n')
+    const { child, match } = await startServe(['--port', '0', '--data-dir', path.join(dataDir, 'pulp-data')], {}, /listening on (http:\/\/\S+\/pulp)\n/)
+    try {
+      const env = { PULP_URL: match[1] }
+      for (const args of [['repo', 'create', 'site'], ['distributor', 'add', 'site', 'web'], ['push', 'site', site], ['publish', 'site', 'web', '--wait']]) {
+        const res = await runCli(args, env)
+        assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`)
+      }
+      const { stdout } = await execFileAsync('curl', ['-fsS', `${match[1]}/content/site/css/site.css`])
+      assert.equal(stdout, 'h1 { color: teal }\n')
+    } finally {
+      assert.equal(await stop(child), 0)
     }
   })
 
