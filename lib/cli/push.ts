@@ -92,8 +92,8 @@ export async function push (client: ApiClient, repo: string, dir: string, option
   if (toHash.length > 0) {
     bar?.start('check ', toHash.length, toHash.reduce((n, f) => n + f.size, 0))
     const changed = new Set<LocalFile>()
-    await eachLimit(toHash, 2, async (file) => {
-      if (await sha256File(file.path, (n) => bar?.addBytes(n)) !== remote.get(file.relativePath)?.sha256) changed.add(file)
+    await eachLimit(toHash, 4, async (file) => {
+      if (await sha256File(file.path, file.size, (n) => bar?.addBytes(n)) !== remote.get(file.relativePath)?.sha256) changed.add(file)
       bar?.addFiles(1)
     })
     bar?.stop()

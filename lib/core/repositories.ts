@@ -141,17 +141,25 @@ export class RepositoryService {
       await discardAll()
       throw err
     }
-    const newUnits: units.Unit[] = []
+    const stored: units.NewUnit[] = []
     try {
       for (const { pending, relativePath } of files) {
         // A committed artifact that ends in no unit is an orphan that cleanup removes.
         const artifact = await pending.commit()
-        newUnits.push(await units.ensureUnit(this.#ctx.knex, { typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size }))
+        stored.push({ typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size })
       }
     } finally {
       await discardAll()
     }
-    const changed = await units.associateUnits(this.#ctx.knex, repositoryId, newUnits)
+    // One transaction for the request: on SQLite every commit is a sync to disk, and a
+    // transaction per row made a 64-file request spend its time waiting for the disk
+    // (bench/push.ts).
+    let changed = false
+    const newUnits = await this.#ctx.knex.transaction(async (trx) => {
+      const ensured = await units.ensureUnits(trx, stored)
+      changed = await units.associateUnits(trx, repositoryId, ensured)
+      return ensured
+    })
     if (changed) this.#ctx.events.emit('content-changed', repositoryId)
     debug('%s: %d file(s) added', repositoryId, newUnits.length)
     const added = new Map((await units.findRepositoryUnits(this.#ctx.knex, repositoryId, newUnits.map((u) => u.id))).map((u) => [u.id, u]))
