@@ -22,7 +22,8 @@ const MEASURES = [
   { id: 'coalescing', number: 4, title: 'coalescing' },
   { id: 'publish', number: 5, title: 'publish' },
   { id: 'upload', number: 6, title: 'upload vs local write+hash' },
-  { id: 'memory', number: 7, title: 'memory: peak RSS' }
+  { id: 'memory', number: 7, title: 'memory: peak RSS' },
+  { id: 'push', number: 8, title: 'push vs cp -r + sha256sum' }
 ] as const
 
 async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {

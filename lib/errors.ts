@@ -75,6 +75,15 @@ export class ClosedError extends PulpError {
   constructor (message = 'pulp-middleware is closed', options?: PulpErrorOptions) { super(message, 'ERR_PULP_CLOSED', options) }
 }
 
+/** The command line could not do what it was asked; `exitCode` is what the process ends with. */
+export class CommandError extends PulpError {
+  readonly exitCode: number
+  constructor (message: string, exitCode = 1, options?: PulpErrorOptions) {
+    super(message, 'ERR_PULP_COMMAND', options)
+    this.exitCode = exitCode
+  }
+}
+
 const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   ERR_PULP_INVALID: 400,
   ERR_PULP_INVALID_CONFIG: 400,

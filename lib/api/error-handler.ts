@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import createDebug from 'debug'
 import { MulterError } from 'multer'
+import { MAX_FILES_PER_UPLOAD } from './upload-storage'
 import { errorBody, httpStatusOf, PayloadTooLargeError, PulpError, UnsupportedMediaTypeError, ValidationError } from '../errors'
 
 const debug = createDebug('pulp:api')
@@ -10,6 +11,7 @@ function normalize (err: unknown): unknown {
   if (err instanceof PulpError) return err
   if (err instanceof MulterError) {
     if (err.code === 'LIMIT_FILE_SIZE') return new PayloadTooLargeError('the file is larger than maxUploadSize')
+    if (err.code === 'LIMIT_FILE_COUNT') return new PayloadTooLargeError(`one upload request carries at most ${MAX_FILES_PER_UPLOAD} files`)
     return new ValidationError(`bad multipart upload: ${err.message}${err.field ? ` (field "${err.field}")` : ''}`)
   }
   const e = err as { type?: string, status?: number, message?: string }

@@ -41,7 +41,13 @@ const SCHEMAS: Record<string, Schema> = {
   RepositoryPage: page('Repository'),
   Unit: obj({ id: str, type_id: str, relative_path: str, sha256: str, size: { type: 'integer' }, created: str, added: str }),
   UnitPage: page('Unit'),
-  Upload: obj({ file: { type: 'string', format: 'binary' }, relative_path: str }, ['file']),
+  Upload: {
+    ...obj({
+      file: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'one or more file parts (at most 1000)' },
+      relative_path: { type: 'array', items: str, description: "each placed before its file part; a part without one takes its file name" }
+    }, ['file']),
+    description: 'all parts become units, or none do (a bad relative_path answers 400 naming the part)'
+  },
   UploadResult: obj({ units: { type: 'array', items: ref('Unit') } }),
   DistributorInput: obj({ distributor_type_id: str, distributor_id: str, distributor_config: json, auto_publish: { type: 'boolean' } }, ['distributor_type_id']),
   DistributorUpdate: obj({ distributor_config: { ...json, description: 'keys to set; a key set to null is deleted' }, auto_publish: { type: 'boolean' } }),
@@ -112,8 +118,9 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/repositories/:id', tag: 'repositories', summary: 'Read a repository', responses: { 200: 'Repository', 404: 'Error' } },
   { method: 'patch', path: '/repositories/:id', tag: 'repositories', summary: 'Update a repository', body: 'RepositoryUpdate', responses: { 200: 'Repository', 404: 'Error' } },
   { method: 'delete', path: '/repositories/:id', tag: 'repositories', summary: 'Delete a repository (its distributors unpublish first)', responses: { 204: null, 404: 'Error' } },
-  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload a file as a unit', body: 'multipart', responses: { 201: 'UploadResult', 413: 'Error', 415: 'Error' } },
-  { method: 'get', path: '/repositories/:id/content', tag: 'content', summary: 'List the units of a repository', query: PAGE, responses: { 200: 'UnitPage' } },
+  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload one or more files as units, all or none', body: 'multipart', responses: { 201: 'UploadResult', 400: 'Error', 413: 'Error', 415: 'Error' } },
+  { method: 'get', path: '/repositories/:id/content', tag: 'content', summary: 'List the units of a repository (relative_path: only the unit at that path)', query: ['relative_path', ...PAGE], responses: { 200: 'UnitPage' } },
+  { method: 'delete', path: '/repositories/:id/content', tag: 'content', summary: 'Remove the unit at ?relative_path=', query: ['relative_path'], responses: { 204: null, 400: 'Error', 404: 'Error' } },
   { method: 'delete', path: '/repositories/:id/content/:unitId', tag: 'content', summary: 'Remove a unit from a repository', responses: { 204: null, 404: 'Error' } },
 
   { method: 'post', path: '/repositories/:id/distributors', tag: 'distributors', summary: 'Add a distributor (its validateConfig decides)', body: 'DistributorInput', responses: { 201: 'Distributor', 400: 'Error', 404: 'Error', 409: 'Error' } },
