@@ -98,7 +98,8 @@ const SCHEMAS: Record<string, Schema> = {
   DistributionUpdate: obj({ base_path: str, repository: nstr, remote: nstr }),
   Distribution: obj({ name: str, base_path: str, repository: nstr, remote: nstr, created: str, updated: str }),
   DistributionPage: page('Distribution'),
-  OpenApi: json
+  OpenApi: json,
+  OrphanCleanup: obj({ orphan_protection_time: { type: 'integer', minimum: 0, description: 'minutes; artifacts younger than this stay (default 1440)' } })
 }
 
 const PAGE = ['limit', 'offset']
@@ -106,6 +107,7 @@ const PAGE = ['limit', 'offset']
 export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/status', tag: 'status', summary: 'Versions, database reachability and runner state', responses: { 200: 'Status' } },
   { method: 'get', path: '/openapi.json', tag: 'status', summary: 'This document', responses: { 200: 'OpenApi' } },
+  { method: 'get', path: '/metrics', tag: 'status', summary: 'Prometheus metrics of this instance (text format)', responses: { 200: 'PrometheusText' } },
 
   { method: 'post', path: '/repositories', tag: 'repositories', summary: 'Create a repository', body: 'RepositoryInput', responses: { 201: 'Repository', 409: 'Error' } },
   { method: 'get', path: '/repositories', tag: 'repositories', summary: 'List repositories', query: PAGE, responses: { 200: 'RepositoryPage' } },
@@ -163,7 +165,9 @@ function operation (op: OperationSpec): Schema {
   for (const [status, schema] of Object.entries(op.responses)) {
     responses[status] = schema === null
       ? { description: 'no content' }
-      : { description: schema === 'Error' ? 'error' : 'success', content: { 'application/json': { schema: ref(schema) } } }
+      : schema === 'PrometheusText'
+        ? { description: 'success', content: { 'text/plain; version=0.0.4': { schema: str } } }
+        : { description: schema === 'Error' ? 'error' : 'success', content: { 'application/json': { schema: ref(schema) } } }
   }
   const body = op.body === undefined
     ? {}

@@ -39,6 +39,13 @@ export function createApiRouter (services: PulpServices): Router {
   router.use(consumerRoutes({ consumers, authorize }))
   router.use(remoteRoutes({ remotes: services.remotes, authorize }))
   router.use(distributionRoutes({ distributions: services.distributions, authorize }))
+  if (ctx.metrics !== undefined) {
+    const { registry } = ctx.metrics
+    router.get('/metrics', guard(authorize, 'metrics.read'), async (_req: Request, res: Response) => {
+      const text = await registry.metrics()
+      res.type(registry.contentType).send(text)
+    })
+  }
   router.get('/openapi.json', guard(authorize, 'openapi.read'), (req: Request, res: Response) => {
     res.json(openApiDocument(version, req.baseUrl))
   })
@@ -46,6 +53,6 @@ export function createApiRouter (services: PulpServices): Router {
   router.use((req: Request) => {
     throw new NotFoundError(`no API route for ${req.method} ${req.path} (pulp-middleware ${version})`)
   })
-  router.use(apiErrorHandler)
+  router.use(apiErrorHandler(ctx.log.part('pulp:api')))
   return router
 }
