@@ -19,6 +19,7 @@ import { createRegistry } from './plugins/builtins'
 import type { Task } from './storage/tasks'
 import type { RemoteService } from './core/remotes'
 import type { DistributionService } from './core/distributions'
+import type { OrphanService } from './core/orphans'
 
 const debug = createDebug('pulp:middleware')
 
@@ -45,6 +46,8 @@ export interface PulpMiddleware extends RequestHandler {
    * exposes its own `/metrics`: `registry.metrics()`; undefined under `metrics: false`.
    */
   readonly metrics: Registry | undefined
+  /** `orphans.cleanup({ orphanProtectionTime? })`: removes what nothing references; resolves with its task. */
+  readonly orphans: OrphanService
 }
 
 /**
@@ -115,6 +118,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     await ready.catch(() => {})
     await services.publishing.close()
     await services.pullThrough.close()
+    await services.orphans.close()
     if (connection.owned) await ctx.knex.destroy()
     debug('closed')
   }
@@ -137,6 +141,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     consumers: afterReady(services.publishing.consumers, ready),
     remotes: afterReady(services.remotes, ready),
     distributions: afterReady(services.distributions, ready),
-    metrics: ctx.metrics?.registry
+    metrics: ctx.metrics?.registry,
+    orphans: afterReady(services.orphans, ready)
   })
 }

@@ -7,6 +7,7 @@ import { RemoteService } from './core/remotes'
 import { DistributionService } from './core/distributions'
 import { PullThrough } from './content/pull-through'
 import { version } from './version'
+import { OrphanService } from './core/orphans'
 
 export interface Status {
   versions: { pulpMiddleware: string, node: string }
@@ -24,6 +25,8 @@ export interface PulpServices {
   readonly distributions: DistributionService
   /** The content path's pull-through cache: its handler, downloads and upstream connections. */
   readonly pullThrough: PullThrough
+  /** Orphan cleanup, run as a task of this instance. */
+  readonly orphans: OrphanService
   status: () => Promise<Status>
 }
 
@@ -33,6 +36,7 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
   const remotes = new RemoteService(ctx, publishing.registry)
   const distributions = new DistributionService(ctx)
   const pullThrough = new PullThrough(ctx, publishing.registry)
+  const orphans = new OrphanService(ctx)
 
   async function status (): Promise<Status> {
     let reachable = true
@@ -53,5 +57,5 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
     }
   }
 
-  return { ctx, repositories, publishing, remotes, distributions, pullThrough, status }
+  return { ctx, repositories, publishing, remotes, distributions, pullThrough, orphans, status }
 }

@@ -107,6 +107,7 @@ const PAGE = ['limit', 'offset']
 export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/status', tag: 'status', summary: 'Versions, database reachability and runner state', responses: { 200: 'Status' } },
   { method: 'get', path: '/openapi.json', tag: 'status', summary: 'This document', responses: { 200: 'OpenApi' } },
+  { method: 'post', path: '/orphans/cleanup', tag: 'orphans', summary: 'Remove artifacts nothing references (a task)', body: 'OrphanCleanup', responses: { 202: 'Task', 400: 'Error' } },
   { method: 'get', path: '/metrics', tag: 'status', summary: 'Prometheus metrics of this instance (text format)', responses: { 200: 'PrometheusText' } },
 
   { method: 'post', path: '/repositories', tag: 'repositories', summary: 'Create a repository', body: 'RepositoryInput', responses: { 201: 'Repository', 409: 'Error' } },

@@ -12,6 +12,7 @@ import { remoteRoutes } from './remotes'
 import { distributionRoutes } from './distributions'
 import { version } from '../version'
 import { toWire } from './wire'
+import { orphanRoutes } from './orphans'
 
 /** The REST API: one router per resource, one error shape, `authorize` before every route. */
 export function createApiRouter (services: PulpServices): Router {
@@ -39,6 +40,7 @@ export function createApiRouter (services: PulpServices): Router {
   router.use(consumerRoutes({ consumers, authorize }))
   router.use(remoteRoutes({ remotes: services.remotes, authorize }))
   router.use(distributionRoutes({ distributions: services.distributions, authorize }))
+  router.use(orphanRoutes({ orphans: services.orphans, authorize }))
   if (ctx.metrics !== undefined) {
     const { registry } = ctx.metrics
     router.get('/metrics', guard(authorize, 'metrics.read'), async (_req: Request, res: Response) => {

@@ -107,9 +107,11 @@ export class RepositoryService {
       await pending.discard()
       throw err
     }
-    const artifact = await pending.commit()
-    const unit = await units.ensureUnit(this.#ctx.knex, { typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size })
-    const changed = await units.associateUnit(this.#ctx.knex, repositoryId, unit)
+    // One transaction from the artifact row to the repository's: an orphan cleanup sees all or nothing.
+    const { artifact, unit, changed } = await pending.commitWith(async (artifact) => await this.#ctx.knex.transaction(async (trx) => {
+      const unit = await units.ensureUnit(trx, { typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size })
+      return { artifact, unit, changed: await units.associateUnit(trx, repositoryId, unit) }
+    }))
     if (changed) this.#ctx.events.emit('content-changed', repositoryId)
     debug('%s: %s -> %s (%d bytes)', repositoryId, relativePath, artifact.sha256, artifact.size)
     const added = await units.findRepositoryUnit(this.#ctx.knex, repositoryId, unit.id)
