@@ -8,11 +8,14 @@ import { DistributionService } from './core/distributions'
 import { PullThrough } from './content/pull-through'
 import { version } from './version'
 import { OrphanService } from './core/orphans'
+import { distributionCacheBytes, storageBytes } from './metrics/sources'
 
 export interface Status {
   versions: { pulpMiddleware: string, node: string }
   database: { dialect: string, reachable: boolean, error?: string }
   runner: { state: string, instanceId: string, running?: number }
+  /** Bytes: artifacts (recorded sizes), tmp (files being written), each distribution's pull-through cache. */
+  disk?: { artifacts: number, tmp: number, distributions: Record<string, number> }
 }
 
 /** The services of one middleware instance; the REST API and the programmatic API both use these. */
@@ -48,7 +51,13 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
       // The driver's message, never the connection string (it may hold a password).
       error = (err as Error).message.replace(/\w+:\/\/[^\s]*/g, '<url>')
     }
+    // Left out when the database cannot answer: the rest of the status says why.
+    const disk = reachable
+      ? await Promise.all([storageBytes(ctx.knex, ctx.artifacts.tmpDir), distributionCacheBytes(ctx.knex)])
+        .then(([bytes, distributions]) => ({ artifacts: bytes.artifacts, tmp: bytes.tmp, distributions }), () => undefined)
+      : undefined
     return {
+      ...(disk === undefined ? {} : { disk }),
       versions: { pulpMiddleware: version, node: process.versions.node },
       database: { dialect: ctx.dialect, reachable, ...(error === undefined ? {} : { error }) },
       runner: publishing.runner === null

@@ -31,7 +31,7 @@ const any: Schema = { nullable: true }
 
 const SCHEMAS: Record<string, Schema> = {
   Error: obj({ error: obj({ code: str, message: str }, ['code', 'message']) }, ['error']),
-  Status: obj({ versions: json, database: json, runner: json }),
+  Status: obj({ versions: json, database: json, runner: json, disk: obj({ artifacts: { type: 'integer' }, tmp: { type: 'integer' }, distributions: json }) }),
   RepositoryInput: obj({ id: str, display_name: nstr, description: nstr, notes: json }, ['id']),
   RepositoryUpdate: obj({ display_name: nstr, description: nstr, notes: json }),
   Repository: obj({

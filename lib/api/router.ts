@@ -25,7 +25,9 @@ export function createApiRouter (services: PulpServices): Router {
     res.json({
       versions: toWire(s.versions),
       database: s.database,
-      runner: toWire(s.runner)
+      runner: toWire(s.runner),
+      // Distribution names are data, not fields: only the outer keys change case.
+      ...(s.disk === undefined ? {} : { disk: s.disk })
     })
   })
   router.use(repositoryRoutes({

@@ -30,3 +30,13 @@ export async function storageBytes (knex: Knex, tmpDir: string): Promise<Record<
   const [{ n }] = await knex('pulp_artifacts').sum({ n: 'size' }) as Array<{ n: number | string | null }>
   return { artifacts: n === null ? 0 : toNumber(n), tmp: await directoryBytes(tmpDir) }
 }
+
+/**
+ * Bytes each distribution's pull-through has cached: the recorded sizes of its remote's
+ * paths (a remote behind several distributions counts for each).
+ */
+export async function distributionCacheBytes (knex: Knex): Promise<Record<string, number>> {
+  const rows = await knex('pulp_distributions as d').join('pulp_remote_artifacts as ra', 'ra.remote_name', 'd.remote_name')
+    .groupBy('d.name').select('d.name').sum({ n: 'ra.size' }) as Array<{ name: string, n: number | string | null }>
+  return Object.fromEntries(rows.map((r) => [r.name, r.n === null ? 0 : toNumber(r.n)]))
+}

@@ -24,9 +24,10 @@ for (const d of dialects()) {
   describe(`metrics (${d.name})`, { skip: d.skip }, () => {
     let f: PullThroughFixture
     let remote: string
+    let distribution: string
     before(async () => {
       f = await startPullThrough({ dialect: d.name })
-      remote = (await f.wire('mirror')).remote
+      ;({ remote, distribution } = await f.wire('mirror'))
     })
     after(async () => { await f?.cleanup() })
 
@@ -74,6 +75,11 @@ for (const d of dialects()) {
       for (const result of ['revalidated', 'stale', 'error']) assert.ok(after.has(`pulp_content_requests_total{result="${result}"}`), result)
       assert.ok(after.has('pulp_storage_bytes{kind="artifacts"}'))
       assert.ok(after.has('pulp_storage_bytes{kind="tmp"}'))
+
+      const reported = (await (await fetch(`http://127.0.0.1:${f.port}${API}/status`)).json()) as { disk: { artifacts: number, tmp: number, distributions: Record<string, number> } }
+      assert.equal(reported.disk.distributions[distribution], 5000, 'the bytes its pull-through cached')
+      assert.equal(reported.disk.artifacts, after.get('pulp_storage_bytes{kind="artifacts"}'))
+      assert.equal(typeof reported.disk.tmp, 'number')
     })
 
     it('counts tasks by state from the database and times publishes', async () => {
