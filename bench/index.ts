@@ -22,7 +22,9 @@ const MEASURES = [
   { id: 'coalescing', number: 4, title: 'coalescing' },
   { id: 'publish', number: 5, title: 'publish' },
   { id: 'upload', number: 6, title: 'upload vs local write+hash' },
-  { id: 'memory', number: 7, title: 'memory: peak RSS' }
+  { id: 'memory', number: 7, title: 'memory: peak RSS' },
+  { id: 'metrics-overhead', number: 8, title: 'metrics on vs off' },
+  { id: 'orphan-cleanup', number: 9, title: 'orphan cleanup vs bare unlink loop' }
 ] as const
 
 async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {
