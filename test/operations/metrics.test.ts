@@ -6,7 +6,8 @@ import { register as globalRegistry } from 'prom-client'
 import { dialects } from '../support/databases'
 import { startPulp } from '../support/pulp'
 import { API } from '../support/publish-env'
-import { serveFile, status, testBytes } from '../support/upstream-faults'
+import { gate, serveFile, status, testBytes } from '../support/upstream-faults'
+import { eventually } from '../support/fs-wait'
 import { startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
 
 /** `name{labels} value` lines of the Prometheus text format, by their `name{labels}`. */
@@ -80,6 +81,24 @@ for (const d of dialects()) {
       assert.equal(reported.disk.distributions[distribution], 5000, 'the bytes its pull-through cached')
       assert.equal(reported.disk.artifacts, after.get('pulp_storage_bytes{kind="artifacts"}'))
       assert.equal(typeof reported.disk.tmp, 'number')
+    })
+
+    it('counts requests that joined a download under way', async () => {
+      const body = testBytes(64 * 1024)
+      const held = gate()
+      f.upstream.on('/files/slow.bin', serveFile(body, { chunk: 1024, gate: held.promise }))
+      const before = await scrape()
+      const first = f.get('mirror/slow.bin')
+      await eventually(async () => f.upstream.hits('/files/slow.bin') === 1, 5000, 'the download started')
+      const joined = [f.get('mirror/slow.bin'), f.get('mirror/slow.bin')]
+      // Both joiners are attached before the body is let through.
+      await eventually(async () => delta(before, await scrape(), 'pulp_coalesced_requests_total') === 2, 5000, 'two joined')
+      held.open()
+      for (const res of await Promise.all([first, ...joined])) assert.ok(res.body.equals(body))
+      const after = await scrape()
+      assert.equal(delta(before, after, 'pulp_coalesced_requests_total'), 2)
+      assert.equal(f.upstream.hits('/files/slow.bin'), 1)
+      assert.equal(delta(before, after, 'pulp_content_requests_total{result="miss"}'), 3)
     })
 
     it('counts tasks by state from the database and times publishes', async () => {
