@@ -59,6 +59,7 @@ for (const d of dialects()) {
       publish: async () => { throw new Error('upload to https://deploy:SECRET-PASS@example.org/?sig=SECRET-URLQ refused') }
     })
     let f: PullThroughFixture
+    let proxied: string
     before(async () => {
       f = await startPullThrough({
         dialect: d.name,
@@ -72,8 +73,8 @@ for (const d of dialects()) {
       })
       f.upstream.on('/files/broken.bin', status(503))
       await f.wire('mirror', { dir: 'files/?token=SECRET-QUERY', headers: { 'x-api-key': 'SECRET-HEADER', authorization: 'Bearer SECRET-BEARER' } })
-      f.upstream.on('/files/', status(503))
-      f.upstream.on('/files/?token=SECRET-QUERY', status(503))
+      // Remote URLs refuse credentials; a proxy URL may carry them.
+      proxied = (await f.wire('proxied', { proxyUrl: 'http://proxyuser:SECRET-PASS@127.0.0.1:1/' })).remote
     })
     after(async () => { await f?.cleanup() })
 
@@ -85,6 +86,7 @@ for (const d of dialects()) {
 
       const pulled = await f.get('mirror/broken.bin', { headers })
       assert.equal(pulled.status, 502)
+      assert.equal((await f.get('proxied/any.bin', { headers })).status, 502)
 
       await t.pulp.repositories.create({ id: 'r' })
       await t.pulp.distributors.add('r', { distributorTypeId: 'failing' })
@@ -96,6 +98,7 @@ for (const d of dialects()) {
       assert.ok(errors.some((l) => /API request failed/.test(l) && /authorize broke/.test(l)), 'the 500 and its cause')
       assert.ok(errors.some((l) => /publishRepo threw/.test(l) && /example\.org/.test(l)), 'the task failure and its cause')
       assert.ok(logger.calls.some((c) => c.level === 'warn' && /is failing/.test(c.line) && /"status":503/.test(c.line)), 'the remote going down')
+      assert.ok(logger.calls.some((c) => c.level === 'warn' && c.line.includes(`remote \\"${proxied}\\" is failing`)), 'the proxied remote going down')
       assertNoSecret(logger.calls.map((c) => c.line))
     })
   })
