@@ -23,7 +23,9 @@ const MEASURES = [
   { id: 'publish', number: 5, title: 'publish' },
   { id: 'upload', number: 6, title: 'upload vs local write+hash' },
   { id: 'memory', number: 7, title: 'memory: peak RSS' },
-  { id: 'push', number: 8, title: 'push vs cp -r + sha256sum' }
+  { id: 'push', number: 8, title: 'push vs cp -r + sha256sum' },
+  { id: 'metrics-overhead', number: 9, title: 'metrics on vs off' },
+  { id: 'orphan-cleanup', number: 10, title: 'orphan cleanup vs bare unlink loop' }
 ] as const
 
 async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {

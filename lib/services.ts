@@ -7,11 +7,15 @@ import { RemoteService } from './core/remotes'
 import { DistributionService } from './core/distributions'
 import { PullThrough } from './content/pull-through'
 import { version } from './version'
+import { OrphanService } from './core/orphans'
+import { distributionCacheBytes, storageBytes } from './metrics/sources'
 
 export interface Status {
   versions: { pulpMiddleware: string, node: string }
   database: { dialect: string, reachable: boolean, error?: string }
   runner: { state: string, instanceId: string, running?: number }
+  /** Bytes: artifacts (recorded sizes), tmp (files being written), each distribution's pull-through cache. */
+  disk?: { artifacts: number, tmp: number, distributions: Record<string, number> }
 }
 
 /** The services of one middleware instance; the REST API and the programmatic API both use these. */
@@ -24,6 +28,8 @@ export interface PulpServices {
   readonly distributions: DistributionService
   /** The content path's pull-through cache: its handler, downloads and upstream connections. */
   readonly pullThrough: PullThrough
+  /** Orphan cleanup, run as a task of this instance. */
+  readonly orphans: OrphanService
   status: () => Promise<Status>
 }
 
@@ -33,6 +39,7 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
   const remotes = new RemoteService(ctx, publishing.registry)
   const distributions = new DistributionService(ctx)
   const pullThrough = new PullThrough(ctx, publishing.registry)
+  const orphans = new OrphanService(ctx)
 
   async function status (): Promise<Status> {
     let reachable = true
@@ -44,7 +51,13 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
       // The driver's message, never the connection string (it may hold a password).
       error = (err as Error).message.replace(/\w+:\/\/[^\s]*/g, '<url>')
     }
+    // Left out when the database cannot answer: the rest of the status says why.
+    const disk = reachable
+      ? await Promise.all([storageBytes(ctx.knex, ctx.artifacts.tmpDir), distributionCacheBytes(ctx.knex)])
+        .then(([bytes, distributions]) => ({ artifacts: bytes.artifacts, tmp: bytes.tmp, distributions }), () => undefined)
+      : undefined
     return {
+      ...(disk === undefined ? {} : { disk }),
       versions: { pulpMiddleware: version, node: process.versions.node },
       database: { dialect: ctx.dialect, reachable, ...(error === undefined ? {} : { error }) },
       runner: publishing.runner === null
@@ -53,5 +66,5 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
     }
   }
 
-  return { ctx, repositories, publishing, remotes, distributions, pullThrough, status }
+  return { ctx, repositories, publishing, remotes, distributions, pullThrough, orphans, status }
 }

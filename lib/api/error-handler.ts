@@ -1,10 +1,8 @@
 import type { NextFunction, Request, Response } from 'express'
-import createDebug from 'debug'
 import { MulterError } from 'multer'
 import { MAX_FILES_PER_UPLOAD } from './upload-storage'
 import { errorBody, httpStatusOf, PayloadTooLargeError, PulpError, UnsupportedMediaTypeError, ValidationError } from '../errors'
-
-const debug = createDebug('pulp:api')
+import type { PartLog } from '../log/logger'
 
 /** Maps errors from Express's body parsers and multer to ours, so every error has one shape. */
 function normalize (err: unknown): unknown {
@@ -24,14 +22,19 @@ function normalize (err: unknown): unknown {
   return err
 }
 
-/** The API's last error handler: `{error: {code, message}}`, and never a stack trace. */
-export function apiErrorHandler (err: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const error = normalize(err)
-  const status = httpStatusOf(error)
-  if (status >= 500) debug('%s %s failed: %O', req.method, req.originalUrl, err)
-  if (res.headersSent) {
-    res.destroy()
-    return
+/**
+ * The API's last error handler: `{error: {code, message}}`, and never a stack trace; a 500's
+ * cause goes to the log.
+ */
+export function apiErrorHandler (log: PartLog) {
+  return function apiError (err: unknown, req: Request, res: Response, _next: NextFunction): void {
+    const error = normalize(err)
+    const status = httpStatusOf(error)
+    if (status >= 500) log.error({ err, method: req.method, url: req.originalUrl, status }, 'API request failed')
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    res.status(status).json(errorBody(error))
   }
-  res.status(status).json(errorBody(error))
 }

@@ -31,7 +31,7 @@ const any: Schema = { nullable: true }
 
 const SCHEMAS: Record<string, Schema> = {
   Error: obj({ error: obj({ code: str, message: str }, ['code', 'message']) }, ['error']),
-  Status: obj({ versions: json, database: json, runner: json }),
+  Status: obj({ versions: json, database: json, runner: json, disk: obj({ artifacts: { type: 'integer' }, tmp: { type: 'integer' }, distributions: json }) }),
   RepositoryInput: obj({ id: str, display_name: nstr, description: nstr, notes: json }, ['id']),
   RepositoryUpdate: obj({ display_name: nstr, description: nstr, notes: json }),
   Repository: obj({
@@ -104,7 +104,8 @@ const SCHEMAS: Record<string, Schema> = {
   DistributionUpdate: obj({ base_path: str, repository: nstr, remote: nstr }),
   Distribution: obj({ name: str, base_path: str, repository: nstr, remote: nstr, created: str, updated: str }),
   DistributionPage: page('Distribution'),
-  OpenApi: json
+  OpenApi: json,
+  OrphanCleanup: obj({ orphan_protection_time: { type: 'integer', minimum: 0, description: 'minutes; artifacts younger than this stay (default 1440)' } })
 }
 
 const PAGE = ['limit', 'offset']
@@ -112,6 +113,8 @@ const PAGE = ['limit', 'offset']
 export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/status', tag: 'status', summary: 'Versions, database reachability and runner state', responses: { 200: 'Status' } },
   { method: 'get', path: '/openapi.json', tag: 'status', summary: 'This document', responses: { 200: 'OpenApi' } },
+  { method: 'post', path: '/orphans/cleanup', tag: 'orphans', summary: 'Remove artifacts nothing references (a task)', body: 'OrphanCleanup', responses: { 202: 'Task', 400: 'Error' } },
+  { method: 'get', path: '/metrics', tag: 'status', summary: 'Prometheus metrics of this instance (text format)', responses: { 200: 'PrometheusText' } },
 
   { method: 'post', path: '/repositories', tag: 'repositories', summary: 'Create a repository', body: 'RepositoryInput', responses: { 201: 'Repository', 409: 'Error' } },
   { method: 'get', path: '/repositories', tag: 'repositories', summary: 'List repositories', query: PAGE, responses: { 200: 'RepositoryPage' } },
@@ -170,7 +173,9 @@ function operation (op: OperationSpec): Schema {
   for (const [status, schema] of Object.entries(op.responses)) {
     responses[status] = schema === null
       ? { description: 'no content' }
-      : { description: schema === 'Error' ? 'error' : 'success', content: { 'application/json': { schema: ref(schema) } } }
+      : schema === 'PrometheusText'
+        ? { description: 'success', content: { 'text/plain; version=0.0.4': { schema: str } } }
+        : { description: schema === 'Error' ? 'error' : 'success', content: { 'application/json': { schema: ref(schema) } } }
   }
   const body = op.body === undefined
     ? {}

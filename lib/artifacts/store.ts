@@ -86,10 +86,22 @@ export class PendingArtifact {
   }
 
   async commit (): Promise<StoredArtifact> {
+    return await this.commitWith(async (artifact) => artifact)
+  }
+
+  /**
+   * Moves the file into the store, then runs `record` (the database rows that reference it)
+   * while the temp file is still here: if an orphan cleanup removed the stored file between
+   * the two, it is linked back from the temp file once the rows hold it.
+   */
+  async commitWith<T> (record: (artifact: StoredArtifact) => Promise<T>): Promise<T> {
     try {
       const size = this.#counter.bytes
       const sha256 = this.#digest === undefined ? await hashFile(this.tmpPath, size) : await this.#digest.digest(size)
-      return await this.#store.adopt(this.tmpPath, sha256, size)
+      const artifact = await this.#store.adopt(this.tmpPath, sha256, size)
+      const recorded = await record(artifact)
+      await this.#store.adopt(this.tmpPath, sha256, size)
+      return recorded
     } finally {
       await this.discard()
     }

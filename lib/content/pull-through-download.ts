@@ -130,6 +130,8 @@ export class Download {
   get sha256 (): string | undefined { return this.#sha256 }
   get remote (): StoredRemote { return this.#spec.remote }
   get relativePath (): string { return this.#spec.relativePath }
+  /** False when the bytes were read from another instance's download, not the remote. */
+  get fromUpstream (): boolean { return !this.#shared }
 
   subscribe (listener: DownloadListener): void { this.#listeners.add(listener) }
   unsubscribe (listener: DownloadListener): void { this.#listeners.delete(listener) }

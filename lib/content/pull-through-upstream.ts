@@ -5,6 +5,8 @@ import createDebug from 'debug'
 import { NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { StoredRemote } from '../storage/remotes'
 import { version } from '../version'
+import type { PartLog } from '../log/logger'
+import type { PulpMetrics } from '../metrics/metrics'
 
 const debug = createDebug('pulp:content:pull-through:upstream')
 
@@ -57,9 +59,29 @@ function buildAgent (remote: StoredRemote): Agent | ProxyAgent {
 export class UpstreamClients {
   readonly #entries = new Map<string, Entry>()
   readonly #token: string
+  readonly #metrics: PulpMetrics | undefined
+  readonly #log: PartLog | undefined
+  /** Remotes whose last request failed (no answer, or a 5xx): a change is logged once. */
+  readonly #down = new Set<string>()
 
-  constructor (instanceId: string) {
+  constructor (instanceId: string, observers: { metrics?: PulpMetrics, log?: PartLog } = {}) {
     this.#token = viaToken(instanceId)
+    this.#metrics = observers.metrics
+    this.#log = observers.log
+  }
+
+  /** Counts the answer and logs a remote going down or coming back. */
+  #observe (remote: string, status: number | 'error', err?: PulpError): void {
+    this.#metrics?.upstream(remote, status)
+    const failing = status === 'error' || status >= 500
+    if (failing === this.#down.has(remote)) return
+    if (failing) {
+      this.#down.add(remote)
+      this.#log?.warn({ remote, status, err }, `remote "${remote}" is failing`)
+    } else {
+      this.#down.delete(remote)
+      this.#log?.info({ remote, status }, `remote "${remote}" answers again`)
+    }
   }
 
   get viaToken (): string { return this.#token }
@@ -122,8 +144,12 @@ export class UpstreamClients {
         signal: r.signal
       })
     } catch (err: unknown) {
-      throw upstreamFailure(err, remote.name, r.relativePath)
+      const failure = upstreamFailure(err, remote.name, r.relativePath)
+      // An abort is the client's or ours (close, a timeout we set): not the remote's health.
+      if (r.signal?.aborted !== true || failure instanceof UpstreamTimeoutError) this.#observe(remote.name, 'error', failure)
+      throw failure
     }
+    this.#observe(remote.name, res.statusCode)
     if (res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) {
       return { statusCode: res.statusCode, headers: res.headers, body: res.body }
     }

@@ -20,6 +20,7 @@ import { SharedDownloads, type SharedDownload } from './pull-through-shared'
 import { UpstreamClients } from './pull-through-upstream'
 
 const debug = createDebug('pulp:content:pull-through')
+const NS = 'pulp:content:pull-through'
 
 const HIT = Object.freeze({ 'x-pulp-cache': 'HIT' })
 
@@ -51,7 +52,7 @@ export class PullThrough {
   constructor (ctx: PulpContext, registry: PluginRegistry) {
     this.#ctx = ctx
     this.#registry = registry
-    this.#clients = new UpstreamClients(ctx.instanceId)
+    this.#clients = new UpstreamClients(ctx.instanceId, { metrics: ctx.metrics, log: ctx.log.part(`${NS}:upstream`) })
     this.#index = new PullThroughIndex(ctx.knex, { ttlMs: 1000 })
     this.#shared = new SharedDownloads(ctx)
     this.#onRemoteChanged = (name) => {
@@ -79,7 +80,13 @@ export class PullThrough {
       if (parsed.trailingSlash) route = { ...route, relativePath: `${route.relativePath}/` }
       await this.#serve(req, res, route, segments[segments.length - 1])
     } catch (err: unknown) {
-      if (httpStatusOf(err) >= 500) debug('%s %s failed: %O', req.method, req.originalUrl, err)
+      const status = httpStatusOf(err)
+      if (status >= 500) this.#ctx.log.part(NS).error({ err, method: req.method, url: req.originalUrl, status }, 'pull-through request failed')
+      const counts = this.#ctx.metrics?.content
+      if (counts !== undefined) {
+        if (status >= 500) counts.error++
+        else if (status === 404) counts.not_found++
+      }
       sendError(res, err)
     }
     return true
@@ -106,6 +113,7 @@ export class PullThrough {
     }
     const key = `${remote.name}\0${remote.updated}\0${relativePath}`
     let download = this.#joinable(key)
+    if (download !== undefined) this.#ctx.metrics?.coalesced.inc()
     /** Keeps a download started on a guess readable until this request follows it. */
     let held: Attachment | undefined
     try {
@@ -139,6 +147,8 @@ export class PullThrough {
       const follow = { cacheControl: this.#ctx.options.cacheControl, name }
       if (download === undefined) {
         if (this.#negative.has(remote.name, relativePath)) {
+          const counts = this.#ctx.metrics?.content
+          if (counts !== undefined) counts.not_found++
           return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`), { 'x-pulp-cache': 'HIT' })
         }
         if (this.#closed) throw new ClosedError()
@@ -148,8 +158,10 @@ export class PullThrough {
         }
         download = this.#start(key, route, req, via)
       }
+      const counts = this.#ctx.metrics?.content
+      if (counts !== undefined) counts.miss++
       // sendFromDownload follows the download before its first await: the hold can go.
-      const sending = sendFromDownload(req, res, download, follow)
+      const sending = sendFromDownload(req, res, download, follow, counts)
       held?.release()
       if (await sending) return
     } finally {
@@ -175,8 +187,13 @@ export class PullThrough {
         this.#stats.set(hit, st)
       }
       const headers = hit.contentEncoding === null ? HIT : { ...HIT, 'content-encoding': hit.contentEncoding }
-      await sendFile(req, res, { path: file, stat: st, etag: `"${hit.sha256}"`, contentType: hit.contentType ?? undefined, name, headers },
+      const sent = await sendFile(req, res, { path: file, stat: st, etag: `"${hit.sha256}"`, contentType: hit.contentType ?? undefined, name, headers },
         { cacheControl: this.#ctx.options.cacheControl })
+      const counts = this.#ctx.metrics?.content
+      if (counts !== undefined) {
+        counts.hit++
+        counts.servedBytes += sent
+      }
       return true
     } catch (err: unknown) {
       if (res.headersSent || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
@@ -232,6 +249,7 @@ export class PullThrough {
   async #finish (key: string, download: Download, contentType: ContentTypeClass | null, repositoryId: string | null,
     shared: SharedDownload | undefined): Promise<void> {
     await download.settled
+    if (download.fromUpstream) this.#ctx.metrics?.upstreamBytes.inc({ remote: download.remote.name }, download.spool.received)
     if (download.state === 'failed') {
       if (download.error instanceof NotFoundError) {
         this.#negative.remember(download.remote.name, download.relativePath, download.remote.negativeCacheTtl)
@@ -244,7 +262,7 @@ export class PullThrough {
         await shared.finish(download, async (within) => { await saveDownload(this.#ctx, { download, contentType, repositoryId, within }) })
       }
     } catch (err: unknown) {
-      debug('%s: saving %s failed: %O', download.remote.name, download.relativePath, err)
+      this.#ctx.log.part(NS).error({ err, remote: download.remote.name, path: download.relativePath }, 'saving a pulled file failed')
     } finally {
       if (this.#inflight.get(key) === download) this.#inflight.delete(key)
       await download.dispose().catch((err: unknown) => debug('removing %s: %s', download.tmpPath, (err as Error).message))

@@ -142,24 +142,32 @@ export class RepositoryService {
       throw err
     }
     const stored: units.NewUnit[] = []
-    try {
-      for (const { pending, relativePath } of files) {
-        // A committed artifact that ends in no unit is an orphan that cleanup removes.
-        const artifact = await pending.commit()
-        stored.push({ typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size })
-      }
-    } finally {
-      await discardAll()
-    }
+    let changed = false
     // One transaction for the request: on SQLite every commit is a sync to disk, and a
     // transaction per row made a 64-file request spend its time waiting for the disk
     // (bench/push.ts).
-    let changed = false
-    const newUnits = await this.#ctx.knex.transaction(async (trx) => {
+    const record = async (): Promise<units.Unit[]> => await this.#ctx.knex.transaction(async (trx) => {
       const ensured = await units.ensureUnits(trx, stored)
       changed = await units.associateUnits(trx, repositoryId, ensured)
       return ensured
     })
+    // Each artifact's commit wraps the next, the last wraps the rows: every temp file is still
+    // there when the rows are written, so an orphan cleanup that removed a stored file in
+    // between has it linked back (see PendingArtifact.commitWith).
+    const commitFrom = async (i: number): Promise<units.Unit[]> => {
+      if (i === files.length) return await record()
+      const { pending, relativePath } = files[i]
+      return await pending.commitWith(async (artifact) => {
+        stored.push({ typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size })
+        return await commitFrom(i + 1)
+      })
+    }
+    let newUnits: units.Unit[]
+    try {
+      newUnits = await commitFrom(0)
+    } finally {
+      await discardAll()
+    }
     if (changed) this.#ctx.events.emit('content-changed', repositoryId)
     debug('%s: %d file(s) added', repositoryId, newUnits.length)
     const added = new Map((await units.findRepositoryUnits(this.#ctx.knex, repositoryId, newUnits.map((u) => u.id))).map((u) => [u.id, u]))

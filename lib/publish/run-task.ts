@@ -133,7 +133,9 @@ async function execute (deps: RunDeps, task: Task, control: RunControl, p: Plan)
       outcome = report.successFlag || report.canceledFlag || !signal.aborted ? fromReport(report, p.fingerprint) : canceled()
     }
   } catch (err: unknown) {
-    if (!signal.aborted) debug('%s publish of %s/%s threw: %O', task.taskId, owner.repoId, owner.distributorId, err)
+    if (!signal.aborted) {
+      deps.ctx.log.part('pulp:publish:task').error({ err, taskId: task.taskId, repository: owner.repoId, distributor: owner.distributorId }, 'publishRepo threw')
+    }
     outcome = signal.aborted ? canceled() : failed(codeOf(err), messageOf(err, 'publishRepo threw'))
   } finally {
     // A cancel seen from now on (the task's end is being recorded, or was just seen in the
@@ -156,11 +158,15 @@ export async function runPublishTask (deps: RunDeps, task: Task, control: RunCon
     else if (control.controller.signal.aborted) outcome = canceled()
     else ({ outcome, progressJson } = await execute(deps, task, control, planned))
   } catch (err: unknown) {
-    debug('%s could not run: %O', task.taskId, err)
+    deps.ctx.log.part('pulp:publish:task').error({ err, taskId: task.taskId }, 'the publish could not run')
     outcome = failed(codeOf(err), messageOf(err, 'the publish could not run'))
   }
   const end: TaskEnd = { ...outcome.end, progressJson }
   await record(deps.ctx, task, started, end, outcome.history)
+  deps.ctx.metrics?.publishDuration.observe((Date.now() - Date.parse(started)) / 1000)
+  if (end.state === 'failed') {
+    deps.ctx.log.part('pulp:publish:task').error({ taskId: task.taskId, repository: task.repoId, distributor: task.distributorId, error: end.error }, 'publish task failed')
+  }
   return end
 }
 

@@ -203,6 +203,27 @@ const MIGRATIONS: readonly Migration[] = [
     async down (knex) {
       await knex.schema.dropTableIfExists('pulp_pull_downloads')
     }
+  },
+  {
+    // Orphan cleanup asks "does anything reference this artifact / unit?" for every candidate:
+    // without these, each question scanned a whole table (bench: "orphan cleanup").
+    name: '008_reference_indexes',
+    async up (knex) {
+      await knex.schema.alterTable('pulp_units', (t) => { t.index(['sha256'], 'pulp_units_sha256') })
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.index(['sha256'], 'pulp_remote_artifacts_sha256')
+        t.index(['unit_id'], 'pulp_remote_artifacts_unit')
+      })
+      await knex.schema.alterTable('pulp_repository_units', (t) => { t.index(['unit_id'], 'pulp_repository_units_unit') })
+    },
+    async down (knex) {
+      await knex.schema.alterTable('pulp_repository_units', (t) => { t.dropIndex(['unit_id'], 'pulp_repository_units_unit') })
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.dropIndex(['unit_id'], 'pulp_remote_artifacts_unit')
+        t.dropIndex(['sha256'], 'pulp_remote_artifacts_sha256')
+      })
+      await knex.schema.alterTable('pulp_units', (t) => { t.dropIndex(['sha256'], 'pulp_units_sha256') })
+    }
   }
 ]
 

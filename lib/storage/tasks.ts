@@ -81,6 +81,20 @@ export async function insertPublishTask (knex: Knex, repoId: string, distributor
   return toTask({ ...row, seq: 0, progress_report: null, result: null, error: null, worker_id: null, cancel_requested: false, started: null, finished: null })
 }
 
+/**
+ * A task this instance runs itself from the start (not the publish runner's queue): inserted
+ * `running` and owned by `workerId`, so no runner claims it and GET /tasks/:id follows it.
+ */
+export async function insertRunningTask (knex: Knex, taskType: string, workerId: string, args: Record<string, unknown>): Promise<Task> {
+  const at = now()
+  const row = {
+    id: randomUUID(), task_type: taskType, repository_id: null, distributor_id: null, state: 'running' as const,
+    args: toJson(args), worker_id: workerId, created: at, started: at
+  }
+  await knex(TABLE).insert(row)
+  return toTask({ ...row, seq: 0, progress_report: null, result: null, error: null, cancel_requested: false, finished: null })
+}
+
 export async function findTask (knex: Knex, id: string): Promise<Task | undefined> {
   const row = await knex(TABLE).where({ id }).first() as TaskRow | undefined
   return row === undefined ? undefined : toTask(row)

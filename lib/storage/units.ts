@@ -46,18 +46,25 @@ function toUnit (row: UnitRow): RepositoryUnit {
   }
 }
 
-/** Records an artifact row; the same bytes twice stay one row. */
+/**
+ * Records an artifact row; the same bytes twice stay one row. An existing row is updated, not
+ * skipped: that locks it until the caller's transaction ends, so an orphan cleanup cannot
+ * delete it between here and the rows that will reference it (see orphans/cleanup.ts).
+ */
 export async function recordArtifact (knex: Knex, sha256: string, size: number): Promise<void> {
-  await knex('pulp_artifacts').insert({ sha256, size, created: now() }).onConflict('sha256').ignore()
+  await knex('pulp_artifacts').insert({ sha256, size, created: now() }).onConflict('sha256').merge(['size'])
 }
 
-/** Finds or creates the unit with this identity (type, path, bytes). */
-export async function ensureUnit (knex: Knex, unit: NewUnit): Promise<Unit> {
+/** Finds or creates the unit with this identity (type, path, bytes), in one transaction. */
+export async function ensureUnit (db: Knex, unit: NewUnit): Promise<Unit> {
+  if (!db.isTransaction) return await db.transaction(async (trx) => await ensureUnit(trx, unit))
+  const knex = db
   await recordArtifact(knex, unit.sha256, unit.size)
   const identity = { type_id: unit.typeId, relative_path: unit.relativePath, sha256: unit.sha256 }
+  // Updated rather than skipped for the same reason as the artifact row: it stays locked.
   await knex('pulp_units')
     .insert({ id: randomUUID(), ...identity, size: unit.size, created: now() })
-    .onConflict(['type_id', 'relative_path', 'sha256']).ignore()
+    .onConflict(['type_id', 'relative_path', 'sha256']).merge(['size'])
   const row = await knex('pulp_units').where(identity).first() as UnitRow
   return toUnit(row)
 }
