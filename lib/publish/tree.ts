@@ -46,7 +46,12 @@ export class PublicationTree {
   }
 
   workingDir (owner: Owner, taskId: string): string {
-    return path.join(this.ownerDir(owner), taskId + STAGING)
+    return this.publicationDir(owner, taskId) + STAGING
+  }
+
+  /** Where the publication of `taskId` lives once its working directory is finalized. */
+  publicationDir (owner: Owner, taskId: string): string {
+    return path.join(this.ownerDir(owner), taskId)
   }
 
   linkPath (protocol: Protocol, relativeUrl: string): string {
@@ -212,9 +217,14 @@ export class PublicationTree {
     this.#timers.add(timer)
   }
 
-  /** Every publication some link serves, and stale temporary links removed on the way. */
-  async #servedPublications (): Promise<Set<string>> {
-    const served = new Set<string>()
+  /** The links (relative to `publish/`) that serve `publicationDir`. */
+  async linksServing (publicationDir: string): Promise<string[]> {
+    return [...(await this.#links(false)).entries()].filter(([, target]) => target === publicationDir).map(([link]) => path.relative(this.publishRoot, link))
+  }
+
+  /** Every published link and the publication it points to; `sweep` removes stale temporary links on the way. */
+  async #links (sweep: boolean): Promise<Map<string, string>> {
+    const served = new Map<string, string>()
     const walk = async (dir: string): Promise<void> => {
       let entries
       try {
@@ -225,8 +235,9 @@ export class PublicationTree {
       for (const entry of entries) {
         const full = path.join(dir, entry.name)
         if (entry.isSymbolicLink()) {
-          if (TMP_LINK.test(entry.name)) await unlink(full).catch(() => {})
-          else served.add(path.resolve(dir, await readlink(full)))
+          if (TMP_LINK.test(entry.name)) {
+            if (sweep) await unlink(full).catch(() => {})
+          } else served.set(full, path.resolve(dir, await readlink(full)))
         } else if (entry.isDirectory()) {
           await walk(full)
         }
@@ -242,7 +253,7 @@ export class PublicationTree {
    * every grace period. Working directories are left to task recovery.
    */
   async sweep (): Promise<void> {
-    const served = await this.#servedPublications()
+    const served = new Set((await this.#links(true)).values())
     const dirs = async (dir: string): Promise<string[]> =>
       (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name))
     for (const repoDir of await dirs(this.publicationsRoot)) {
