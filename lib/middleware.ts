@@ -6,6 +6,7 @@ import { resolveOptions, type PulpOptions } from './options'
 import { openConnection } from './storage/connection'
 import { migrateLatest } from './storage/migrations'
 import { ArtifactStore } from './artifacts/store'
+import { TempSweeper } from './artifacts/temp-sweep'
 import { ClosedError, errorBody, httpStatusOf } from './errors'
 import { createServices, type Status } from './services'
 import { createApiRouter } from './api/router'
@@ -77,22 +78,26 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
   // Before anything touches the disk: a broken plugin is a bad option.
   const registry = createRegistry(opts.plugins)
   const connection = openConnection(opts.database, opts.dataDir)
+  const instanceId = randomUUID()
   const ctx: PulpContext = {
     options: opts,
     knex: connection.knex,
     dialect: connection.dialect,
-    artifacts: new ArtifactStore(opts.dataDir),
+    artifacts: new ArtifactStore(opts.dataDir, instanceId),
     events: new EventEmitter<PulpEventMap>(),
-    instanceId: randomUUID(),
+    instanceId,
     beforeRepositoryDelete: []
   }
   const services = createServices(ctx, registry)
+  const tempSweeper = new TempSweeper(ctx)
   let closed = false
 
   const ready = (async () => {
     await migrateLatest(ctx.knex)
     await ctx.artifacts.init()
     await services.publishing.start()
+    // After the runner's first beat, so other instances already see this one alive.
+    await tempSweeper.start()
     debug('ready: %s at %s', ctx.dialect, opts.dataDir)
   })()
   // Callers who never await `ready` still learn of a failure from their first request.
@@ -118,6 +123,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     if (closed) return
     closed = true
     await ready.catch(() => {})
+    await tempSweeper.close()
     await services.publishing.close()
     await services.pullThrough.close()
     if (connection.owned) await ctx.knex.destroy()

@@ -1,7 +1,8 @@
 import path from 'node:path'
-import { createHash, randomUUID } from 'node:crypto'
-import { rm, type FileHandle } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import type { FileHandle } from 'node:fs/promises'
 import createDebug from 'debug'
+import type { TempFiles } from '../artifacts/temp-files'
 import { PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { StoredRemote } from '../storage/remotes'
 import { upstreamFailure, type UpstreamClients } from './pull-through-upstream'
@@ -51,7 +52,7 @@ export interface DownloadSpec {
   url: string
   relativePath: string
   via: string | undefined
-  tmpDir: string
+  temp: TempFiles
   /** Stop fetching once no client reads any more (for bytes that will not be saved). */
   abortWhenUnwatched: boolean
   /** Decides where the bytes come from (given the signal and our temp file's name); default: the upstream. */
@@ -113,7 +114,7 @@ export class Download {
 
   constructor (spec: DownloadSpec) {
     this.#spec = spec
-    this.tmpPath = path.join(spec.tmpDir, `${randomUUID()}.pull`)
+    this.tmpPath = spec.temp.create('pull')
     this.spool = new Spool(this.tmpPath)
     let resolveHead!: (head: DownloadHead) => void
     let rejectHead!: (err: unknown) => void
@@ -180,7 +181,7 @@ export class Download {
     await this.settled
     this.spool.release()
     // Another instance's file is its own to remove.
-    if (!this.#shared) await rm(this.tmpPath, { force: true })
+    await this.#spec.temp.release(this.tmpPath)
   }
 
   /** Whether every client is far behind the newest byte (so reading on only fills memory). */
