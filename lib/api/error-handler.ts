@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import createDebug from 'debug'
 import { MulterError } from 'multer'
-import { errorBody, httpStatusOf, PayloadTooLargeError, PulpError, UnsupportedMediaTypeError, ValidationError } from '../errors'
+import { errorBody, httpStatusOf, localFault, PayloadTooLargeError, PulpError, UnsupportedMediaTypeError, ValidationError } from '../errors'
 
 const debug = createDebug('pulp:api')
 
@@ -22,8 +22,17 @@ function normalize (err: unknown): unknown {
   return err
 }
 
-/** The API's last error handler: `{error: {code, message}}`, and never a stack trace. */
-export function apiErrorHandler (err: unknown, req: Request, res: Response, _next: NextFunction): void {
+/**
+ * The API's last error handler: `{error: {code, message}}`, and never a stack trace. A local
+ * fault (disk full, permission denied) is named, with paths relative to `dataDir`.
+ */
+export function apiErrorHandler (dataDir: string) {
+  return function apiErrorHandler (err: unknown, req: Request, res: Response, next: NextFunction): void {
+    handle(localFault(err, dataDir) ?? err, req, res, next)
+  }
+}
+
+function handle (err: unknown, req: Request, res: Response, _next: NextFunction): void {
   const error = normalize(err)
   const status = httpStatusOf(error)
   if (status >= 500) debug('%s %s failed: %O', req.method, req.originalUrl, err)

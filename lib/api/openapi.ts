@@ -112,7 +112,7 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/repositories/:id', tag: 'repositories', summary: 'Read a repository', responses: { 200: 'Repository', 404: 'Error' } },
   { method: 'patch', path: '/repositories/:id', tag: 'repositories', summary: 'Update a repository', body: 'RepositoryUpdate', responses: { 200: 'Repository', 404: 'Error' } },
   { method: 'delete', path: '/repositories/:id', tag: 'repositories', summary: 'Delete a repository (its distributors unpublish first)', responses: { 204: null, 404: 'Error' } },
-  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload a file as a unit', body: 'multipart', responses: { 201: 'UploadResult', 413: 'Error', 415: 'Error' } },
+  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload a file as a unit', body: 'multipart', responses: { 201: 'UploadResult', 413: 'Error', 415: 'Error', 507: 'Error' } },
   { method: 'get', path: '/repositories/:id/content', tag: 'content', summary: 'List the units of a repository', query: PAGE, responses: { 200: 'UnitPage' } },
   { method: 'delete', path: '/repositories/:id/content/:unitId', tag: 'content', summary: 'Remove a unit from a repository', responses: { 204: null, 404: 'Error' } },
 

@@ -46,6 +46,6 @@ export function createApiRouter (services: PulpServices): Router {
   router.use((req: Request) => {
     throw new NotFoundError(`no API route for ${req.method} ${req.path} (pulp-middleware ${version})`)
   })
-  router.use(apiErrorHandler)
+  router.use(apiErrorHandler(ctx.options.dataDir))
   return router
 }

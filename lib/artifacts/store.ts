@@ -5,7 +5,7 @@ import { chmod, link, mkdir, stat } from 'node:fs/promises'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import createDebug from 'debug'
-import { PayloadTooLargeError, ValidationError } from '../errors'
+import { localFault, PayloadTooLargeError, ValidationError } from '../errors'
 import { followFile, hashFile, type FileDigest } from './file-hasher'
 import { TempFiles } from './temp-files'
 
@@ -82,7 +82,7 @@ export class PendingArtifact {
       await pipeline(source, this.#counter, this.file, signal ? { signal } : {})
     } catch (err: unknown) {
       await this.discard()
-      throw err
+      throw localFault(err, this.#store.dataDir, this.tmpPath) ?? err
     }
   }
 
@@ -111,6 +111,7 @@ export class PendingArtifact {
  * readers never see a partial one.
  */
 export class ArtifactStore {
+  readonly dataDir: string
   readonly root: string
   readonly tmpDir: string
   /** Names every temp file this instance writes under `tmp/`. */
@@ -119,6 +120,7 @@ export class ArtifactStore {
 
   /** `instanceId` names this instance's temp files (see temp-files.ts). */
   constructor (dataDir: string, instanceId: string = randomUUID()) {
+    this.dataDir = dataDir
     this.root = path.join(dataDir, 'artifacts')
     this.tmpDir = path.join(dataDir, 'tmp')
     this.temp = new TempFiles(this.tmpDir, instanceId)

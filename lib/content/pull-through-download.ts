@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
 import createDebug from 'debug'
 import type { TempFiles } from '../artifacts/temp-files'
-import { PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import { localFault, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { StoredRemote } from '../storage/remotes'
 import { upstreamFailure, type UpstreamClients } from './pull-through-upstream'
 import { Spool, WINDOW } from './pull-through-spool'
@@ -229,7 +229,8 @@ export class Download {
           remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal
         })
         await opening.catch((err: unknown) => {
-          res.body.destroy()
+          // The abort that follows fails the body too; nobody reads it any more.
+          res.body.on('error', () => {}).destroy()
           throw err
         })
         head = headOf(res.headers)
@@ -249,7 +250,9 @@ export class Download {
       debug('%s: %s complete (%d bytes%s)', remote.name, relativePath, size, this.#shared ? ', read from another instance' : '')
     } catch (err: unknown) {
       await opening?.catch(() => {})
-      this.#error = upstreamFailure(this.#controller.signal.aborted ? this.#controller.signal.reason : err, remote.name, relativePath)
+      const cause = this.#controller.signal.aborted ? this.#controller.signal.reason : err
+      // A fault of our own disk (tmp/ read-only or full) is not the remote's.
+      this.#error = localFault(cause, path.dirname(this.#spec.temp.dir), this.tmpPath) ?? upstreamFailure(cause, remote.name, relativePath)
       if (origin?.kind === 'upstream') await origin.onFailure?.(this.#error)
       this.#state = 'failed'
       rejectHead(this.#error)

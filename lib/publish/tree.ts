@@ -20,6 +20,15 @@ function isMissing (err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT'
 }
 
+/** Creates `dir` and its missing parents one level at a time, so a failure has its real code. */
+async function mkdirLevels (dir: string): Promise<void> {
+  const missing: string[] = []
+  for (let d = dir; !(await lstat(d).then(() => true, () => false)); d = path.dirname(d)) missing.unshift(d)
+  for (const d of missing) {
+    await mkdir(d).catch((err: unknown) => { if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err })
+  }
+}
+
 /**
  * The published trees on disk. A publication is built in `publications/<repo>/<dist>/<id>.staging`,
  * renamed to `<id>` when done, and served through `publish/<protocol>/<relative_url>`, a
@@ -64,9 +73,10 @@ export class PublicationTree {
     try {
       await mkdir(dir, { recursive: true })
     } catch (err: unknown) {
-      // A sweep may remove the empty owner directory between mkdir's steps: once more is enough.
+      // A sweep may remove the empty owner directory between mkdir's steps: once more, level by
+      // level, is enough; and a recursive mkdir reports EROFS or EACCES as ENOENT, one level does not.
       if (!isMissing(err)) throw err
-      await mkdir(dir, { recursive: true })
+      await mkdirLevels(dir)
     }
   }
 
