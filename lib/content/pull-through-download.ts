@@ -180,7 +180,7 @@ export class Download {
     this.#disposed = true
     await this.settled
     this.spool.release()
-    // Another instance's file is its own to remove.
+    // Our own name only (never created when shared): another instance's file is its own to remove.
     await this.#spec.temp.release(this.tmpPath)
   }
 

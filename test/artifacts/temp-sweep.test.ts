@@ -45,15 +45,13 @@ async function partOf (db: SharedDatabase, instanceId: string, bytes: number): P
 
 for (const d of dialects()) {
   describe(`the temp sweep (${d.name})`, { skip: d.skip }, () => {
-    it("removes a SIGKILLed instance's upload files at start-up, never a live instance's", { timeout: 30_000 }, async () => {
+    it("removes a SIGKILLed instance's upload files at start-up, never a live instance's", { timeout: 90_000 }, async () => {
       const db = await sharedDatabase(d.name)
       const children: ChildProcess[] = []
       try {
-        const victim = await spawnInstance(db, 'victim', {})
-        children.push(victim.child)
         // Without a runner, an instance still beats (for this sweep).
-        const live = await spawnInstance(db, 'live', false)
-        children.push(live.child)
+        const [victim, live] = await Promise.all([spawnInstance(db, 'victim', {}), spawnInstance(db, 'live', false)])
+        children.push(victim.child, live.child)
         const created = await fetch(`${victim.url}/api/v1/repositories`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'up' }) })
         assert.equal(created.status, 201)
 
