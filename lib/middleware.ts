@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client'
 import { resolveOptions, type PulpOptions } from './options'
 import { openConnection } from './storage/connection'
 import { migrateLatest } from './storage/migrations'
+import { TempSweeper } from './artifacts/temp-sweep'
 import { ClosedError, errorBody, httpStatusOf } from './errors'
 import { createServices, type Status } from './services'
 import { createApiRouter } from './api/router'
@@ -87,12 +88,15 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
   const connection = openConnection(opts.database, opts.dataDir)
   const ctx = createContext(opts, connection)
   const services = createServices(ctx, registry)
+  const tempSweeper = new TempSweeper(ctx)
   let closed = false
 
   const ready = (async () => {
     await migrateLatest(ctx.knex)
     await ctx.artifacts.init()
     await services.publishing.start()
+    // After the runner's first beat, so other instances already see this one alive.
+    await tempSweeper.start()
     debug('ready: %s at %s', ctx.dialect, opts.dataDir)
   })()
   // Callers who never await `ready` still learn of a failure from their first request.
@@ -120,6 +124,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     if (closed) return
     closed = true
     await ready.catch(() => {})
+    await tempSweeper.close()
     await services.publishing.close()
     await services.pullThrough.close()
     await services.orphans.close()

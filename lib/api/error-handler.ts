@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { MulterError } from 'multer'
 import { MAX_FILES_PER_UPLOAD } from './upload-storage'
-import { errorBody, httpStatusOf, PayloadTooLargeError, PulpError, UnsupportedMediaTypeError, ValidationError } from '../errors'
+import { errorBody, httpStatusOf, localFault, PayloadTooLargeError, PulpError, UnsupportedMediaTypeError, ValidationError } from '../errors'
 import type { PartLog } from '../log/logger'
 
 /** Maps errors from Express's body parsers and multer to ours, so every error has one shape. */
@@ -24,11 +24,12 @@ function normalize (err: unknown): unknown {
 
 /**
  * The API's last error handler: `{error: {code, message}}`, and never a stack trace; a 500's
- * cause goes to the log.
+ * cause goes to the log. A local fault (disk full, permission denied) is named, with paths
+ * relative to `dataDir`.
  */
-export function apiErrorHandler (log: PartLog) {
+export function apiErrorHandler (log: PartLog, dataDir: string) {
   return function apiError (err: unknown, req: Request, res: Response, _next: NextFunction): void {
-    const error = normalize(err)
+    const error = normalize(localFault(err, dataDir) ?? err)
     const status = httpStatusOf(error)
     if (status >= 500) log.error({ err, method: req.method, url: req.originalUrl, status }, 'API request failed')
     if (res.headersSent) {

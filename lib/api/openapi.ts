@@ -121,7 +121,7 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/repositories/:id', tag: 'repositories', summary: 'Read a repository', responses: { 200: 'Repository', 404: 'Error' } },
   { method: 'patch', path: '/repositories/:id', tag: 'repositories', summary: 'Update a repository', body: 'RepositoryUpdate', responses: { 200: 'Repository', 404: 'Error' } },
   { method: 'delete', path: '/repositories/:id', tag: 'repositories', summary: 'Delete a repository (its distributors unpublish first)', responses: { 204: null, 404: 'Error' } },
-  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload one or more files as units, all or none', body: 'multipart', responses: { 201: 'UploadResult', 400: 'Error', 413: 'Error', 415: 'Error' } },
+  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload one or more files as units, all or none', body: 'multipart', responses: { 201: 'UploadResult', 400: 'Error', 413: 'Error', 415: 'Error', 507: 'Error' } },
   { method: 'get', path: '/repositories/:id/content', tag: 'content', summary: 'List the units of a repository (relative_path: only the unit at that path)', query: ['relative_path', ...PAGE], responses: { 200: 'UnitPage' } },
   { method: 'delete', path: '/repositories/:id/content', tag: 'content', summary: 'Remove the unit at ?relative_path=', query: ['relative_path'], responses: { 204: null, 400: 'Error', 404: 'Error' } },
   { method: 'delete', path: '/repositories/:id/content/:unitId', tag: 'content', summary: 'Remove a unit from a repository', responses: { 204: null, 404: 'Error' } },

@@ -57,6 +57,6 @@ export function createApiRouter (services: PulpServices): Router {
   router.use((req: Request) => {
     throw new NotFoundError(`no API route for ${req.method} ${req.path} (pulp-middleware ${version})`)
   })
-  router.use(apiErrorHandler(ctx.log.part('pulp:api')))
+  router.use(apiErrorHandler(ctx.log.part('pulp:api'), ctx.options.dataDir))
   return router
 }

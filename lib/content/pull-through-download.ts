@@ -1,8 +1,9 @@
 import path from 'node:path'
-import { createHash, randomUUID } from 'node:crypto'
-import { rm, type FileHandle } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import type { FileHandle } from 'node:fs/promises'
 import createDebug from 'debug'
-import { PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import type { TempFiles } from '../artifacts/temp-files'
+import { localFault, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { StoredRemote } from '../storage/remotes'
 import { upstreamFailure, type UpstreamClients } from './pull-through-upstream'
 import { Spool, WINDOW } from './pull-through-spool'
@@ -51,7 +52,7 @@ export interface DownloadSpec {
   url: string
   relativePath: string
   via: string | undefined
-  tmpDir: string
+  temp: TempFiles
   /** Stop fetching once no client reads any more (for bytes that will not be saved). */
   abortWhenUnwatched: boolean
   /** Decides where the bytes come from (given the signal and our temp file's name); default: the upstream. */
@@ -113,7 +114,7 @@ export class Download {
 
   constructor (spec: DownloadSpec) {
     this.#spec = spec
-    this.tmpPath = path.join(spec.tmpDir, `${randomUUID()}.pull`)
+    this.tmpPath = spec.temp.create('pull')
     this.spool = new Spool(this.tmpPath)
     let resolveHead!: (head: DownloadHead) => void
     let rejectHead!: (err: unknown) => void
@@ -181,8 +182,8 @@ export class Download {
     this.#disposed = true
     await this.settled
     this.spool.release()
-    // Another instance's file is its own to remove.
-    if (!this.#shared) await rm(this.tmpPath, { force: true })
+    // Our own name only (never created when shared): another instance's file is its own to remove.
+    await this.#spec.temp.release(this.tmpPath)
   }
 
   /** Whether every client is far behind the newest byte (so reading on only fills memory). */
@@ -230,7 +231,8 @@ export class Download {
           remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal
         })
         await opening.catch((err: unknown) => {
-          res.body.destroy()
+          // The abort that follows fails the body too; nobody reads it any more.
+          res.body.on('error', () => {}).destroy()
           throw err
         })
         head = headOf(res.headers)
@@ -250,7 +252,9 @@ export class Download {
       debug('%s: %s complete (%d bytes%s)', remote.name, relativePath, size, this.#shared ? ', read from another instance' : '')
     } catch (err: unknown) {
       await opening?.catch(() => {})
-      this.#error = upstreamFailure(this.#controller.signal.aborted ? this.#controller.signal.reason : err, remote.name, relativePath)
+      const cause = this.#controller.signal.aborted ? this.#controller.signal.reason : err
+      // A fault of our own disk (tmp/ read-only or full) is not the remote's.
+      this.#error = localFault(cause, path.dirname(this.#spec.temp.dir), this.tmpPath) ?? upstreamFailure(cause, remote.name, relativePath)
       if (origin?.kind === 'upstream') await origin.onFailure?.(this.#error)
       this.#state = 'failed'
       rejectHead(this.#error)

@@ -28,7 +28,7 @@ const FAILURE_KEEP_MS = 5000
 const FAILURE_WAIT_MS = 2000
 const READ_CHUNK = 512 * 1024
 /** The names Download gives its temp files: anything else in a row is not ours to open or remove. */
-const TMP_NAME = /^[0-9a-f-]{36}\.pull$/
+const TMP_NAME = /^(?:[0-9a-f-]{36}\.)?[0-9a-f-]{36}\.pull$/
 
 /** Errors a follower answers as its leader did; any other failure (the leader closing, ...) is retried. */
 const REPLAYED = new Map<string, (message: string) => PulpError>([

@@ -229,7 +229,7 @@ export class PullThrough {
     // What is saved is fetched once across instances; what is not, once per instance.
     const shared = contentType === null ? undefined : this.#shared.begin(remote, relativePath)
     const download = new Download({
-      clients: this.#clients, remote, url, relativePath, via, tmpDir: this.#ctx.artifacts.tmpDir,
+      clients: this.#clients, remote, url, relativePath, via, temp: this.#ctx.artifacts.temp,
       // Bytes nobody will keep are not worth fetching once every client has gone.
       abortWhenUnwatched: contentType === null,
       origin: shared?.origin

@@ -44,7 +44,7 @@ export interface PulpContext {
 
 /** The context of a new instance on an open connection. */
 export function createContext (options: ResolvedOptions, connection: { knex: Knex, dialect: Dialect }, instanceId: string = randomUUID()): PulpContext {
-  const artifacts = new ArtifactStore(options.dataDir)
+  const artifacts = new ArtifactStore(options.dataDir, instanceId)
   const { knex } = connection
   return {
     options,

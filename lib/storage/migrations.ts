@@ -205,6 +205,20 @@ const MIGRATIONS: readonly Migration[] = [
     }
   },
   {
+    name: '005_status_probe',
+    async up (knex) {
+      // One row that `GET /status` rewrites: a database that answers reads but cannot commit
+      // a write (disk full, read-only) shows as not writable.
+      await knex.schema.createTable('pulp_status_probe', (t) => {
+        t.integer('id').primary()
+        t.string('probed', 32).notNullable()
+      })
+    },
+    async down (knex) {
+      await knex.schema.dropTableIfExists('pulp_status_probe')
+    }
+  },
+  {
     // Orphan cleanup asks "does anything reference this artifact / unit?" for every candidate:
     // without these, each question scanned a whole table (bench: "orphan cleanup").
     name: '008_reference_indexes',

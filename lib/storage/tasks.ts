@@ -213,8 +213,14 @@ export async function activeTasksOf (knex: Knex, repoId: string, distributorId: 
 
 /** Marks a task whose worker died as failed; false when someone else already did. */
 export async function interruptTask (db: Knex | Knex.Transaction, id: string, workerId: string | null, error: TaskError): Promise<boolean> {
+  return await endOrphanTask(db, id, workerId, { state: 'failed', error, result: { result: 'error', summary: error.message, details: null } })
+}
+
+/** Ends a running task of `workerId` (null: of no worker) on its stopped worker's behalf. */
+export async function endOrphanTask (db: Knex | Knex.Transaction, id: string, workerId: string | null, end: TaskEnd): Promise<boolean> {
   const q = db(TABLE).where({ id, state: 'running' })
   if (workerId === null) q.whereNull('worker_id')
   else q.where('worker_id', workerId)
-  return await q.update({ state: 'failed', error: toJson(error), result: toJson({ result: 'error', summary: error.message, details: null }), finished: now() }) > 0
+  const patch: Record<string, unknown> = { state: end.state, error: end.error === null ? null : toJson(end.error), result: toJson(end.result), finished: now() }
+  return await q.update(patch) > 0
 }
