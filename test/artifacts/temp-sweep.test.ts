@@ -29,15 +29,16 @@ async function tmpNames (db: SharedDatabase): Promise<string[]> {
   return await readdir(path.join(db.dataDir, 'tmp'))
 }
 
-/** Waits until the instance's temp file for an upload holds at least `bytes`. */
-async function partOf (db: SharedDatabase, instanceId: string, bytes: number): Promise<string> {
-  let found = ''
+/** Waits until `count` of the instance's upload temp files hold at least `bytes` each; their names. */
+async function partsOf (db: SharedDatabase, instanceId: string, bytes: number, count = 1): Promise<string[]> {
+  let found: string[] = []
   await eventually(async () => {
+    found = []
     for (const name of await tmpNames(db)) {
-      if (name.startsWith(`${instanceId}.`) && name.endsWith('.part') && (await stat(path.join(db.dataDir, 'tmp', name))).size >= bytes) found = name
+      if (name.startsWith(`${instanceId}.`) && name.endsWith('.part') && (await stat(path.join(db.dataDir, 'tmp', name))).size >= bytes) found.push(name)
     }
-    return found !== ''
-  }, 10_000, `the upload's temp file of ${instanceId}`)
+    return found.length >= count
+  }, 10_000, `${count} upload temp file(s) of ${instanceId}`)
   return found
 }
 
@@ -55,7 +56,7 @@ for (const d of dialects()) {
 
         const crashed = [slowUpload(victim.url, 'up', 'a.bin', 64 * MiB), slowUpload(victim.url, 'up', 'b.bin', 64 * MiB)]
         for (const u of crashed) await u.send(Buffer.alloc(2 * MiB, 1))
-        await partOf(db, victim.id, 2 * MiB)
+        await partsOf(db, victim.id, 2 * MiB, 2)
         const exited = new Promise((resolve) => victim.child.once('exit', resolve))
         victim.child.kill('SIGKILL')
         await exited
@@ -64,7 +65,7 @@ for (const d of dialects()) {
 
         const running = slowUpload(live.url, 'up', 'c.bin', 3 * MiB)
         await running.send(Buffer.alloc(MiB, 2))
-        const livePart = await partOf(db, live.id, MiB)
+        const [livePart] = await partsOf(db, live.id, MiB)
 
         const tmp = path.join(db.dataDir, 'tmp')
         const oldUnnamed = `${randomUUID()}.part`
