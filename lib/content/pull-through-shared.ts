@@ -65,7 +65,9 @@ function headFrom (json: string): DownloadHead {
     contentType: text(raw.contentType),
     contentLength: typeof raw.contentLength === 'number' ? raw.contentLength : undefined,
     contentEncoding: text(raw.contentEncoding),
-    lastModified: text(raw.lastModified)
+    lastModified: text(raw.lastModified),
+    // A row written before this field existed came from a leader that saved what it fetched.
+    framed: raw.framed !== false
   }
 }
 
@@ -136,6 +138,11 @@ export class SharedDownload {
         // Any other failure is tried again, as soon as its leader has let go.
         if (row.state === 'failed') probeAt = 0
         if (row.state === 'starting' || row.state === 'streaming') working.add(row.owner)
+        if (row.state === 'streaming' && row.head !== null && !headFrom(row.head).framed) {
+          // Its body ends only when its connection closes, so it will not be saved and its
+          // end could not be checked here: fetch our own copy for our clients (saved by nobody).
+          return { kind: 'upstream' }
+        }
         if (row.state === 'streaming') {
           const followed = await this.#follow(row, signal)
           if (followed !== undefined) return followed
@@ -158,6 +165,11 @@ export class SharedDownload {
     // A failure let go already (see #fail); a follower holds nothing.
     if (lease === undefined || download.state !== 'complete') return
     this.#lease = undefined
+    if (!download.savable) {
+      debug('%s: %s was streamed, not saved: its end was not framed', this.#target.remoteName, this.#target.relativePath)
+      await lease.release()
+      return
+    }
     let saved = false
     try {
       await save(lease.retire)

@@ -211,6 +211,8 @@ export class PullThrough {
       clients: this.#clients, remote, url, relativePath, via, tmpDir: this.#ctx.artifacts.tmpDir,
       // Bytes nobody will keep are not worth fetching once every client has gone.
       abortWhenUnwatched: contentType === null,
+      // No remote type knows a digest in advance yet (`expectedSha256`): a body whose end the
+      // upstream does not frame is streamed and never saved.
       origin: shared?.origin
     })
     this.#inflight.set(key, download)

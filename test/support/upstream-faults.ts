@@ -79,6 +79,20 @@ export function shortBody (body: Buffer, bytes: number): UpstreamHandler {
   }
 }
 
+/**
+ * A body with neither Content-Length nor chunked encoding: it ends when the connection closes.
+ * Only `bytes` of it are sent (all by default) before that clean close, which no client can
+ * tell from the end.
+ */
+export function closeDelimited (body: Buffer, bytes = body.length, options: ServeOptions = {}): UpstreamHandler {
+  return async (req, res) => {
+    res.removeHeader('transfer-encoding')
+    res.writeHead(200, { 'content-type': 'application/octet-stream', connection: 'close' })
+    if (req.method !== 'HEAD') await writeBody(res, body, options, bytes)
+    res.end()
+  }
+}
+
 /** A gate a test opens when it is ready for the upstream to finish. */
 export function gate (): { promise: Promise<void>, open: () => void } {
   let open!: () => void
