@@ -59,6 +59,14 @@ export function status (code: number): UpstreamHandler {
   }
 }
 
+/** Sends the client elsewhere: `code` (302 by default) with `location`, absolute or relative. */
+export function redirect (location: string, code = 302): UpstreamHandler {
+  return (_req, res) => {
+    res.writeHead(code, { location, 'content-type': 'text/plain' })
+    res.end(`moved to ${location}\n`)
+  }
+}
+
 /** Announces the whole length, sends `bytes` of it, then resets the connection. */
 export function resetAfter (body: Buffer, bytes: number, options: ServeOptions = {}): UpstreamHandler {
   return async (_req, res) => {
