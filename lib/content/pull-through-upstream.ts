@@ -115,6 +115,9 @@ export class UpstreamClients {
     // A remote's headers are its credentials for its own origin: a redirect to another one (a
     // CDN, or a host the upstream does not control) gets none of them, not only Authorization.
     const theirs = { ...ours, ...remote.headers, 'accept-encoding': ours['accept-encoding'], via: ours.via }
+    // undici's idle timers: until the headers arrive, then between body bytes. A body paused
+    // because our clients read slowly is not the upstream's silence, and undici does not count it.
+    const idleMs = remote.readTimeout * 1000
     let url = new URL(r.url)
     for (let hops = 0; ; hops++) {
       let res: Dispatcher.ResponseData
@@ -124,6 +127,8 @@ export class UpstreamClients {
           path: url.pathname + url.search,
           method: r.method,
           headers: url.origin === home ? theirs : ours,
+          headersTimeout: idleMs,
+          bodyTimeout: idleMs,
           signal: r.signal
         })
       } catch (err: unknown) {
@@ -172,6 +177,8 @@ function statusFailure (statusCode: number, remoteName: string, relativePath: st
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
+/** undici's idle timeouts, which a remote's `read_timeout` sets. */
+const SILENCE_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 function codeOf (err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code
@@ -186,6 +193,9 @@ export function upstreamFailure (err: unknown, remoteName: string, relativePath:
   if (err instanceof PulpError) return err
   const code = codeOf(err)
   const cause = err
+  if (SILENCE_CODES.has(code)) {
+    return new UpstreamTimeoutError(`remote "${remoteName}" sent nothing for longer than its read_timeout for "${relativePath}" (${code})`, { cause })
+  }
   if (TIMEOUT_CODES.has(code) || (err as Error | null)?.name === 'TimeoutError') {
     return new UpstreamTimeoutError(`remote "${remoteName}" timed out for "${relativePath}" (${code})`, { cause })
   }

@@ -203,6 +203,20 @@ const MIGRATIONS: readonly Migration[] = [
     async down (knex) {
       await knex.schema.dropTableIfExists('pulp_pull_downloads')
     }
+  },
+  {
+    // A remote's read timeout (seconds without a byte from the upstream); existing remotes get the default.
+    name: '004_remote_read_timeout',
+    async up (knex) {
+      await knex.schema.alterTable('pulp_remotes', (t) => {
+        t.float('read_timeout').notNullable().defaultTo(30)
+      })
+    },
+    async down (knex) {
+      await knex.schema.alterTable('pulp_remotes', (t) => {
+        t.dropColumn('read_timeout')
+      })
+    }
   }
 ]
 

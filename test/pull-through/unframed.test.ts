@@ -74,7 +74,7 @@ for (const d of dialects()) {
       f.upstream.on('/files/known.bin', closeDelimited(body))
       const stored: StoredRemote = {
         name: 'known', url: f.upstream.url('files/'), remoteTypeId: 'file', headers: {}, policy: 'on_demand', connectTimeout: null,
-        totalTimeout: null, proxyUrl: null, tlsValidation: true, negativeCacheTtl: null, created: 'c', updated: 'u'
+        totalTimeout: null, readTimeout: 30, proxyUrl: null, tlsValidation: true, negativeCacheTtl: null, created: 'c', updated: 'u'
       }
       const clients = new UpstreamClients(randomUUID())
       const tmpDir = `${f.t.dataDir}/tmp`

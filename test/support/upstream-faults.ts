@@ -67,6 +67,19 @@ export function redirect (location: string, code = 302): UpstreamHandler {
   }
 }
 
+/** Never answers: the request waits, connection open, for headers that do not come. */
+export function silent (): UpstreamHandler {
+  return () => {}
+}
+
+/** Announces the whole length, sends `bytes` of it, then falls silent with the connection open. */
+export function stallAfter (body: Buffer, bytes: number): UpstreamHandler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' })
+    res.write(body.subarray(0, bytes))
+  }
+}
+
 /** Announces the whole length, sends `bytes` of it, then resets the connection. */
 export function resetAfter (body: Buffer, bytes: number, options: ServeOptions = {}): UpstreamHandler {
   return async (_req, res) => {
