@@ -101,6 +101,15 @@ export class PullThrough {
     if (via?.includes(this.#clients.viaToken) === true) {
       throw new LoopDetectedError(`proxy loop: the request for "${relativePath}" already went through this instance (remote "${remote.name}")`)
     }
+    if (again) {
+      // The download this request followed found the path saved by another instance: serve
+      // that copy, from the record. Joining a download here instead could end the same way
+      // with nothing left to try: every request retrying at once joined the one the first of
+      // them started on a guess, which then found the path saved too.
+      const hit = await this.#index.artifact(remote, relativePath)
+      if (hit !== undefined && await this.#sendHit(req, res, remote, hit, name)) return
+      throw new UpstreamError(`"${relativePath}" of remote "${remote.name}" was saved elsewhere but cannot be read here`)
+    }
     const key = `${remote.name}\0${remote.updated}\0${relativePath}`
     let download = this.#joinable(key)
     /** Keeps a download started on a guess readable until this request follows it. */
@@ -152,7 +161,6 @@ export class PullThrough {
     } finally {
       held?.release()
     }
-    if (again) throw new UpstreamError(`"${relativePath}" of remote "${remote.name}" was saved elsewhere but cannot be read here`)
     await this.#serve(req, res, route, name, true)
   }
 
