@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { dialects } from '../support/databases'
-import { startPullCluster, type PullCluster } from '../support/scale-pull-cluster'
+import { startPullCluster, wireMirror, type PullCluster } from '../support/scale-pull-cluster'
 import { serveFile, testBytes } from '../support/upstream-faults'
 
 /**
@@ -19,10 +19,7 @@ for (const d of dialects()) {
       c = await startPullCluster({
         dialect: d.name,
         instances: 2,
-        setup: async (pulp, upstream) => {
-          await pulp.remotes.create({ name: 'up', url: upstream.url('files/') })
-          await pulp.distributions.create({ name: 'mirror', basePath: 'mirror', remote: 'up' })
-        }
+        setup: wireMirror
       })
     })
     after(async () => { await c?.stop() })

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { dialects } from '../support/databases'
 import { eventually } from '../support/fs-wait'
 import { countRows } from '../support/scale-pull-artifacts'
-import { startPullCluster, type PullCluster } from '../support/scale-pull-cluster'
+import { startPullCluster, wireMirror, type PullCluster } from '../support/scale-pull-cluster'
 import { serveFile, stallAfter, testBytes } from '../support/upstream-faults'
 import type { FetchResult } from '../support/upstream-pulp'
 
@@ -20,10 +20,7 @@ for (const d of dialects()) {
       c = await startPullCluster({
         dialect: d.name,
         instances: 2,
-        setup: async (pulp, upstream) => {
-          await pulp.remotes.create({ name: 'up', url: upstream.url('files/') })
-          await pulp.distributions.create({ name: 'mirror', basePath: 'mirror', remote: 'up' })
-        }
+        setup: wireMirror
       })
     })
     after(async () => { await c?.stop() })
