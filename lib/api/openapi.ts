@@ -86,18 +86,18 @@ const SCHEMAS: Record<string, Schema> = {
     name: str, url: { ...str, description: 'http or https' }, remote_type_id: { ...str, default: 'file' },
     headers: { type: 'object', additionalProperties: str, nullable: true, description: 'sent upstream; read back as "***"' },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true }
+    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', nullable: true, default: 30, description: 'seconds the upstream may send nothing (before its headers or within its body) before the request fails (504 before the headers, a cut connection after); null restores the default' }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true }
   }, ['name', 'url']),
   RemoteUpdate: obj({
     url: str, remote_type_id: str, headers: { type: 'object', additionalProperties: str, nullable: true, description: 'replaces the set; "***" keeps a stored value' },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true }
+    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', nullable: true, default: 30, description: 'seconds the upstream may send nothing (before its headers or within its body) before the request fails (504 before the headers, a cut connection after); null restores the default' }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true }
   }),
   Remote: obj({
     name: str, url: str, remote_type_id: str, headers: { type: 'object', additionalProperties: { type: 'string', enum: ['***'] } },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' },
-    negative_cache_ttl: { type: 'number', nullable: true }, created: str, updated: str
+    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', description: 'seconds without a byte from the upstream before a request fails' },
+    proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true }, created: str, updated: str
   }),
   RemotePage: page('Remote'),
   DistributionInput: obj({ name: str, base_path: str, repository: nstr, remote: nstr }, ['name', 'base_path']),

@@ -17,6 +17,12 @@ export interface DownloadHead {
   contentLength: number | undefined
   contentEncoding: string | undefined
   lastModified: string | undefined
+  /**
+   * The upstream marked where the body ends (Content-Length or chunked), so a connection lost
+   * early is a failure we see. Without it the body ends when the connection closes, and a cut
+   * looks exactly like the end: such a body is never saved unless a known digest verifies it.
+   */
+  framed: boolean
 }
 
 /** A client following the download as it arrives. */
@@ -55,6 +61,11 @@ export interface DownloadSpec {
   temp: TempFiles
   /** Stop fetching once no client reads any more (for bytes that will not be saved). */
   abortWhenUnwatched: boolean
+  /**
+   * The sha256 the body must have, when known before it is fetched (an index listed it): a
+   * mismatch fails the download, and a match lets a body whose end was not framed be saved.
+   */
+  expectedSha256?: string
   /** Decides where the bytes come from (given the signal and our temp file's name); default: the upstream. */
   origin?: (signal: AbortSignal, file: string) => Promise<DownloadOrigin>
 }
@@ -76,11 +87,14 @@ export function headOf (headers: Record<string, string | string[] | undefined>):
   }
   const length = one('content-length')
   const encoding = one('content-encoding')?.trim()
+  const contentLength = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
   return {
     contentType: one('content-type'),
-    contentLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined,
+    contentLength,
     contentEncoding: encoding === undefined || encoding === '' || encoding.toLowerCase() === 'identity' ? undefined : encoding,
-    lastModified: one('last-modified')
+    lastModified: one('last-modified'),
+    // RFC 9112 6.3: chunked ends with its last chunk, which undici requires before it ends the body.
+    framed: contentLength !== undefined || /(^|,)\s*chunked\s*$/i.test(one('transfer-encoding') ?? '')
   }
 }
 
@@ -104,6 +118,8 @@ export class Download {
   #head: DownloadHead | undefined
   #error: PulpError | undefined
   #sha256: string | undefined
+  /** The body matched `expectedSha256`. */
+  #verified = false
   #disposed = false
   /** The bytes come from another instance's download (nothing to save here). */
   #shared = false
@@ -129,6 +145,14 @@ export class Download {
   get error (): PulpError | undefined { return this.#error }
   /** The body's digest once complete. */
   get sha256 (): string | undefined { return this.#sha256 }
+  /**
+   * The body is complete and may be kept: the upstream framed its end, or a digest known in
+   * advance verified it (CONTRACT 13). Anything else was streamed and is not saved.
+   */
+  get savable (): boolean {
+    return this.#state === 'complete' && (this.#verified || this.#head?.framed === true)
+  }
+
   get remote (): StoredRemote { return this.#spec.remote }
   get relativePath (): string { return this.#spec.relativePath }
   /** False when the bytes were read from another instance's download, not the remote. */
@@ -246,6 +270,11 @@ export class Download {
       const expected = head.contentLength
       if (expected !== undefined && size !== expected) {
         throw new UpstreamError(`remote "${remote.name}" sent ${size} of the ${expected} bytes of "${relativePath}" its Content-Length announced`)
+      }
+      const known = this.#spec.expectedSha256
+      if (known !== undefined) {
+        if (this.#sha256 !== known) throw new UpstreamError(`remote "${remote.name}" sent bytes for "${relativePath}" that do not match the digest known for them`)
+        this.#verified = true
       }
       if (origin.kind === 'shared') await origin.verify(this.#sha256 as string, size)
       this.#state = 'complete'

@@ -96,6 +96,12 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
       headers['content-range'] = `bytes ${wanted.start}-${wanted.end}/${head.contentLength as number}`
       headers['content-length'] = wanted.end - wanted.start + 1
     }
+    if (!head.framed) {
+      // The upstream's body ends when its connection closes, so ours does too: a chunked
+      // answer would vouch for an end we could not check.
+      headers.connection = 'close'
+      res.removeHeader('transfer-encoding')
+    }
     res.writeHead(wanted === undefined ? 200 : 206, headers)
     if (req.method === 'HEAD') {
       res.end()

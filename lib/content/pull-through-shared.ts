@@ -7,8 +7,10 @@ import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import { PullLeases, type PullLease, type PullProgress, type PullTarget } from '../storage/pull-leases'
+import { localHost } from '../publish/recovery'
 import { findRemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
+import { processRuns } from '../storage/workers'
 import type { Download, DownloadHead, DownloadOrigin } from './pull-through-download'
 
 const debug = createDebug('pulp:content:pull-through:shared')
@@ -65,7 +67,9 @@ function headFrom (json: string): DownloadHead {
     contentType: text(raw.contentType),
     contentLength: typeof raw.contentLength === 'number' ? raw.contentLength : undefined,
     contentEncoding: text(raw.contentEncoding),
-    lastModified: text(raw.lastModified)
+    lastModified: text(raw.lastModified),
+    // A row written before this field existed came from a leader that saved what it fetched.
+    framed: raw.framed !== false
   }
 }
 
@@ -77,15 +81,16 @@ function headFrom (json: string): DownloadHead {
 export class SharedDownloads {
   readonly #ctx: PulpContext
   readonly #leases: PullLeases
+  readonly #host = localHost()
 
   constructor (ctx: PulpContext) {
     this.#ctx = ctx
-    this.#leases = new PullLeases(ctx.knex, ctx.dialect)
+    this.#leases = new PullLeases(ctx.knex, ctx.dialect, { process: { host: this.#host, pid: process.pid } })
   }
 
   /** The cross-instance side of this instance's download of `relativePath`. */
   begin (remote: StoredRemote, relativePath: string): SharedDownload {
-    return new SharedDownload(this.#ctx, this.#leases, { remoteName: remote.name, relativePath })
+    return new SharedDownload(this.#ctx, this.#leases, { remoteName: remote.name, relativePath }, this.#host)
   }
 
   async close (): Promise<void> {
@@ -98,14 +103,17 @@ export class SharedDownload {
   readonly #leases: PullLeases
   readonly #target: PullTarget
   readonly #key: string
+  /** Where this process runs, to judge leaders on the same host by their pid. */
+  readonly #host: string
   /** Names this download in the rows it writes. */
   readonly #owner = randomUUID()
   #lease: PullLease | undefined
 
-  constructor (ctx: PulpContext, leases: PullLeases, target: PullTarget) {
+  constructor (ctx: PulpContext, leases: PullLeases, target: PullTarget, host: string) {
     this.#ctx = ctx
     this.#leases = leases
     this.#target = target
+    this.#host = host
     this.#key = createHash('sha256').update(`${target.remoteName}\0${target.relativePath}`).digest('hex')
   }
 
@@ -131,11 +139,21 @@ export class SharedDownload {
         // A lock without a row is a leader just starting, or just done saving: ask again soon.
         probeAt = 0
       } else {
+        if (row.state !== 'failed' && this.#dead(row)) {
+          // Its process is gone: its file will never grow, and its lease need not run out.
+          const led = await this.#tryLead(file, row.owner)
+          if (led !== undefined) return led
+        }
         const failure = row.state === 'failed' && working.has(row.owner) ? replayed(row.error) : undefined
         if (failure !== undefined) throw failure
         // Any other failure is tried again, as soon as its leader has let go.
         if (row.state === 'failed') probeAt = 0
         if (row.state === 'starting' || row.state === 'streaming') working.add(row.owner)
+        if (row.state === 'streaming' && row.head !== null && !headFrom(row.head).framed) {
+          // Its body ends only when its connection closes, so it will not be saved and its
+          // end could not be checked here: fetch our own copy for our clients (saved by nobody).
+          return { kind: 'upstream' }
+        }
         if (row.state === 'streaming') {
           const followed = await this.#follow(row, signal)
           if (followed !== undefined) return followed
@@ -158,6 +176,11 @@ export class SharedDownload {
     // A failure let go already (see #fail); a follower holds nothing.
     if (lease === undefined || download.state !== 'complete') return
     this.#lease = undefined
+    if (!download.savable) {
+      debug('%s: %s was streamed, not saved: its end was not framed', this.#target.remoteName, this.#target.relativePath)
+      await lease.release()
+      return
+    }
     let saved = false
     try {
       await save(lease.retire)
@@ -167,8 +190,14 @@ export class SharedDownload {
     }
   }
 
-  async #tryLead (file: string): Promise<DownloadOrigin | undefined> {
-    const claim = await this.#leases.tryLead(this.#key, this.#owner, file, this.#target)
+  /** Whether a leader's process, on this host, has died (a leader elsewhere is judged by its lease or lock). */
+  #dead (row: PullProgress): boolean {
+    return row.host === this.#host && row.pid !== null && row.pid !== process.pid && !processRuns(row.pid)
+  }
+
+  /** `deadOwner`: the leader seen dead, whose lease is taken at once. */
+  async #tryLead (file: string, deadOwner?: string): Promise<DownloadOrigin | undefined> {
+    const claim = await this.#leases.tryLead(this.#key, this.#owner, file, this.#target, deadOwner)
     if (claim === undefined) return undefined
     const { lease } = claim
     this.#removeLeftover(claim.previousFile, file)
@@ -289,7 +318,7 @@ export class SharedDownload {
     if (row?.owner === owner) {
       if (row.state === 'failed') throw replayed(row.error) ?? new UpstreamError(`the instance fetching "${relativePath}" of remote "${remoteName}" failed`)
       if (!probe) return undefined
-      const claim = await this.#leases.tryLead(this.#key, this.#owner, '', this.#target)
+      const claim = await this.#leases.tryLead(this.#key, this.#owner, '', this.#target, this.#dead(row) ? owner : undefined)
       // Still held: the leader is alive, only its upstream is slow.
       if (claim === undefined) return undefined
       this.#removeLeftover(claim.previousFile, '')

@@ -111,6 +111,15 @@ export class PullThrough {
     if (via?.includes(this.#clients.viaToken) === true) {
       throw new LoopDetectedError(`proxy loop: the request for "${relativePath}" already went through this instance (remote "${remote.name}")`)
     }
+    if (again) {
+      // The download this request followed found the path saved by another instance: serve
+      // that copy, from the record. Joining a download here instead could end the same way
+      // with nothing left to try: every request retrying at once joined the one the first of
+      // them started on a guess, which then found the path saved too.
+      const hit = await this.#index.artifact(remote, relativePath)
+      if (hit !== undefined && await this.#sendHit(req, res, remote, hit, name)) return
+      throw new UpstreamError(`"${relativePath}" of remote "${remote.name}" was saved elsewhere but cannot be read here`)
+    }
     const key = `${remote.name}\0${remote.updated}\0${relativePath}`
     let download = this.#joinable(key)
     if (download !== undefined) this.#ctx.metrics?.coalesced.inc()
@@ -167,7 +176,6 @@ export class PullThrough {
     } finally {
       held?.release()
     }
-    if (again) throw new UpstreamError(`"${relativePath}" of remote "${remote.name}" was saved elsewhere but cannot be read here`)
     await this.#serve(req, res, route, name, true)
   }
 
@@ -232,6 +240,8 @@ export class PullThrough {
       clients: this.#clients, remote, url, relativePath, via, temp: this.#ctx.artifacts.temp,
       // Bytes nobody will keep are not worth fetching once every client has gone.
       abortWhenUnwatched: contentType === null,
+      // No remote type knows a digest in advance yet (`expectedSha256`): a body whose end the
+      // upstream does not frame is streamed and never saved.
       origin: shared?.origin
     })
     this.#inflight.set(key, download)

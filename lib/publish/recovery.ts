@@ -8,7 +8,7 @@ import { insertHistory } from '../storage/history'
 import { now } from '../storage/rows'
 import { setLastPublish } from '../storage/distributors'
 import { endOrphanTask, interruptTask, runningTasks, type Task, type TaskError } from '../storage/tasks'
-import { databaseNow, findWorkers, pruneWorkers, removeWorker, type Worker } from '../storage/workers'
+import { databaseNow, findWorkers, processRuns, pruneWorkers, removeWorker, type Worker } from '../storage/workers'
 import type { PublicationTree } from './tree'
 
 const debug = createDebug('pulp:publish:recovery')
@@ -51,12 +51,7 @@ export function isAlive (worker: Worker | undefined, heartbeatTimeoutSeconds: nu
   if (observer.now - Date.parse(worker.heartbeat) > heartbeatTimeoutSeconds * 1000) return false
   // The same pid is this process: another instance in it is alive while it beats.
   if (worker.hostname !== observer.host || worker.pid === observer.pid) return true
-  try {
-    process.kill(worker.pid, 0)
-    return true
-  } catch (err: unknown) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  return processRuns(worker.pid)
 }
 
 /**

@@ -205,6 +205,30 @@ const MIGRATIONS: readonly Migration[] = [
     }
   },
   {
+    // A remote's read timeout (seconds without a byte from the upstream; existing remotes get
+    // the default), and where a pull-through leader runs, so that a follower on its host sees
+    // it die at once instead of streaming its partial file until the lease runs out.
+    name: '004_read_timeout_and_pull_leaders',
+    async up (knex) {
+      await knex.schema.alterTable('pulp_remotes', (t) => {
+        t.float('read_timeout').notNullable().defaultTo(30)
+      })
+      await knex.schema.alterTable('pulp_pull_downloads', (t) => {
+        t.string('leader_host', 512).nullable()
+        t.integer('leader_pid').nullable()
+      })
+    },
+    async down (knex) {
+      await knex.schema.alterTable('pulp_pull_downloads', (t) => {
+        t.dropColumn('leader_host')
+        t.dropColumn('leader_pid')
+      })
+      await knex.schema.alterTable('pulp_remotes', (t) => {
+        t.dropColumn('read_timeout')
+      })
+    }
+  },
+  {
     name: '005_status_probe',
     async up (knex) {
       // One row that `GET /status` rewrites: a database that answers reads but cannot commit
