@@ -23,7 +23,10 @@ const MEASURES = [
   { id: 'publish', number: 5, title: 'publish' },
   { id: 'upload', number: 6, title: 'upload vs local write+hash' },
   { id: 'memory', number: 7, title: 'memory: peak RSS' },
-  { id: 'pull-through-freshness', number: 8, title: 'pull-through freshness' }
+  { id: 'push', number: 8, title: 'push vs cp -r + sha256sum' },
+  { id: 'metrics-overhead', number: 9, title: 'metrics on vs off' },
+  { id: 'orphan-cleanup', number: 10, title: 'orphan cleanup vs bare unlink loop' },
+  { id: 'pull-through-freshness', number: 11, title: 'pull-through freshness' }
 ] as const
 
 async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {

@@ -1,3 +1,5 @@
+import path from 'node:path'
+
 /**
  * One errors module: every error the package raises has a stable `code`.
  * Domain code throws these; the HTTP edge (`api/`, `content/`) maps codes to statuses.
@@ -91,6 +93,79 @@ export class ClosedError extends PulpError {
   constructor (message = 'pulp-middleware is closed', options?: PulpErrorOptions) { super(message, 'ERR_PULP_CLOSED', options) }
 }
 
+/** The command line could not do what it was asked; `exitCode` is what the process ends with. */
+export class CommandError extends PulpError {
+  readonly exitCode: number
+  constructor (message: string, exitCode = 1, options?: PulpErrorOptions) {
+    super(message, 'ERR_PULP_COMMAND', options)
+    this.exitCode = exitCode
+  }
+}
+
+/** The disk (or the quota, or the database's disk) is full. */
+export class InsufficientStorageError extends PulpError {
+  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_INSUFFICIENT_STORAGE', options) }
+}
+
+/** A local fault other than a full disk (permissions, a read-only or failing disk): a 500 that names it. */
+export class LocalFaultError extends PulpError {
+  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_LOCAL_FAULT', options) }
+}
+
+/** Error codes of a full disk or quota: Node's, SQLite's, and PostgreSQL's SQLSTATE disk_full. */
+const FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100'])
+
+/** The local faults we name, and how. */
+const LOCAL_CAUSES: Readonly<Record<string, string>> = Object.freeze({
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  SQLITE_FULL: 'database or disk is full',
+  SQLITE_READONLY: 'the database is read-only',
+  SQLITE_IOERR: 'disk I/O error',
+  SQLITE_CANTOPEN: 'cannot open the database file',
+  53100: 'the database server\'s disk is full'
+})
+
+const VERB_BY_SYSCALL: Readonly<Record<string, string>> = Object.freeze({
+  open: 'open', mkdir: 'create', link: 'link to', symlink: 'create the link', rename: 'rename to',
+  unlink: 'remove', rmdir: 'remove', chmod: 'change', utime: 'touch', futime: 'touch'
+})
+
+/**
+ * The local fault behind `err`, if it is one: a full disk or quota becomes 507
+ * (InsufficientStorageError), a permission, read-only or I/O fault a 500 naming its cause
+ * (LocalFaultError). Paths are shown relative to `dataDir`, never as the server's absolute
+ * paths; `file` names what was being written when the error does not (a write on a descriptor).
+ */
+export function localFault (err: unknown, dataDir: string, file?: string): PulpError | undefined {
+  if (err instanceof PulpError || err === null || typeof err !== 'object') return undefined
+  const e = err as { code?: unknown, syscall?: unknown, path?: unknown, dest?: unknown }
+  const code = String(e.code ?? '')
+  const cause = LOCAL_CAUSES[code]
+  if (cause === undefined) return undefined
+  let message: string
+  if (code.startsWith('SQLITE_') || code === '53100') {
+    message = `the database cannot write: ${cause}`
+  } else {
+    const target = typeof e.dest === 'string' ? e.dest : typeof e.path === 'string' ? e.path : file
+    const verb = typeof e.syscall === 'string' ? VERB_BY_SYSCALL[e.syscall] ?? 'write to' : 'write to'
+    message = `cannot ${verb} ${target === undefined ? 'the data directory' : shownPath(target, dataDir)}: ${cause}`
+  }
+  return FULL.has(code) ? new InsufficientStorageError(message, { cause: err }) : new LocalFaultError(message, { cause: err })
+}
+
+/** A path as a client may see it: relative to `dataDir`, or only its name when outside it. */
+function shownPath (file: string, dataDir: string): string {
+  const relative = path.relative(path.resolve(dataDir), path.resolve(dataDir, file))
+  return relative === '' ? '.' : relative.startsWith('..') || path.isAbsolute(relative) ? path.basename(file) : relative.split(path.sep).join('/')
+}
+
 const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   ERR_PULP_INVALID: 400,
   ERR_PULP_INVALID_CONFIG: 400,
@@ -103,8 +178,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
   ERR_PULP_UPSTREAM: 502,
   ERR_PULP_UPSTREAM_DOWN: 502,
   ERR_PULP_DIGEST_MISMATCH: 502,
+  ERR_PULP_LOCAL_FAULT: 500,
   ERR_PULP_CLOSED: 503,
   ERR_PULP_UPSTREAM_TIMEOUT: 504,
+  ERR_PULP_INSUFFICIENT_STORAGE: 507,
   ERR_PULP_LOOP: 508
 })
 
@@ -114,11 +191,12 @@ export function httpStatusOf (err: unknown): number {
   return 500
 }
 
-/** The `{error: {code, message}}` body for an error; a 500 never shows its message or stack. */
+/** The `{error: {code, message}}` body for an error; a 500 never shows its message or stack, unless it names a local fault. */
 export function errorBody (err: unknown): { error: { code: string, message: string } } {
   const status = httpStatusOf(err)
-  // 502/504 messages name the remote (never its credentials) and help the client; a 500 says nothing.
-  if (err instanceof PulpError && err.expose && status !== 500) {
+  // 502/504 messages name the remote (never its credentials) and help the client; a 500 says
+  // nothing, except the local cause an operator must fix (its paths are relative to dataDir).
+  if (err instanceof PulpError && err.expose && (status !== 500 || err instanceof LocalFaultError)) {
     return { error: { code: err.code, message: err.message } }
   }
   return { error: { code: 'ERR_PULP_INTERNAL', message: 'internal server error' } }

@@ -1,17 +1,17 @@
-import { EventEmitter } from 'node:events'
-import { randomUUID } from 'node:crypto'
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import createDebug from 'debug'
+import type { Registry } from 'prom-client'
 import { resolveOptions, type PulpOptions } from './options'
 import { openConnection } from './storage/connection'
 import { migrateLatest } from './storage/migrations'
-import { ArtifactStore } from './artifacts/store'
+import { TempSweeper } from './artifacts/temp-sweep'
 import { ClosedError, errorBody, httpStatusOf } from './errors'
 import { createServices, type Status } from './services'
 import { createApiRouter } from './api/router'
 import { createContentRouter } from './content/router'
 import { sendLanding } from './landing'
-import type { PulpContext, PulpEventMap } from './core/context'
+import { createContext } from './core/context'
+import type { PulpEventMap } from './core/context'
 import type { RepositoryService } from './core/repositories'
 import type { DistributorsApi } from './core/distributors'
 import type { TaskService } from './core/tasks'
@@ -22,6 +22,7 @@ import { createRegistry } from './plugins/builtins'
 import type { Task } from './storage/tasks'
 import type { RemoteService } from './core/remotes'
 import type { DistributionService } from './core/distributions'
+import type { OrphanService } from './core/orphans'
 
 const debug = createDebug('pulp:middleware')
 
@@ -43,6 +44,13 @@ export interface PulpMiddleware extends RequestHandler {
   readonly remotes: RemoteService
   /** Base paths under `contentPath` served from a remote and/or joined to a repository. */
   readonly distributions: DistributionService
+  /**
+   * This instance's Prometheus registry (never prom-client's global one), for a host app that
+   * exposes its own `/metrics`: `registry.metrics()`; undefined under `metrics: false`.
+   */
+  readonly metrics: Registry | undefined
+  /** `orphans.cleanup({ orphanProtectionTime? })`: removes what nothing references; resolves with its task. */
+  readonly orphans: OrphanService
 }
 
 /**
@@ -78,26 +86,21 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
   // Before anything touches the disk: a broken plugin is a bad option.
   const registry = createRegistry(opts.plugins)
   const connection = openConnection(opts.database, opts.dataDir)
-  const ctx: PulpContext = {
-    options: opts,
-    knex: connection.knex,
-    dialect: connection.dialect,
-    artifacts: new ArtifactStore(opts.dataDir),
-    events: new EventEmitter<PulpEventMap>(),
-    instanceId: randomUUID(),
-    beforeRepositoryDelete: []
-  }
+  const ctx = createContext(opts, connection)
   const services = createServices(ctx, registry)
+  const tempSweeper = new TempSweeper(ctx)
   let closed = false
 
   const ready = (async () => {
     await migrateLatest(ctx.knex)
     await ctx.artifacts.init()
     await services.publishing.start()
+    // After the runner's first beat, so other instances already see this one alive.
+    await tempSweeper.start()
     debug('ready: %s at %s', ctx.dialect, opts.dataDir)
   })()
   // Callers who never await `ready` still learn of a failure from their first request.
-  ready.catch((err: unknown) => debug('start-up failed: %O', err))
+  ready.catch((err: unknown) => ctx.log.part('pulp:middleware').error({ err }, 'start-up failed'))
 
   // Only our own paths wait for (or report) start-up; the host app's other routes never do.
   const waitUntilReady = async function waitUntilReady (_req: Request, res: Response, next: NextFunction) {
@@ -121,8 +124,10 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     if (closed) return
     closed = true
     await ready.catch(() => {})
+    await tempSweeper.close()
     await services.publishing.close()
     await services.pullThrough.close()
+    await services.orphans.close()
     if (connection.owned) await ctx.knex.destroy()
     debug('closed')
   }
@@ -144,6 +149,8 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     tasks: afterReady(services.publishing.tasks, ready),
     consumers: afterReady(services.publishing.consumers, ready),
     remotes: afterReady(services.remotes, ready),
-    distributions: afterReady(services.distributions, ready)
+    distributions: afterReady(services.distributions, ready),
+    metrics: ctx.metrics?.registry,
+    orphans: afterReady(services.orphans, ready)
   })
 }

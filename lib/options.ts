@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { Knex } from 'knex'
 import type { Request } from 'express'
 import type { PluginBundle } from './plugins/types'
+import { LOG_LEVELS, type Logger } from './log/logger'
 
 export type AuthorizeFn = (req: Request, action: string) => boolean | Promise<boolean>
 
@@ -32,6 +33,19 @@ export interface PulpOptions {
   indexes?: boolean
   index?: string | string[] | false
   cacheControl?: string | false
+  /**
+   * Where 500s, failed saves, failed tasks, remotes going down and up and start-up failures
+   * are reported: pino, or any object with `error`, `warn`, `info` and `debug` taking
+   * `(fields, message)` or `(message)`. No credential reaches it. Default: the `debug`
+   * namespaces (`DEBUG=pulp:*`).
+   * @example pulpMiddleware({ logger: pino() })
+   */
+  logger?: Logger
+  /**
+   * Prometheus metrics: `GET <apiPath>/metrics` and `pulp.metrics`. Default true; `false`
+   * counts nothing (the bench compares both).
+   */
+  metrics?: boolean
 }
 
 export interface ResolvedRunnerOptions {
@@ -57,6 +71,8 @@ export interface ResolvedOptions {
   /** File names tried, in order, for a directory asked with its slash; empty when off. */
   readonly index: readonly string[]
   readonly cacheControl: string | false
+  readonly logger: Logger | undefined
+  readonly metrics: boolean
 }
 
 const GiB = 1024 ** 3
@@ -82,7 +98,7 @@ export const DEFAULTS = Object.freeze({
 })
 
 const KNOWN = new Set(['dataDir', 'database', 'apiPath', 'contentPath', 'authorize', 'plugins', 'maxUploadSize',
-  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'index', 'cacheControl'])
+  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'index', 'cacheControl', 'logger', 'metrics'])
 const KNOWN_RUNNER = new Set(['concurrency', 'closeTimeout', 'pollInterval', 'heartbeatInterval', 'heartbeatTimeout'])
 
 function fail (name: string, what: string): never {
@@ -185,11 +201,17 @@ export function resolveOptions (options: PulpOptions = {}): ResolvedOptions {
   const maxUploadSize = nonNegativeNumber('maxUploadSize', o.maxUploadSize, DEFAULTS.maxUploadSize)
   if (maxUploadSize < 1 || !Number.isInteger(maxUploadSize)) fail('maxUploadSize', 'must be a whole number of bytes >= 1')
 
-  for (const key of ['indexes'] as const) {
+  for (const key of ['indexes', 'metrics'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') fail(key, 'must be a boolean')
   }
   if (o.cacheControl !== undefined && o.cacheControl !== false && (typeof o.cacheControl !== 'string' || /[\r\n]/.test(o.cacheControl))) {
     fail('cacheControl', 'must be a header value string or false')
+  }
+
+  if (o.logger !== undefined) {
+    const logger = o.logger as Record<string, unknown> | null
+    if (logger === null || typeof logger !== 'object') fail('logger', 'must be an object with error, warn, info and debug functions (pino is one)')
+    for (const level of LOG_LEVELS) if (typeof logger[level] !== 'function') fail(`logger.${level}`, 'must be a function (fields, message)')
   }
 
   return Object.freeze({
@@ -205,6 +227,8 @@ export function resolveOptions (options: PulpOptions = {}): ResolvedOptions {
     publicationGracePeriod: nonNegativeNumber('publicationGracePeriod', o.publicationGracePeriod, DEFAULTS.publicationGracePeriod),
     indexes: (o.indexes as boolean | undefined) ?? DEFAULTS.indexes,
     index: indexNames(o.index),
-    cacheControl: (o.cacheControl as string | false | undefined) ?? DEFAULTS.cacheControl
+    cacheControl: (o.cacheControl as string | false | undefined) ?? DEFAULTS.cacheControl,
+    logger: o.logger as Logger | undefined,
+    metrics: (o.metrics as boolean | undefined) ?? true
   })
 }

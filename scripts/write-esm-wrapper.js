@@ -14,3 +14,5 @@ const lines = [
 ]
 fs.writeFileSync(path.join(dist, 'index.mjs'), lines.join('\n'))
 fs.writeFileSync(path.join(dist, 'index.d.mts'), "export * from './index.js'\nexport { default } from './index.js'\n")
+// The `pulp-middleware` bin runs by its shebang, so it must be executable (tsc writes 0644).
+fs.chmodSync(path.join(dist, 'cli', 'index.js'), 0o755)

@@ -1,15 +1,15 @@
 import type { NextFunction, Request, Response } from 'express'
-import createDebug from 'debug'
 import { MulterError } from 'multer'
-import { errorBody, httpStatusOf, PayloadTooLargeError, PulpError, UnsupportedMediaTypeError, ValidationError } from '../errors'
-
-const debug = createDebug('pulp:api')
+import { MAX_FILES_PER_UPLOAD } from './upload-storage'
+import { errorBody, httpStatusOf, localFault, PayloadTooLargeError, PulpError, UnsupportedMediaTypeError, ValidationError } from '../errors'
+import type { PartLog } from '../log/logger'
 
 /** Maps errors from Express's body parsers and multer to ours, so every error has one shape. */
 function normalize (err: unknown): unknown {
   if (err instanceof PulpError) return err
   if (err instanceof MulterError) {
     if (err.code === 'LIMIT_FILE_SIZE') return new PayloadTooLargeError('the file is larger than maxUploadSize')
+    if (err.code === 'LIMIT_FILE_COUNT') return new PayloadTooLargeError(`one upload request carries at most ${MAX_FILES_PER_UPLOAD} files`)
     return new ValidationError(`bad multipart upload: ${err.message}${err.field ? ` (field "${err.field}")` : ''}`)
   }
   const e = err as { type?: string, status?: number, message?: string }
@@ -22,14 +22,20 @@ function normalize (err: unknown): unknown {
   return err
 }
 
-/** The API's last error handler: `{error: {code, message}}`, and never a stack trace. */
-export function apiErrorHandler (err: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const error = normalize(err)
-  const status = httpStatusOf(error)
-  if (status >= 500) debug('%s %s failed: %O', req.method, req.originalUrl, err)
-  if (res.headersSent) {
-    res.destroy()
-    return
+/**
+ * The API's last error handler: `{error: {code, message}}`, and never a stack trace; a 500's
+ * cause goes to the log. A local fault (disk full, permission denied) is named, with paths
+ * relative to `dataDir`.
+ */
+export function apiErrorHandler (log: PartLog, dataDir: string) {
+  return function apiError (err: unknown, req: Request, res: Response, _next: NextFunction): void {
+    const error = normalize(localFault(err, dataDir) ?? err)
+    const status = httpStatusOf(error)
+    if (status >= 500) log.error({ err, method: req.method, url: req.originalUrl, status }, 'API request failed')
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    res.status(status).json(errorBody(error))
   }
-  res.status(status).json(errorBody(error))
 }

@@ -41,7 +41,7 @@ const REMOTE_HEALTH: Schema = {
 
 const SCHEMAS: Record<string, Schema> = {
   Error: obj({ error: obj({ code: str, message: str }, ['code', 'message']) }, ['error']),
-  Status: obj({ versions: json, database: json, runner: json }),
+  Status: obj({ versions: json, database: json, runner: json, disk: obj({ artifacts: { type: 'integer' }, tmp: { type: 'integer' }, distributions: json }) }),
   RepositoryInput: obj({ id: str, display_name: nstr, description: nstr, notes: json }, ['id']),
   RepositoryUpdate: obj({ display_name: nstr, description: nstr, notes: json }),
   Repository: obj({
@@ -51,7 +51,13 @@ const SCHEMAS: Record<string, Schema> = {
   RepositoryPage: page('Repository'),
   Unit: obj({ id: str, type_id: str, relative_path: str, sha256: str, size: { type: 'integer' }, created: str, added: str }),
   UnitPage: page('Unit'),
-  Upload: obj({ file: { type: 'string', format: 'binary' }, relative_path: str }, ['file']),
+  Upload: {
+    ...obj({
+      file: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'one or more file parts (at most 1000)' },
+      relative_path: { type: 'array', items: str, description: "each placed before its file part; a part without one takes its file name" }
+    }, ['file']),
+    description: 'all parts become units, or none do (a bad relative_path answers 400 naming the part)'
+  },
   UploadResult: obj({ units: { type: 'array', items: ref('Unit') } }),
   DistributorInput: obj({ distributor_type_id: str, distributor_id: str, distributor_config: json, auto_publish: { type: 'boolean' } }, ['distributor_type_id']),
   DistributorUpdate: obj({ distributor_config: { ...json, description: 'keys to set; a key set to null is deleted' }, auto_publish: { type: 'boolean' } }),
@@ -90,19 +96,20 @@ const SCHEMAS: Record<string, Schema> = {
     name: str, url: { ...str, description: 'http or https' }, remote_type_id: { ...str, default: 'file' },
     headers: { type: 'object', additionalProperties: str, nullable: true, description: 'sent upstream; read back as "***"' },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true },
+    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', nullable: true, default: 30, description: 'seconds the upstream may send nothing (before its headers or within its body) before the request fails (504 before the headers, a cut connection after); null restores the default' }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true },
     ...FRESHNESS_FIELDS
   }, ['name', 'url']),
   RemoteUpdate: obj({
     url: str, remote_type_id: str, headers: { type: 'object', additionalProperties: str, nullable: true, description: 'replaces the set; "***" keeps a stored value' },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true },
+    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', nullable: true, default: 30, description: 'seconds the upstream may send nothing (before its headers or within its body) before the request fails (504 before the headers, a cut connection after); null restores the default' }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true },
     ...FRESHNESS_FIELDS
   }),
   Remote: obj({
     name: str, url: str, remote_type_id: str, headers: { type: 'object', additionalProperties: { type: 'string', enum: ['***'] } },
     policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, proxy_url: nstr, tls_validation: { type: 'boolean' },
+    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', description: 'seconds without a byte from the upstream before a request fails' },
+    proxy_url: nstr, tls_validation: { type: 'boolean' },
     negative_cache_ttl: { type: 'number', nullable: true }, ...FRESHNESS_FIELDS, health: REMOTE_HEALTH, created: str, updated: str
   }),
   RemotePage: page('Remote'),
@@ -110,7 +117,8 @@ const SCHEMAS: Record<string, Schema> = {
   DistributionUpdate: obj({ base_path: str, repository: nstr, remote: nstr }),
   Distribution: obj({ name: str, base_path: str, repository: nstr, remote: nstr, created: str, updated: str }),
   DistributionPage: page('Distribution'),
-  OpenApi: json
+  OpenApi: json,
+  OrphanCleanup: obj({ orphan_protection_time: { type: 'integer', minimum: 0, description: 'minutes; artifacts younger than this stay (default 1440)' } })
 }
 
 const PAGE = ['limit', 'offset']
@@ -118,14 +126,17 @@ const PAGE = ['limit', 'offset']
 export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/status', tag: 'status', summary: 'Versions, database reachability and runner state', responses: { 200: 'Status' } },
   { method: 'get', path: '/openapi.json', tag: 'status', summary: 'This document', responses: { 200: 'OpenApi' } },
+  { method: 'post', path: '/orphans/cleanup', tag: 'orphans', summary: 'Remove artifacts nothing references (a task)', body: 'OrphanCleanup', responses: { 202: 'Task', 400: 'Error' } },
+  { method: 'get', path: '/metrics', tag: 'status', summary: 'Prometheus metrics of this instance (text format)', responses: { 200: 'PrometheusText' } },
 
   { method: 'post', path: '/repositories', tag: 'repositories', summary: 'Create a repository', body: 'RepositoryInput', responses: { 201: 'Repository', 409: 'Error' } },
   { method: 'get', path: '/repositories', tag: 'repositories', summary: 'List repositories', query: PAGE, responses: { 200: 'RepositoryPage' } },
   { method: 'get', path: '/repositories/:id', tag: 'repositories', summary: 'Read a repository', responses: { 200: 'Repository', 404: 'Error' } },
   { method: 'patch', path: '/repositories/:id', tag: 'repositories', summary: 'Update a repository', body: 'RepositoryUpdate', responses: { 200: 'Repository', 404: 'Error' } },
   { method: 'delete', path: '/repositories/:id', tag: 'repositories', summary: 'Delete a repository (its distributors unpublish first)', responses: { 204: null, 404: 'Error' } },
-  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload a file as a unit', body: 'multipart', responses: { 201: 'UploadResult', 413: 'Error', 415: 'Error' } },
-  { method: 'get', path: '/repositories/:id/content', tag: 'content', summary: 'List the units of a repository', query: PAGE, responses: { 200: 'UnitPage' } },
+  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload one or more files as units, all or none', body: 'multipart', responses: { 201: 'UploadResult', 400: 'Error', 413: 'Error', 415: 'Error', 507: 'Error' } },
+  { method: 'get', path: '/repositories/:id/content', tag: 'content', summary: 'List the units of a repository (relative_path: only the unit at that path)', query: ['relative_path', ...PAGE], responses: { 200: 'UnitPage' } },
+  { method: 'delete', path: '/repositories/:id/content', tag: 'content', summary: 'Remove the unit at ?relative_path=', query: ['relative_path'], responses: { 204: null, 400: 'Error', 404: 'Error' } },
   { method: 'delete', path: '/repositories/:id/content/:unitId', tag: 'content', summary: 'Remove a unit from a repository', responses: { 204: null, 404: 'Error' } },
 
   { method: 'post', path: '/repositories/:id/distributors', tag: 'distributors', summary: 'Add a distributor (its validateConfig decides)', body: 'DistributorInput', responses: { 201: 'Distributor', 400: 'Error', 404: 'Error', 409: 'Error' } },
@@ -175,7 +186,9 @@ function operation (op: OperationSpec): Schema {
   for (const [status, schema] of Object.entries(op.responses)) {
     responses[status] = schema === null
       ? { description: 'no content' }
-      : { description: schema === 'Error' ? 'error' : 'success', content: { 'application/json': { schema: ref(schema) } } }
+      : schema === 'PrometheusText'
+        ? { description: 'success', content: { 'text/plain; version=0.0.4': { schema: str } } }
+        : { description: schema === 'Error' ? 'error' : 'success', content: { 'application/json': { schema: ref(schema) } } }
   }
   const body = op.body === undefined
     ? {}

@@ -6,7 +6,7 @@ import { UnsupportedMediaTypeError, ValidationError } from '../errors'
 import type { ArtifactStore } from '../artifacts/store'
 import { guard, jsonBody } from './guard'
 import { fromWire, pageToWire, toWire } from './wire'
-import { ArtifactUploadStorage, type UploadedFile } from './upload-storage'
+import { ArtifactUploadStorage, MAX_FILES_PER_UPLOAD, type UploadedFile } from './upload-storage'
 
 export interface RepositoryRoutesDeps {
   repositories: RepositoryService
@@ -26,8 +26,9 @@ export function repositoryRoutes ({ repositories, artifacts, authorize, maxUploa
     storage: new ArtifactUploadStorage(artifacts, maxUploadSize),
     // File names are UTF-8 in practice (curl, browsers); busboy's default would garble them.
     defParamCharset: 'utf8',
-    limits: { fileSize: maxUploadSize, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 20 }
-  }).single('file')
+    // One relative_path field per file, plus a few to spare.
+    limits: { fileSize: maxUploadSize, files: MAX_FILES_PER_UPLOAD, fields: MAX_FILES_PER_UPLOAD + 10, fieldSize: 64 * 1024, parts: 2 * MAX_FILES_PER_UPLOAD + 20 }
+  }).array('file', MAX_FILES_PER_UPLOAD)
 
   router.post('/repositories', guard(authorize, 'repositories.create'), jsonBody, async (req, res) => {
     const repo = await repositories.create(fromWire(req.body) as never)
@@ -55,15 +56,20 @@ export function repositoryRoutes ({ repositories, artifacts, authorize, maxUploa
     await repositories.get(param(req, 'id'))
     next()
   }, upload, async (req, res) => {
-    const file = req.file as UploadedFile | undefined
-    if (file === undefined) throw new ValidationError('the multipart body has no "file" field')
-    const given = (req.body as Record<string, unknown> | undefined)?.relative_path
-    const relativePath = typeof given === 'string' && given !== '' ? given : file.originalname
-    const unit = await repositories.addPendingFile(param(req, 'id'), file.pending, relativePath)
-    res.status(201).json({ units: [toWire(unit)] })
+    const files = (req.files ?? []) as UploadedFile[]
+    if (files.length === 0) throw new ValidationError('the multipart body has no "file" field')
+    const units = await repositories.addPendingFiles(param(req, 'id'), files)
+    res.status(201).json({ units: units.map(toWire) })
   })
   router.get('/repositories/:id/content', guard(authorize, 'content.list'), async (req, res) => {
-    res.json(pageToWire(await repositories.listContent(param(req, 'id'), req.query)))
+    const { relative_path: relativePath, ...page } = req.query
+    res.json(pageToWire(await repositories.listContent(param(req, 'id'), { ...page, relativePath })))
+  })
+  router.delete('/repositories/:id/content', guard(authorize, 'content.remove'), async (req, res) => {
+    const relativePath = req.query.relative_path
+    if (typeof relativePath !== 'string') throw new ValidationError('give the unit to remove as ?relative_path=')
+    await repositories.removeContentByPath(param(req, 'id'), relativePath)
+    res.status(204).end()
   })
   router.delete('/repositories/:id/content/:unitId', guard(authorize, 'content.remove'), async (req, res) => {
     await repositories.removeContent(param(req, 'id'), param(req, 'unitId'))

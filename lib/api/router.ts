@@ -12,6 +12,7 @@ import { remoteRoutes } from './remotes'
 import { distributionRoutes } from './distributions'
 import { version } from '../version'
 import { toWire } from './wire'
+import { orphanRoutes } from './orphans'
 
 /** The REST API: one router per resource, one error shape, `authorize` before every route. */
 export function createApiRouter (services: PulpServices): Router {
@@ -24,7 +25,9 @@ export function createApiRouter (services: PulpServices): Router {
     res.json({
       versions: toWire(s.versions),
       database: s.database,
-      runner: toWire(s.runner)
+      runner: toWire(s.runner),
+      // Distribution names are data, not fields: only the outer keys change case.
+      ...(s.disk === undefined ? {} : { disk: s.disk })
     })
   })
   router.use(repositoryRoutes({
@@ -39,6 +42,14 @@ export function createApiRouter (services: PulpServices): Router {
   router.use(consumerRoutes({ consumers, authorize }))
   router.use(remoteRoutes({ remotes: services.remotes, authorize }))
   router.use(distributionRoutes({ distributions: services.distributions, authorize }))
+  router.use(orphanRoutes({ orphans: services.orphans, authorize }))
+  if (ctx.metrics !== undefined) {
+    const { registry } = ctx.metrics
+    router.get('/metrics', guard(authorize, 'metrics.read'), async (_req: Request, res: Response) => {
+      const text = await registry.metrics()
+      res.type(registry.contentType).send(text)
+    })
+  }
   router.get('/openapi.json', guard(authorize, 'openapi.read'), (req: Request, res: Response) => {
     res.json(openApiDocument(version, req.baseUrl))
   })
@@ -46,6 +57,6 @@ export function createApiRouter (services: PulpServices): Router {
   router.use((req: Request) => {
     throw new NotFoundError(`no API route for ${req.method} ${req.path} (pulp-middleware ${version})`)
   })
-  router.use(apiErrorHandler)
+  router.use(apiErrorHandler(ctx.log.part('pulp:api'), ctx.options.dataDir))
   return router
 }

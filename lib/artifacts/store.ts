@@ -1,12 +1,13 @@
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { chmod, link, mkdir, rm, stat } from 'node:fs/promises'
+import { chmod, link, mkdir, stat } from 'node:fs/promises'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import createDebug from 'debug'
-import { PayloadTooLargeError, ValidationError } from '../errors'
+import { localFault, PayloadTooLargeError, ValidationError } from '../errors'
 import { followFile, hashFile, type FileDigest } from './file-hasher'
+import { TempFiles } from './temp-files'
 
 const debug = createDebug('pulp:artifacts')
 
@@ -65,7 +66,7 @@ export class PendingArtifact {
 
   constructor (store: ArtifactStore, limit = Number.POSITIVE_INFINITY) {
     this.#store = store
-    this.tmpPath = path.join(store.tmpDir, `${randomUUID()}.part`)
+    this.tmpPath = store.temp.create('part')
     this.file = createWriteStream(this.tmpPath, { flags: 'wx', mode: 0o644, highWaterMark: WRITE_BUFFER })
     // The worker opens the file by name, so only once it exists.
     this.file.once('open', () => { if (!this.#discarded) this.#digest = followFile(this.tmpPath) })
@@ -81,15 +82,27 @@ export class PendingArtifact {
       await pipeline(source, this.#counter, this.file, signal ? { signal } : {})
     } catch (err: unknown) {
       await this.discard()
-      throw err
+      throw localFault(err, this.#store.dataDir, this.tmpPath) ?? err
     }
   }
 
   async commit (): Promise<StoredArtifact> {
+    return await this.commitWith(async (artifact) => artifact)
+  }
+
+  /**
+   * Moves the file into the store, then runs `record` (the database rows that reference it)
+   * while the temp file is still here: if an orphan cleanup removed the stored file between
+   * the two, it is linked back from the temp file once the rows hold it.
+   */
+  async commitWith<T> (record: (artifact: StoredArtifact) => Promise<T>): Promise<T> {
     try {
       const size = this.#counter.bytes
       const sha256 = this.#digest === undefined ? await hashFile(this.tmpPath, size) : await this.#digest.digest(size)
-      return await this.#store.adopt(this.tmpPath, sha256, size)
+      const artifact = await this.#store.adopt(this.tmpPath, sha256, size)
+      const recorded = await record(artifact)
+      await this.#store.adopt(this.tmpPath, sha256, size)
+      return recorded
     } finally {
       await this.discard()
     }
@@ -99,7 +112,7 @@ export class PendingArtifact {
     this.#discarded = true
     this.#digest?.dispose()
     this.file.destroy()
-    await rm(this.tmpPath, { force: true })
+    await this.#store.temp.release(this.tmpPath)
   }
 }
 
@@ -110,13 +123,19 @@ export class PendingArtifact {
  * readers never see a partial one.
  */
 export class ArtifactStore {
+  readonly dataDir: string
   readonly root: string
   readonly tmpDir: string
+  /** Names every temp file this instance writes under `tmp/`. */
+  readonly temp: TempFiles
   #ready: Promise<void> | undefined
 
-  constructor (dataDir: string) {
+  /** `instanceId` names this instance's temp files (see temp-files.ts). */
+  constructor (dataDir: string, instanceId: string = randomUUID()) {
+    this.dataDir = dataDir
     this.root = path.join(dataDir, 'artifacts')
     this.tmpDir = path.join(dataDir, 'tmp')
+    this.temp = new TempFiles(this.tmpDir, instanceId)
   }
 
   async init (): Promise<void> {

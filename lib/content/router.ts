@@ -13,19 +13,28 @@ export type ContentHandler = (req: Request, res: Response, next: NextFunction) =
  */
 export function createContentRouter (services: PulpServices): ContentHandler {
   const { options } = services.ctx
-  const staticTree = createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, index: options.index, cacheControl: options.cacheControl })
+  const counts = services.ctx.metrics?.content
+  const staticTree = createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, index: options.index, cacheControl: options.cacheControl, counts })
   const { pullThrough } = services
+  const log = services.ctx.log.part('pulp:content')
   return async function content (req, res, next) {
     const parsed = parseContentRequest(req, res)
     if (parsed === undefined) return
     try {
       if (await staticTree.serve(req, res, parsed) || await pullThrough.serve(req, res, parsed)) return
     } catch (err: unknown) {
+      // The host app's error handler answers; the cause is ours to report.
+      if (counts !== undefined) counts.error++
+      log.error({ err, method: req.method, url: req.originalUrl }, 'content request failed')
       next(err)
       return
     }
     // Before the first publish there is no tree at all: its root is still a directory, empty.
-    if (parsed.segments.length === 0 && options.indexes) return sendEntries(req, res, [], { displayPath: displayPathOf(req.originalUrl), isRoot: true })
+    if (parsed.segments.length === 0 && options.indexes) {
+      if (counts !== undefined) counts.static++
+      return sendEntries(req, res, [], { displayPath: displayPathOf(req.originalUrl), isRoot: true })
+    }
+    if (counts !== undefined) counts.not_found++
     res.status(404).json({ error: { code: 'ERR_PULP_NOT_FOUND', message: `nothing is published at ${req.path}` } })
   }
 }

@@ -80,7 +80,8 @@ interface Range { start: number, end: number }
  * Answers a GET or HEAD for one regular file with RFC 9110 semantics: validators,
  * conditional requests (412, 304), byte ranges (206, multipart/byteranges, 416) and If-Range.
  *
- * Resolves once the response is done or the client has gone. Rejects only while nothing
+ * Resolves with the body bytes sent (0 for 304, 412, 416 and HEAD) once the response is done
+ * or the client has gone (a client that left early counts what was announced). Rejects only while nothing
  * has been sent (the file could not be opened or read), so the caller can still answer.
  *
  * @example
@@ -92,7 +93,7 @@ export async function sendFile (
   res: ServerResponse,
   file: SendFileTarget,
   options: SendFileOptions
-): Promise<void> {
+): Promise<number> {
   const { stat } = file
   const size = stat.size
   const etag = file.etag ?? weakEtag(stat)
@@ -138,16 +139,19 @@ export async function sendFile (
     headers['content-type'] = type
     headers['content-length'] = size
     if (req.method === 'HEAD') return finish(res, 200, headers)
-    return await stream(res, file.path, 200, headers, 0, size - 1)
+    await stream(res, file.path, 200, headers, 0, size - 1)
+    return size
   }
   if (ranges.length === 1) {
     const { start, end } = ranges[0]
     headers['content-type'] = type
     headers['content-range'] = `bytes ${start}-${end}/${size}`
     headers['content-length'] = end - start + 1
-    return await stream(res, file.path, 206, headers, start, end)
+    await stream(res, file.path, 206, headers, start, end)
+    return end - start + 1
   }
-  return await streamMultipart(res, file.path, headers, type, size, ranges)
+  await streamMultipart(res, file.path, headers, type, size, ranges)
+  return Number(headers['content-length'])
 }
 
 function weakEtag (stat: Stats): string {
@@ -190,10 +194,11 @@ function parseByteRanges (size: number, header: string): Range[] | 'unsatisfiabl
 }
 
 /** A response without a body; 412 and 416 say so with a zero length, 304 and HEAD must not. */
-function finish (res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
+function finish (res: ServerResponse, status: number, headers: OutgoingHttpHeaders): 0 {
   if (status === 412 || status === 416) headers['content-length'] = 0
   res.writeHead(status, headers)
   res.end()
+  return 0
 }
 
 function openFd (path: string): Promise<number> {

@@ -25,6 +25,8 @@ export interface StaticTreeOptions {
   index?: readonly string[]
   /** Cache-Control for files, or `false` for none. */
   cacheControl: string | false
+  /** Counts each answer (`static`) and its body bytes; omitted: nothing counted. */
+  counts?: { static: number, servedBytes: number }
 }
 
 export interface StaticTreeHandler {
@@ -62,7 +64,7 @@ interface Found {
  */
 export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler {
   const dataDir = path.resolve(options.dataDir)
-  const { indexes, cacheControl } = options
+  const { indexes, cacheControl, counts } = options
   const index = options.index ?? []
   const wanted: Readonly<Record<RootName, string>> = Object.freeze({
     publications: path.join(dataDir, 'publications'),
@@ -185,13 +187,18 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
         isRoot: segments.length === 0,
         isAllowed: found.allowed
       })
+      if (counts !== undefined) counts.static++
       return true
     }
     // A FIFO or device would block a reader forever; a file asked for as a directory is not there.
     if (!found.stat.isFile() || trailingSlash) return false
     const etag = found.artifacts === undefined ? undefined : artifactEtag(found.real, found.artifacts)
     try {
-      await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1] }, { cacheControl })
+      const sent = await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1] }, { cacheControl })
+      if (counts !== undefined) {
+        counts.static++
+        counts.servedBytes += sent
+      }
     } catch (err: unknown) {
       // Removed or made unreadable between stat and open; nothing was sent yet.
       if (NOT_FOUND_CODES.has(codeOf(err))) {

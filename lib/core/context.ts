@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events'
+import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { ResolvedOptions } from '../options'
 import type { Dialect } from '../storage/connection'
-import type { ArtifactStore } from '../artifacts/store'
+import { ArtifactStore } from '../artifacts/store'
+import { PulpLog } from '../log/logger'
+import { PulpMetrics } from '../metrics/metrics'
+import { countTasks, storageBytes } from '../metrics/sources'
 
 export interface PulpEventMap {
   /** A repository's content changed (units added or removed). */
@@ -32,4 +36,27 @@ export interface PulpContext {
   /** This instance's id: names it in task claims, heartbeats and `Via` headers. */
   readonly instanceId: string
   readonly beforeRepositoryDelete: BeforeRepositoryDelete[]
+  /** Reports what the host app's operators must see; redacts every line. */
+  readonly log: PulpLog
+  /** Counters and the registry behind `GET /metrics`; undefined under `metrics: false`. */
+  readonly metrics: PulpMetrics | undefined
+}
+
+/** The context of a new instance on an open connection. */
+export function createContext (options: ResolvedOptions, connection: { knex: Knex, dialect: Dialect }, instanceId: string = randomUUID()): PulpContext {
+  const artifacts = new ArtifactStore(options.dataDir, instanceId)
+  const { knex } = connection
+  return {
+    options,
+    knex,
+    dialect: connection.dialect,
+    artifacts,
+    events: new EventEmitter<PulpEventMap>(),
+    instanceId,
+    beforeRepositoryDelete: [],
+    log: new PulpLog(options.logger),
+    metrics: options.metrics
+      ? new PulpMetrics({ tasks: async () => await countTasks(knex), storage: async () => await storageBytes(knex, artifacts.tmpDir) })
+      : undefined
+  }
 }

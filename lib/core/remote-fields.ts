@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors'
 import type { RemotePolicy } from '../plugins/remote'
-import type { RemoteColumns } from '../storage/remotes'
+import { DEFAULT_READ_TIMEOUT, type RemoteColumns } from '../storage/remotes'
 
 /** What reading a remote back shows instead of each header value. */
 export const MASK = '***'
@@ -144,6 +144,9 @@ export function remoteColumns (
     if (v !== undefined) out[key] = v
     else if (current === undefined) out[key] = null
   }
+  // Never none: a silent upstream must not hold its clients (null restores the default).
+  const read = seconds(body.readTimeout, 'read_timeout', { zero: false })
+  if (read !== undefined || current === undefined) out.readTimeout = read ?? DEFAULT_READ_TIMEOUT
   const ttl = seconds(body.negativeCacheTtl, 'negative_cache_ttl', { zero: true })
   if (ttl !== undefined) out.negativeCacheTtl = ttl
   else if (current === undefined) out.negativeCacheTtl = DEFAULT_FRESHNESS.negativeCacheTtl

@@ -22,6 +22,7 @@ export interface RemoteRecord {
   policy: RemotePolicy
   connectTimeout: number | null
   totalTimeout: number | null
+  readTimeout: number
   proxyUrl: string | null
   tlsValidation: boolean
   negativeCacheTtl: number | null
@@ -44,6 +45,8 @@ export interface UpdateRemoteInput {
   policy?: RemotePolicy
   connectTimeout?: number | null
   totalTimeout?: number | null
+  /** Seconds without a byte from the upstream before a request fails; default 30, null restores it. */
+  readTimeout?: number | null
   proxyUrl?: string | null
   tlsValidation?: boolean
   negativeCacheTtl?: number | null
@@ -58,7 +61,7 @@ export interface CreateRemoteInput extends UpdateRemoteInput {
   url: string
 }
 
-const FIELDS = ['url', 'remoteTypeId', 'headers', 'policy', 'connectTimeout', 'totalTimeout', 'proxyUrl',
+const FIELDS = ['url', 'remoteTypeId', 'headers', 'policy', 'connectTimeout', 'totalTimeout', 'readTimeout', 'proxyUrl',
   'tlsValidation', 'negativeCacheTtl', 'metadataPatterns', 'metadataTtl', 'staleIfError', 'maxFailures'] as const
 
 function toRecord (r: StoredRemote): RemoteRecord {
@@ -70,6 +73,7 @@ function toRecord (r: StoredRemote): RemoteRecord {
     policy: r.policy,
     connectTimeout: r.connectTimeout,
     totalTimeout: r.totalTimeout,
+    readTimeout: r.readTimeout,
     proxyUrl: maskProxyUrl(r.proxyUrl),
     tlsValidation: r.tlsValidation,
     negativeCacheTtl: r.negativeCacheTtl,

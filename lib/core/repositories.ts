@@ -22,6 +22,19 @@ export interface AddContentInput {
   relativePath: string
 }
 
+/** A finished upload waiting to become a unit at `relativePath`. */
+export interface PendingFile {
+  pending: PendingArtifact
+  relativePath: string
+}
+
+export interface ListContentQuery {
+  limit?: unknown
+  offset?: unknown
+  /** Only the unit at this path (0 or 1 result). */
+  relativePath?: unknown
+}
+
 const FIELDS = ['displayName', 'description', 'notes'] as const
 
 function validateFields (input: Record<string, unknown>): RepositoryFields {
@@ -83,52 +96,110 @@ export class RepositoryService {
 
   /** Streams a file into the artifact store and adds it to the repository as a `file` unit. */
   async addContent (repositoryId: string, input: AddContentInput): Promise<RepositoryUnit> {
-    const relativePath = validateRelativePath(input.relativePath)
-    await this.get(repositoryId)
-    const source = typeof input.file === 'string'
-      ? createReadStream(input.file)
-      : Buffer.isBuffer(input.file) ? Readable.from([input.file]) : input.file
-    if (!(source instanceof Readable)) throw new ValidationError('"file" must be a readable stream, a Buffer or a file path')
-    await this.#ctx.artifacts.init()
-    const pending = this.#ctx.artifacts.begin(this.#ctx.options.maxUploadSize)
-    await pending.write(source)
-    return await this.addPendingFile(repositoryId, pending, relativePath)
+    const [unit] = await this.addContents(repositoryId, [input])
+    return unit
   }
 
   /**
-   * Commits a finished upload and records it as a unit of the repository. A unit already at the
-   * same relative path is replaced. The temp file is always gone afterwards.
+   * `addContent` for several files: each is streamed into the store in turn, then all the
+   * units join the repository in one transaction. Any failure adds none of them.
    */
-  async addPendingFile (repositoryId: string, pending: PendingArtifact, relativePath: string): Promise<RepositoryUnit> {
+  async addContents (repositoryId: string, inputs: readonly AddContentInput[]): Promise<RepositoryUnit[]> {
+    if (!Array.isArray(inputs)) throw new ValidationError('the files must be an array')
+    const paths = inputs.map((input) => validateRelativePath(input?.relativePath))
+    if (new Set(paths).size !== paths.length) throw new ValidationError('two files have the same relativePath')
+    await this.get(repositoryId)
+    await this.#ctx.artifacts.init()
+    const files: PendingFile[] = []
     try {
-      validateRelativePath(relativePath)
-      await this.get(repositoryId)
+      for (const [i, input] of inputs.entries()) {
+        const source = typeof input.file === 'string'
+          ? createReadStream(input.file)
+          : Buffer.isBuffer(input.file) ? Readable.from([input.file]) : input.file
+        if (!(source instanceof Readable)) throw new ValidationError('"file" must be a readable stream, a Buffer or a file path')
+        const pending = this.#ctx.artifacts.begin(this.#ctx.options.maxUploadSize)
+        files.push({ pending, relativePath: paths[i] })
+        await pending.write(source)
+      }
     } catch (err: unknown) {
-      await pending.discard()
+      await Promise.all(files.map(async ({ pending }) => await pending.discard()))
       throw err
     }
-    const artifact = await pending.commit()
-    const unit = await units.ensureUnit(this.#ctx.knex, { typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size })
-    const changed = await units.associateUnit(this.#ctx.knex, repositoryId, unit)
-    if (changed) this.#ctx.events.emit('content-changed', repositoryId)
-    debug('%s: %s -> %s (%d bytes)', repositoryId, relativePath, artifact.sha256, artifact.size)
-    const added = await units.findRepositoryUnit(this.#ctx.knex, repositoryId, unit.id)
-    if (added === undefined) throw new ConflictError(`repository "${repositoryId}" changed while the unit was added; try again`)
-    return added
+    return await this.addPendingFiles(repositoryId, files)
   }
 
-  async listContent (repositoryId: string, page?: { limit?: unknown, offset?: unknown }): Promise<PageOf<RepositoryUnit>> {
-    const validPage = validatePage(page)
+  /**
+   * Commits finished uploads and records them as units of the repository, all or none. A unit
+   * already at the same relative path is replaced. The temp files are always gone afterwards.
+   */
+  async addPendingFiles (repositoryId: string, files: readonly PendingFile[]): Promise<RepositoryUnit[]> {
+    const discardAll = async (): Promise<void> => { await Promise.all(files.map(async ({ pending }) => await pending.discard())) }
+    try {
+      for (const file of files) validateRelativePath(file.relativePath)
+      await this.get(repositoryId)
+    } catch (err: unknown) {
+      await discardAll()
+      throw err
+    }
+    const stored: units.NewUnit[] = []
+    let changed = false
+    // One transaction for the request: on SQLite every commit is a sync to disk, and a
+    // transaction per row made a 64-file request spend its time waiting for the disk
+    // (bench/push.ts).
+    const record = async (): Promise<units.Unit[]> => await this.#ctx.knex.transaction(async (trx) => {
+      const ensured = await units.ensureUnits(trx, stored)
+      changed = await units.associateUnits(trx, repositoryId, ensured)
+      return ensured
+    })
+    // Each artifact's commit wraps the next, the last wraps the rows: every temp file is still
+    // there when the rows are written, so an orphan cleanup that removed a stored file in
+    // between has it linked back (see PendingArtifact.commitWith).
+    const commitFrom = async (i: number): Promise<units.Unit[]> => {
+      if (i === files.length) return await record()
+      const { pending, relativePath } = files[i]
+      return await pending.commitWith(async (artifact) => {
+        stored.push({ typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size })
+        return await commitFrom(i + 1)
+      })
+    }
+    let newUnits: units.Unit[]
+    try {
+      newUnits = await commitFrom(0)
+    } finally {
+      await discardAll()
+    }
+    if (changed) this.#ctx.events.emit('content-changed', repositoryId)
+    debug('%s: %d file(s) added', repositoryId, newUnits.length)
+    const added = new Map((await units.findRepositoryUnits(this.#ctx.knex, repositoryId, newUnits.map((u) => u.id))).map((u) => [u.id, u]))
+    return newUnits.map((unit) => {
+      const found = added.get(unit.id)
+      if (found === undefined) throw new ConflictError(`repository "${repositoryId}" changed while the units were added; try again`)
+      return found
+    })
+  }
+
+  /** A page of the repository's units; `relativePath` narrows it to the unit at that path. */
+  async listContent (repositoryId: string, query?: ListContentQuery): Promise<PageOf<RepositoryUnit>> {
+    const validPage = validatePage(query)
+    const relativePath = query?.relativePath === undefined ? undefined : validateRelativePath(query.relativePath)
     await this.get(repositoryId)
-    return await units.listRepositoryUnits(this.#ctx.knex, repositoryId, validPage)
+    return await units.listRepositoryUnits(this.#ctx.knex, repositoryId, validPage, relativePath)
   }
 
   async removeContent (repositoryId: string, unitId: string): Promise<void> {
-    await this.get(repositoryId)
     if (typeof unitId !== 'string' || unitId === '') throw new ValidationError('a unit id is required')
-    if (!await units.removeUnit(this.#ctx.knex, repositoryId, unitId)) {
-      throw new NotFoundError(`unit "${unitId}" is not in repository "${repositoryId}"`)
-    }
+    await this.#remove(repositoryId, unitId, `unit "${unitId}" is not in repository "${repositoryId}"`)
+  }
+
+  /** Removes the unit at `relativePath` (404 when the repository has none there). */
+  async removeContentByPath (repositoryId: string, relativePath: string): Promise<void> {
+    const path = validateRelativePath(relativePath)
+    await this.#remove(repositoryId, { relativePath: path }, `repository "${repositoryId}" has no unit at "${path}"`)
+  }
+
+  async #remove (repositoryId: string, which: string | { relativePath: string }, notFound: string): Promise<void> {
+    await this.get(repositoryId)
+    if (!await units.removeUnit(this.#ctx.knex, repositoryId, which)) throw new NotFoundError(notFound)
     this.#ctx.events.emit('content-changed', repositoryId)
   }
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { FileContent, type ContentTypeClass } from './content'
 import { compilePathGlobs, type PathMatcher } from './path-globs'
 import type { TypeMetadata } from './types'
+import { DEFAULT_READ_TIMEOUT } from '../storage/remotes'
 
 /** `on_demand` saves what it pulls; `streamed` passes it through and saves nothing. */
 export type RemotePolicy = 'on_demand' | 'streamed'
@@ -45,6 +46,11 @@ export interface RemoteSettings {
   readonly connectTimeout: number | null
   /** Seconds for a whole upstream request, body included; null for none. */
   readonly totalTimeout: number | null
+  /**
+   * Seconds the upstream may send nothing (before its headers, or within its body) before the
+   * request fails; a stored remote always has one, default 30.
+   */
+  readonly readTimeout?: number
   readonly proxyUrl: string | null
   readonly tlsValidation: boolean
   /** Seconds an upstream 404 is remembered; null or 0 for never. */
@@ -87,6 +93,7 @@ export class Remote implements RemoteSettings {
   readonly policy: RemotePolicy
   readonly connectTimeout: number | null
   readonly totalTimeout: number | null
+  readonly readTimeout: number
   readonly proxyUrl: string | null
   readonly tlsValidation: boolean
   readonly negativeCacheTtl: number | null
@@ -110,6 +117,7 @@ export class Remote implements RemoteSettings {
     this.policy = settings.policy
     this.connectTimeout = settings.connectTimeout
     this.totalTimeout = settings.totalTimeout
+    this.readTimeout = settings.readTimeout ?? DEFAULT_READ_TIMEOUT
     this.proxyUrl = settings.proxyUrl
     this.tlsValidation = settings.tlsValidation
     this.negativeCacheTtl = settings.negativeCacheTtl

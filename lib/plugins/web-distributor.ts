@@ -117,9 +117,10 @@ export class WebDistributor extends Distributor {
     const total = types.reduce((sum, t) => sum + (repo.contentUnitCounts[t] ?? 0), 0)
     let done = 0
     let reported = performance.now()
+    const skipped: string[] = []
     conduit.setProgress({ state: 'linking', units: { done, total } })
     try {
-      const lines = this.#linkUnits(conduit, types, settings.manifest, () => {
+      const lines = this.#linkUnits(conduit, types, settings.manifest, skipped, () => {
         done++
         const at = performance.now()
         if (at - reported < PROGRESS_EVERY_MS) return
@@ -145,25 +146,31 @@ export class WebDistributor extends Distributor {
     }
     await conduit.setScratchpad({ published: { relative_url: settings.relativeUrl, http: settings.http, https: settings.https } })
     conduit.setProgress({ state: 'finished', units: { done, total } })
-    debug('%s published %d units at %s', repo.id, done, settings.relativeUrl)
+    debug('%s published %d units at %s', repo.id, done - skipped.length, settings.relativeUrl)
+    const warnings = skipped.map((p) => `unit "${p}" was not published: "${MANIFEST}" is where the manifest goes (set "manifest": false or move the unit)`)
     return conduit.buildSuccessReport(
-      { units: done, relative_url: settings.relativeUrl, protocols: protocolsOf(settings) },
+      { units: done - skipped.length, relative_url: settings.relativeUrl, protocols: protocolsOf(settings), ...(warnings.length > 0 ? { warnings } : {}) },
       { manifest: settings.manifest }
     )
   }
 
   /**
    * Links every unit into the working directory, a few at a time; yields each unit's manifest
-   * line in unit order, and ends once every link is made (or throws the first failure).
+   * line in unit order, and ends once every link is made (or throws the first failure). A unit
+   * at or under the manifest's name is left out and named in `skipped`: units come from
+   * uploads and from any anonymous pull-through request, and none of them may make every later
+   * publish fail (the manifest describes the other units, so it wins).
    */
-  async * #linkUnits (conduit: PublishConduit, types: string[], manifest: boolean, onUnit: () => void): AsyncGenerator<string> {
+  async * #linkUnits (conduit: PublishConduit, types: string[], manifest: boolean, skipped: string[], onUnit: () => void): AsyncGenerator<string> {
     const dirs = new Map<string, Promise<unknown>>()
     const linking: Array<Promise<void>> = []
     try {
       for await (const unit of readAhead(conduit.units({ typeIds: types }), UNITS_AHEAD)) {
         conduit.signal.throwIfAborted()
-        if (manifest && unit.relativePath === MANIFEST) {
-          throw new ValidationError(`a unit is at "${MANIFEST}", where the manifest goes: set "manifest": false or move the unit`)
+        if (manifest && (unit.relativePath === MANIFEST || unit.relativePath.startsWith(MANIFEST + '/'))) {
+          skipped.push(unit.relativePath)
+          onUnit()
+          continue
         }
         const link = path.join(conduit.workingDir, ...unit.relativePath.split('/'))
         const dir = path.dirname(link)

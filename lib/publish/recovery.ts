@@ -6,8 +6,9 @@ import type { Knex } from 'knex'
 import type { Dialect } from '../storage/connection'
 import { insertHistory } from '../storage/history'
 import { now } from '../storage/rows'
-import { interruptTask, runningTasks, type Task, type TaskError } from '../storage/tasks'
-import { databaseNow, findWorkers, pruneWorkers, removeWorker, type Worker } from '../storage/workers'
+import { setLastPublish } from '../storage/distributors'
+import { endOrphanTask, interruptTask, runningTasks, type Task, type TaskError } from '../storage/tasks'
+import { databaseNow, findWorkers, processRuns, pruneWorkers, removeWorker, type Worker } from '../storage/workers'
 import type { PublicationTree } from './tree'
 
 const debug = createDebug('pulp:publish:recovery')
@@ -50,28 +51,37 @@ export function isAlive (worker: Worker | undefined, heartbeatTimeoutSeconds: nu
   if (observer.now - Date.parse(worker.heartbeat) > heartbeatTimeoutSeconds * 1000) return false
   // The same pid is this process: another instance in it is alive while it beats.
   if (worker.hostname !== observer.host || worker.pid === observer.pid) return true
-  try {
-    process.kill(worker.pid, 0)
-    return true
-  } catch (err: unknown) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  return processRuns(worker.pid)
 }
 
 /**
- * Ends a running task of `task.workerId` as failed with `error`, records it in the history and
- * removes its working directory. False when the task had already ended or changed hands.
+ * Ends a running task of `task.workerId` and records it in the history: as failed with `error`,
+ * unless its publication is already served (the process stopped after the link switch), in which
+ * case as the success that is served, so the record says what readers get. Removes its working
+ * directory. False when the task had already ended or changed hands.
  */
 export async function interrupt (knex: Knex, tree: PublicationTree, task: Task, error: TaskError = INTERRUPTED): Promise<boolean> {
+  const owner = task.repoId !== null && task.distributorId !== null ? { repoId: task.repoId, distributorId: task.distributorId } : undefined
+  const links = owner === undefined ? [] : await tree.linksServing(tree.publicationDir(owner, task.taskId))
   const won = await knex.transaction(async (trx) => {
+    const completed = now()
+    if (links.length > 0 && owner !== undefined) {
+      // The distributor's report died with the process; no fingerprint, so the next publish
+      // is not skipped and finishes whatever came after the switch (scratchpad, other links).
+      const summary = `${error.message}; the publication had been activated and is served (at ${links.join(', ')})`
+      const result = { result: 'success', summary, details: { served: links } }
+      if (!await endOrphanTask(trx, task.taskId, task.workerId, { state: 'finished', result, error: null })) return false
+      await insertHistory(trx, { ...owner, taskId: task.taskId, started: task.started ?? task.created, completed, result: 'success', summary, details: { served: links } })
+      await setLastPublish(trx, owner.repoId, owner.distributorId, completed)
+      return true
+    }
     if (!await interruptTask(trx, task.taskId, task.workerId, error)) return false
-    if (task.repoId !== null && task.distributorId !== null) {
+    if (owner !== undefined) {
       await insertHistory(trx, {
-        repoId: task.repoId,
-        distributorId: task.distributorId,
+        ...owner,
         taskId: task.taskId,
         started: task.started ?? task.created,
-        completed: now(),
+        completed,
         result: 'error',
         summary: error.message,
         errorMessage: error.message

@@ -1,6 +1,8 @@
+import path from 'node:path'
 import { rm } from 'node:fs/promises'
 import createDebug from 'debug'
 import type { DistributorService } from '../core/distributors'
+import { localFault } from '../errors'
 import type { PulpContext } from '../core/context'
 import type { Distributor, PublishReport } from '../plugins/distributor'
 import type { DistributorType } from '../plugins/registry'
@@ -69,6 +71,13 @@ function canceled (): Outcome {
   return { end: { state: 'canceled', result: { result: 'canceled', summary, details: null }, error: null }, history: { result: 'canceled', summary } }
 }
 
+/** A thrown error as a task's failure: a local fault named as such, paths relative to `dataDir`. */
+function thrown (deps: RunDeps, err: unknown, fallback: string): Outcome {
+  const { dataDir } = deps.ctx.options
+  const e = localFault(err, dataDir) ?? err
+  return failed(codeOf(e), messageOf(e, fallback).replaceAll(path.resolve(dataDir) + path.sep, ''))
+}
+
 function codeOf (err: unknown): string {
   const code = (err as { code?: unknown })?.code
   return typeof code === 'string' ? code : 'ERR_PULP_PUBLISH_ERROR'
@@ -133,8 +142,10 @@ async function execute (deps: RunDeps, task: Task, control: RunControl, p: Plan)
       outcome = report.successFlag || report.canceledFlag || !signal.aborted ? fromReport(report, p.fingerprint) : canceled()
     }
   } catch (err: unknown) {
-    if (!signal.aborted) debug('%s publish of %s/%s threw: %O', task.taskId, owner.repoId, owner.distributorId, err)
-    outcome = signal.aborted ? canceled() : failed(codeOf(err), messageOf(err, 'publishRepo threw'))
+    if (!signal.aborted) {
+      deps.ctx.log.part('pulp:publish:task').error({ err, taskId: task.taskId, repository: owner.repoId, distributor: owner.distributorId }, 'publishRepo threw')
+    }
+    outcome = signal.aborted ? canceled() : thrown(deps, err, 'publishRepo threw')
   } finally {
     // A cancel seen from now on (the task's end is being recorded, or was just seen in the
     // table by a poll) comes too late for this publish: cancelPublishRepo must not be called.
@@ -156,11 +167,15 @@ export async function runPublishTask (deps: RunDeps, task: Task, control: RunCon
     else if (control.controller.signal.aborted) outcome = canceled()
     else ({ outcome, progressJson } = await execute(deps, task, control, planned))
   } catch (err: unknown) {
-    debug('%s could not run: %O', task.taskId, err)
-    outcome = failed(codeOf(err), messageOf(err, 'the publish could not run'))
+    deps.ctx.log.part('pulp:publish:task').error({ err, taskId: task.taskId }, 'the publish could not run')
+    outcome = thrown(deps, err, 'the publish could not run')
   }
   const end: TaskEnd = { ...outcome.end, progressJson }
   await record(deps.ctx, task, started, end, outcome.history)
+  deps.ctx.metrics?.publishDuration.observe((Date.now() - Date.parse(started)) / 1000)
+  if (end.state === 'failed') {
+    deps.ctx.log.part('pulp:publish:task').error({ taskId: task.taskId, repository: task.repoId, distributor: task.distributorId, error: end.error }, 'publish task failed')
+  }
   return end
 }
 

@@ -20,6 +20,15 @@ function isMissing (err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT'
 }
 
+/** Creates `dir` and its missing parents one level at a time, so a failure has its real code. */
+async function mkdirLevels (dir: string): Promise<void> {
+  const missing: string[] = []
+  for (let d = dir; !(await lstat(d).then(() => true, () => false)); d = path.dirname(d)) missing.unshift(d)
+  for (const d of missing) {
+    await mkdir(d).catch((err: unknown) => { if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err })
+  }
+}
+
 /**
  * The published trees on disk. A publication is built in `publications/<repo>/<dist>/<id>.staging`,
  * renamed to `<id>` when done, and served through `publish/<protocol>/<relative_url>`, a
@@ -46,7 +55,12 @@ export class PublicationTree {
   }
 
   workingDir (owner: Owner, taskId: string): string {
-    return path.join(this.ownerDir(owner), taskId + STAGING)
+    return this.publicationDir(owner, taskId) + STAGING
+  }
+
+  /** Where the publication of `taskId` lives once its working directory is finalized. */
+  publicationDir (owner: Owner, taskId: string): string {
+    return path.join(this.ownerDir(owner), taskId)
   }
 
   linkPath (protocol: Protocol, relativeUrl: string): string {
@@ -59,9 +73,10 @@ export class PublicationTree {
     try {
       await mkdir(dir, { recursive: true })
     } catch (err: unknown) {
-      // A sweep may remove the empty owner directory between mkdir's steps: once more is enough.
+      // A sweep may remove the empty owner directory between mkdir's steps: once more, level by
+      // level, is enough; and a recursive mkdir reports EROFS or EACCES as ENOENT, one level does not.
       if (!isMissing(err)) throw err
-      await mkdir(dir, { recursive: true })
+      await mkdirLevels(dir)
     }
   }
 
@@ -212,9 +227,14 @@ export class PublicationTree {
     this.#timers.add(timer)
   }
 
-  /** Every publication some link serves, and stale temporary links removed on the way. */
-  async #servedPublications (): Promise<Set<string>> {
-    const served = new Set<string>()
+  /** The links (relative to `publish/`) that serve `publicationDir`. */
+  async linksServing (publicationDir: string): Promise<string[]> {
+    return [...(await this.#links(false)).entries()].filter(([, target]) => target === publicationDir).map(([link]) => path.relative(this.publishRoot, link))
+  }
+
+  /** Every published link and the publication it points to; `sweep` removes stale temporary links on the way. */
+  async #links (sweep: boolean): Promise<Map<string, string>> {
+    const served = new Map<string, string>()
     const walk = async (dir: string): Promise<void> => {
       let entries
       try {
@@ -225,8 +245,9 @@ export class PublicationTree {
       for (const entry of entries) {
         const full = path.join(dir, entry.name)
         if (entry.isSymbolicLink()) {
-          if (TMP_LINK.test(entry.name)) await unlink(full).catch(() => {})
-          else served.add(path.resolve(dir, await readlink(full)))
+          if (TMP_LINK.test(entry.name)) {
+            if (sweep) await unlink(full).catch(() => {})
+          } else served.set(full, path.resolve(dir, await readlink(full)))
         } else if (entry.isDirectory()) {
           await walk(full)
         }
@@ -242,7 +263,7 @@ export class PublicationTree {
    * every grace period. Working directories are left to task recovery.
    */
   async sweep (): Promise<void> {
-    const served = await this.#servedPublications()
+    const served = new Set((await this.#links(true)).values())
     const dirs = async (dir: string): Promise<string[]> =>
       (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name))
     for (const repoDir of await dirs(this.publicationsRoot)) {

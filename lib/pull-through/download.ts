@@ -1,8 +1,9 @@
 import path from 'node:path'
-import { createHash, randomUUID } from 'node:crypto'
-import { rm, type FileHandle } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import type { FileHandle } from 'node:fs/promises'
 import createDebug from 'debug'
-import { DigestMismatchError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import type { TempFiles } from '../artifacts/temp-files'
+import { DigestMismatchError, localFault, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { UpstreamDigest } from '../plugins/remote'
 import type { StoredRemote } from '../storage/remotes'
 import { upstreamFailure, type UpstreamClients } from './upstream'
@@ -19,6 +20,12 @@ export interface DownloadHead {
   lastModified: string | undefined
   /** The upstream's validator, kept with a metadata copy for its next conditional request. */
   etag?: string | undefined
+  /**
+   * The upstream marked where the body ends (Content-Length or chunked), so a connection lost
+   * early is a failure we see. Without it the body ends when the connection closes, and a cut
+   * looks exactly like the end: such a body is never saved unless a known digest verifies it.
+   */
+  framed: boolean
 }
 
 /** The validators a 304 came with (either may be new). */
@@ -65,14 +72,18 @@ export interface DownloadSpec {
   url: string
   relativePath: string
   via: string | undefined
-  tmpDir: string
+  temp: TempFiles
   /** Stop fetching once no client reads any more (for bytes that will not be saved). */
   abortWhenUnwatched: boolean
   /** Decides where the bytes come from (given the signal and our temp file's name); default: the upstream. */
   origin?: (signal: AbortSignal, file: string) => Promise<DownloadOrigin>
   /** Validators of a cached copy: ask conditionally, and on a 304 run `onNotModified` before the clients hear. */
   conditional?: { etag: string | null, lastModified: string | null, onNotModified: (validators: NotModified) => Promise<void> }
-  /** What the bytes must hash to (from an index): a mismatch fails the download, so nothing is saved. */
+  /**
+   * What the bytes must hash to, when known before they are fetched (an index listed it): a
+   * mismatch fails the download, so nothing is saved; a match lets a body whose end the
+   * upstream did not frame be saved.
+   */
   digest?: UpstreamDigest
 }
 
@@ -93,12 +104,15 @@ export function headOf (headers: Record<string, string | string[] | undefined>):
   }
   const length = one('content-length')
   const encoding = one('content-encoding')?.trim()
+  const contentLength = length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined
   return {
     contentType: one('content-type'),
-    contentLength: length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined,
+    contentLength,
     contentEncoding: encoding === undefined || encoding === '' || encoding.toLowerCase() === 'identity' ? undefined : encoding,
     lastModified: one('last-modified'),
-    etag: one('etag')
+    etag: one('etag'),
+    // RFC 9112 6.3: chunked ends with its last chunk, which undici requires before it ends the body.
+    framed: contentLength !== undefined || /(^|,)\s*chunked\s*$/i.test(one('transfer-encoding') ?? '')
   }
 }
 
@@ -122,6 +136,8 @@ export class Download {
   #head: DownloadHead | undefined
   #error: PulpError | undefined
   #sha256: string | undefined
+  /** The body matched the spec's `digest`. */
+  #verified = false
   #disposed = false
   /** The bytes come from another instance's download (nothing to save here). */
   #shared = false
@@ -132,7 +148,7 @@ export class Download {
 
   constructor (spec: DownloadSpec) {
     this.#spec = spec
-    this.tmpPath = path.join(spec.tmpDir, `${randomUUID()}.pull`)
+    this.tmpPath = spec.temp.create('pull')
     this.spool = new Spool(this.tmpPath)
     let resolveHead!: (head: DownloadHead) => void
     let rejectHead!: (err: unknown) => void
@@ -147,8 +163,18 @@ export class Download {
   get error (): PulpError | undefined { return this.#error }
   /** The body's digest once complete. */
   get sha256 (): string | undefined { return this.#sha256 }
+  /**
+   * The body is complete and may be kept: the upstream framed its end, or a digest known in
+   * advance verified it (CONTRACT 13). Anything else was streamed and is not saved.
+   */
+  get savable (): boolean {
+    return this.#state === 'complete' && (this.#verified || this.#head?.framed === true)
+  }
+
   get remote (): StoredRemote { return this.#spec.remote }
   get relativePath (): string { return this.#spec.relativePath }
+  /** False when the bytes were read from another instance's download, not the remote. */
+  get fromUpstream (): boolean { return !this.#shared }
 
   subscribe (listener: DownloadListener): void { this.#listeners.add(listener) }
   unsubscribe (listener: DownloadListener): void { this.#listeners.delete(listener) }
@@ -198,8 +224,8 @@ export class Download {
     this.#disposed = true
     await this.settled
     this.spool.release()
-    // Another instance's file is its own to remove.
-    if (!this.#shared) await rm(this.tmpPath, { force: true })
+    // Our own name only (never created when shared): another instance's file is its own to remove.
+    await this.#spec.temp.release(this.tmpPath)
   }
 
   /** Whether every client is far behind the newest byte (so reading on only fills memory). */
@@ -248,7 +274,8 @@ export class Download {
           remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal, conditional
         })
         await opening.catch((err: unknown) => {
-          res.body.destroy()
+          // The abort that follows fails the body too; nobody reads it any more.
+          res.body.on('error', () => {}).destroy()
           throw err
         })
         if (res.statusCode === 304 && conditional !== undefined) {
@@ -274,7 +301,9 @@ export class Download {
       debug('%s: %s complete (%d bytes%s)', remote.name, relativePath, size, this.#shared ? ', read from another instance' : '')
     } catch (err: unknown) {
       await opening?.catch(() => {})
-      this.#error = upstreamFailure(this.#controller.signal.aborted ? this.#controller.signal.reason : err, remote.name, relativePath)
+      const cause = this.#controller.signal.aborted ? this.#controller.signal.reason : err
+      // A fault of our own disk (tmp/ read-only or full) is not the remote's.
+      this.#error = localFault(cause, path.dirname(this.#spec.temp.dir), this.tmpPath) ?? upstreamFailure(cause, remote.name, relativePath)
       if (origin?.kind === 'upstream') await origin.onFailure?.(this.#error)
       this.#state = 'failed'
       rejectHead(this.#error)
@@ -318,6 +347,7 @@ export class Download {
       throw new DigestMismatchError(`remote "${this.#spec.remote.name}" sent bytes for "${this.#spec.relativePath}" that do not match the ${digest.algorithm} its index gives`)
     }
     this.#sha256 = sha256
+    this.#verified = digest !== undefined
     return spool.received
   }
 }

@@ -76,7 +76,8 @@ function pickRange (req: IncomingMessage, head: DownloadHead): ByteRange | 'unsa
  * connection is destroyed, so no client takes a short body for a whole one. Answers false,
  * having sent nothing, when another instance saved the path meanwhile (serve the HIT).
  */
-export async function sendFromDownload (req: IncomingMessage, res: ServerResponse, download: Download, options: FollowOptions): Promise<boolean> {
+export async function sendFromDownload (req: IncomingMessage, res: ServerResponse, download: Download, options: FollowOptions,
+  counts?: { servedBytes: number }): Promise<boolean> {
   const ranged = req.headers.range !== undefined
   // Where a range starts is known only with the head; until then it holds nobody back.
   const attachment = download.attach(ranged ? Number.MAX_SAFE_INTEGER : 0)
@@ -102,6 +103,12 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
       headers['content-range'] = `bytes ${wanted.start}-${wanted.end}/${head.contentLength as number}`
       headers['content-length'] = wanted.end - wanted.start + 1
     }
+    if (!head.framed) {
+      // The upstream's body ends when its connection closes, so ours does too: a chunked
+      // answer would vouch for an end we could not check.
+      headers.connection = 'close'
+      res.removeHeader('transfer-encoding')
+    }
     res.writeHead(wanted === undefined ? 200 : 206, headers)
     if (req.method === 'HEAD') {
       res.end()
@@ -109,7 +116,8 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
     }
     const start = wanted?.start ?? 0
     attachment.advance(start)
-    await follow(res, download, attachment, start, wanted === undefined ? Number.POSITIVE_INFINITY : wanted.end + 1)
+    const sent = await follow(res, download, attachment, start, wanted === undefined ? Number.POSITIVE_INFINITY : wanted.end + 1)
+    if (counts !== undefined) counts.servedBytes += sent
     return true
   } finally {
     attachment.release()
@@ -120,18 +128,19 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
  * Writes bytes `[start, limit)` of the download to `res`: from the file while behind it, then
  * the bytes on their way to the file, then live as they arrive.
  */
-async function follow (res: ServerResponse, download: Download, attachment: Attachment, start: number, limit: number): Promise<void> {
+/** Resolves with the bytes written. */
+async function follow (res: ServerResponse, download: Download, attachment: Attachment, start: number, limit: number): Promise<number> {
   const { spool } = download
   let closed = false
   const unwatch = whenOver(res, () => { closed = true })
   try {
     let pos = start
     for (;;) {
-      if (closed) return
+      if (closed) return pos - start
       if (pos >= limit) break
       if (download.state === 'failed') {
         res.destroy()
-        return
+        return pos - start
       }
       if (pos < spool.memoryStart) {
         const want = Math.min(spool.memoryStart, limit, pos + READ_CHUNK) - pos
@@ -139,7 +148,7 @@ async function follow (res: ServerResponse, download: Download, attachment: Atta
         const got = await spool.read(buffer, want, pos)
         if (got === 0) {
           res.destroy()
-          return
+          return pos - start
         }
         pos += got
         attachment.advance(pos)
@@ -163,6 +172,7 @@ async function follow (res: ServerResponse, download: Download, attachment: Atta
       if (live.congested) await drained(res)
     }
     res.end()
+    return pos - start
   } finally {
     unwatch()
   }

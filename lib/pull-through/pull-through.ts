@@ -25,12 +25,16 @@ import { SharedDownloads, type SharedDownload, type SharedRecord } from './share
 import { allowsStale, UpstreamClients } from './upstream'
 
 const debug = createDebug('pulp:pull-through')
+const NS = 'pulp:content:pull-through'
 
 /** The representation of a path; a later remote type (npm) varies it on the client's Accept. */
 const VARIANT = ''
 
 /** Stats of artifacts served lately: an artifact never changes, so a warm HIT needs no syscall before its open. */
 const MAX_STATS = 10_000
+
+/** The content counter a copy served from the store adds to, by its X-Pulp-Cache. */
+const RESULTS: Record<string, 'hit' | 'revalidated' | 'stale'> = { HIT: 'hit', REVALIDATED: 'revalidated', STALE: 'stale' }
 
 const IMMUTABLE_HIT: OutgoingHttpHeaders = Object.freeze({ 'x-pulp-cache': 'HIT', 'cache-status': CACHE_STATUS.hit() })
 
@@ -112,7 +116,11 @@ export class PullThrough {
     this.#ctx = ctx
     this.#registry = registry
     this.#health = new UpstreamHealth(ctx.knex)
-    this.#clients = new UpstreamClients(ctx.instanceId, (remote, outcome) => this.#health.record(remote, outcome))
+    this.#clients = new UpstreamClients(ctx.instanceId, {
+      metrics: ctx.metrics,
+      log: ctx.log.part(`${NS}:upstream`),
+      health: (remote, outcome) => this.#health.record(remote, outcome)
+    })
     this.#index = new PullThroughIndex(ctx.knex, { ttlMs: 1000 })
     this.#entries = new CacheEntries(ctx.knex, ctx.artifacts)
     this.#shared = new SharedDownloads(ctx)
@@ -142,7 +150,13 @@ export class PullThrough {
       if (parsed.trailingSlash) route = { ...route, relativePath: `${route.relativePath}/` }
       await this.#serve(req, res, route, segments[segments.length - 1])
     } catch (err: unknown) {
-      if (httpStatusOf(err) >= 500) debug('%s %s failed: %O', req.method, req.originalUrl, err)
+      const status = httpStatusOf(err)
+      if (status >= 500) this.#ctx.log.part(NS).error({ err, method: req.method, url: req.originalUrl, status }, 'pull-through request failed')
+      const counts = this.#ctx.metrics?.content
+      if (counts !== undefined) {
+        if (status >= 500) counts.error++
+        else if (status === 404) counts.not_found++
+      }
       sendError(res, err)
     }
     return true
@@ -185,13 +199,19 @@ export class PullThrough {
       }
     }
     const digest = target?.digest
-    // 4. Join.
+    // 4. Join. Not on a retry: the download this request followed found the path saved by
+    // another instance, so the record is read and its copy served. Joining here instead could
+    // end the same way with nothing left to try: every request retrying at once joined the one
+    // the first of them started on a guess, which then found the path saved too.
     const key = flightKey(remote, relativePath)
-    let flight = this.#joinable(key)
-    if (flight !== undefined) return await this.#follow(req, res, route, name, flight, attempt, flight.fallback, true)
+    let flight = attempt === 0 ? this.#joinable(key) : undefined
+    if (flight !== undefined) {
+      this.#ctx.metrics?.coalesced.inc()
+      return await this.#follow(req, res, route, name, flight, attempt, flight.fallback, true)
+    }
     // 5. Look up, 6. decide.
-    // A warm path is decided from memory without an await (the HIT benches: 2 and 8).
-    const kept = this.#remembered(remote, relativePath, freshness) ?? await this.#lookup(remote, relativePath, freshness)
+    // A warm path is decided from memory without an await (the HIT benches: 2 and 11).
+    const kept = (attempt === 0 ? this.#remembered(remote, relativePath, freshness) : undefined) ?? await this.#lookup(remote, relativePath, freshness)
     let decision: Decision = decide(remote, { freshness, ...kept, digest, now: Date.now() })
     if (decision.action === 'hit') {
       const { copy, age, ttl } = decision
@@ -202,6 +222,8 @@ export class PullThrough {
       decision = { action: 'fetch' }
     }
     if (decision.action === 'not-found') {
+      const counts = this.#ctx.metrics?.content
+      if (counts !== undefined) counts.not_found++
       return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (remembered)`),
         { 'x-pulp-cache': 'HIT', 'cache-status': CACHE_STATUS.notFound(), age: String(decision.age) })
     }
@@ -286,8 +308,14 @@ export class PullThrough {
         this.#stats.set(copy.sha256, st)
       }
       const all = copy.contentEncoding === null ? headers : { ...headers, 'content-encoding': copy.contentEncoding }
-      await sendFile(req, res, { path: file, stat: st, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all },
+      const sent = await sendFile(req, res, { path: file, stat: st, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all },
         { cacheControl: this.#ctx.options.cacheControl })
+      const counts = this.#ctx.metrics?.content
+      if (counts !== undefined) {
+        const result = RESULTS[String(all['x-pulp-cache'])] ?? 'hit'
+        counts[result]++
+        counts.servedBytes += sent
+      }
       return true
     } catch (err: unknown) {
       if (res.headersSent || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
@@ -335,9 +363,14 @@ export class PullThrough {
           return await this.#serve(req, res, route, name, attempt + 1)
         }
         if (fallback !== undefined && allowsStale(err)) return await this.#sendFallback(req, res, route, name, fallback, err, false)
+        // It went upstream: a miss, whatever the upstream answered (a stale copy counts as stale).
+        const counts = this.#ctx.metrics?.content
+        if (counts !== undefined) counts.miss++
         return await this.#sendFallback(req, res, route, name, undefined, err, false)
       }
       const stored = flight.freshness !== 'streamed'
+      const counts = this.#ctx.metrics?.content
+      if (counts !== undefined) counts.miss++
       const sending = sendFromDownload(req, res, download, {
         cacheControl: this.#ctx.options.cacheControl,
         name,
@@ -346,7 +379,7 @@ export class PullThrough {
           'x-pulp-cache': 'MISS',
           'cache-status': flight.revalidating ? CACHE_STATUS.revalidated(200, collapsed) : CACHE_STATUS.miss(stored, collapsed)
         }
-      })
+      }, counts)
       held.release()
       if (await sending) return
     } finally {
@@ -388,10 +421,12 @@ export class PullThrough {
       url: target.url,
       relativePath,
       via,
-      tmpDir: this.#ctx.artifacts.tmpDir,
+      temp: this.#ctx.artifacts.temp,
       // Bytes nobody will keep are not worth fetching once every client has gone.
       abortWhenUnwatched: freshness === 'streamed',
       origin: shared?.origin,
+      // Also what lets a body whose end the upstream does not frame be saved (CONTRACT 13):
+      // without a digest such a body is streamed and never saved.
       digest,
       conditional: validators === undefined
         ? undefined
@@ -470,6 +505,7 @@ export class PullThrough {
     const { download, freshness } = flight
     const { remote, relativePath } = route
     await download.settled
+    if (download.fromUpstream) this.#ctx.metrics?.upstreamBytes.inc({ remote: remote.name }, download.spool.received)
     try {
       if (download.state === 'failed') {
         // Nobody joins a failure (see #joinable): forget it now, not after the bookkeeping below.
@@ -486,7 +522,7 @@ export class PullThrough {
         await shared.finish(download, saveImmutable)
       }
     } catch (err: unknown) {
-      debug('%s: saving %s failed: %O', remote.name, relativePath, err)
+      this.#ctx.log.part(NS).error({ err, remote: remote.name, path: relativePath }, 'saving a pulled file failed')
     } finally {
       if (this.#inflight.get(key) === flight) this.#inflight.delete(key)
       await download.dispose().catch((err: unknown) => debug('removing %s: %s', download.tmpPath, (err as Error).message))

@@ -81,6 +81,9 @@ export async function saveDownload (ctx: PulpContext, spec: SaveSpec): Promise<v
     await within?.(trx)
     return stored
   })
+  // An orphan cleanup may have removed the stored file between the adopt above and the rows
+  // (it deletes only unreferenced rows, and these now reference it): link it back.
+  await ctx.artifacts.adopt(download.tmpPath, sha256, download.spool.received)
   debug('%s: %s saved as %s unit %s (%s)', remote.name, relativePath, saved.typeId, saved.id, sha256)
   if (repositoryId !== null && await associateUnit(ctx.knex, repositoryId, saved)) {
     ctx.events.emit('content-changed', repositoryId)
@@ -123,6 +126,8 @@ export async function saveMetadata (ctx: PulpContext, spec: MetadataSpec): Promi
     await upsertPullEntry(trx, entry)
     await within(trx)
   })
+  // As in saveDownload: an orphan cleanup may have removed the file before the entry referenced it.
+  await ctx.artifacts.adopt(download.tmpPath, sha256, size)
   debug('%s: metadata %s saved (%s)', key.remoteName, key.relativePath, sha256)
   return entry
 }

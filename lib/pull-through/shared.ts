@@ -7,8 +7,10 @@ import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import { PullLeases, type PullLease, type PullProgress, type PullTarget } from '../storage/pull-leases'
+import { localHost } from '../publish/recovery'
 import { findRemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
+import { processRuns } from '../storage/workers'
 import type { Download, DownloadHead, DownloadOrigin } from './download'
 
 const debug = createDebug('pulp:content:pull-through:shared')
@@ -28,7 +30,7 @@ const FAILURE_KEEP_MS = 5000
 const FAILURE_WAIT_MS = 2000
 const READ_CHUNK = 512 * 1024
 /** The names Download gives its temp files: anything else in a row is not ours to open or remove. */
-const TMP_NAME = /^[0-9a-f-]{36}\.pull$/
+const TMP_NAME = /^(?:[0-9a-f-]{36}\.)?[0-9a-f-]{36}\.pull$/
 
 /** Errors a follower answers as its leader did; any other failure (the leader closing, ...) is retried. */
 const REPLAYED = new Map<string, (message: string) => PulpError>([
@@ -66,7 +68,9 @@ function headFrom (json: string): DownloadHead {
     contentLength: typeof raw.contentLength === 'number' ? raw.contentLength : undefined,
     contentEncoding: text(raw.contentEncoding),
     lastModified: text(raw.lastModified),
-    ...(typeof raw.etag === 'string' ? { etag: raw.etag } : {})
+    ...(typeof raw.etag === 'string' ? { etag: raw.etag } : {}),
+    // A row written before this field existed came from a leader that saved what it fetched.
+    framed: raw.framed !== false
   }
 }
 
@@ -78,15 +82,16 @@ function headFrom (json: string): DownloadHead {
 export class SharedDownloads {
   readonly #ctx: PulpContext
   readonly #leases: PullLeases
+  readonly #host = localHost()
 
   constructor (ctx: PulpContext) {
     this.#ctx = ctx
-    this.#leases = new PullLeases(ctx.knex, ctx.dialect)
+    this.#leases = new PullLeases(ctx.knex, ctx.dialect, { process: { host: this.#host, pid: process.pid } })
   }
 
   /** The cross-instance side of this instance's download of `relativePath`. */
   begin (remote: StoredRemote, relativePath: string, record?: SharedRecord): SharedDownload {
-    return new SharedDownload(this.#ctx, this.#leases, { remoteName: remote.name, relativePath }, record)
+    return new SharedDownload(this.#ctx, this.#leases, { remoteName: remote.name, relativePath }, this.#host, record)
   }
 
   async close (): Promise<void> {
@@ -113,14 +118,17 @@ export class SharedDownload {
   readonly #target: PullTarget
   readonly #key: string
   readonly #record: SharedRecord | undefined
+  /** Where this process runs, to judge leaders on the same host by their pid. */
+  readonly #host: string
   /** Names this download in the rows it writes. */
   readonly #owner = randomUUID()
   #lease: PullLease | undefined
 
-  constructor (ctx: PulpContext, leases: PullLeases, target: PullTarget, record?: SharedRecord) {
+  constructor (ctx: PulpContext, leases: PullLeases, target: PullTarget, host: string, record?: SharedRecord) {
     this.#ctx = ctx
     this.#leases = leases
     this.#target = target
+    this.#host = host
     this.#record = record
     const variant = record === undefined || record.variant === '' ? '' : `\0${record.variant}`
     this.#key = createHash('sha256').update(`${target.remoteName}\0${target.relativePath}${variant}`).digest('hex')
@@ -148,11 +156,21 @@ export class SharedDownload {
         // A lock without a row is a leader just starting, or just done saving: ask again soon.
         probeAt = 0
       } else {
+        if (row.state !== 'failed' && this.#dead(row)) {
+          // Its process is gone: its file will never grow, and its lease need not run out.
+          const led = await this.#tryLead(file, row.owner)
+          if (led !== undefined) return led
+        }
         const failure = row.state === 'failed' && working.has(row.owner) ? replayed(row.error) : undefined
         if (failure !== undefined) throw failure
         // Any other failure is tried again, as soon as its leader has let go.
         if (row.state === 'failed') probeAt = 0
         if (row.state === 'starting' || row.state === 'streaming') working.add(row.owner)
+        if (row.state === 'streaming' && row.head !== null && !headFrom(row.head).framed) {
+          // Its body ends only when its connection closes, so it will not be saved and its
+          // end could not be checked here: fetch our own copy for our clients (saved by nobody).
+          return { kind: 'upstream' }
+        }
         if (row.state === 'streaming') {
           const followed = await this.#follow(row, signal)
           if (followed !== undefined) return followed
@@ -172,7 +190,14 @@ export class SharedDownload {
    */
   async finish (download: Download, save: (within: (trx: Knex) => Promise<void>) => Promise<void>): Promise<void> {
     // A failure let go already (see #fail); a follower holds nothing.
-    if (this.#lease === undefined || download.state !== 'complete') return
+    const lease = this.#lease
+    if (lease === undefined || download.state !== 'complete') return
+    if (!download.savable) {
+      this.#lease = undefined
+      debug('%s: %s was streamed, not saved: its end was not framed', this.#target.remoteName, this.#target.relativePath)
+      await lease.release()
+      return
+    }
     await this.settle(save)
   }
 
@@ -196,8 +221,14 @@ export class SharedDownload {
     }
   }
 
-  async #tryLead (file: string): Promise<DownloadOrigin | undefined> {
-    const claim = await this.#leases.tryLead(this.#key, this.#owner, file, this.#target)
+  /** Whether a leader's process, on this host, has died (a leader elsewhere is judged by its lease or lock). */
+  #dead (row: PullProgress): boolean {
+    return row.host === this.#host && row.pid !== null && row.pid !== process.pid && !processRuns(row.pid)
+  }
+
+  /** `deadOwner`: the leader seen dead, whose lease is taken at once. */
+  async #tryLead (file: string, deadOwner?: string): Promise<DownloadOrigin | undefined> {
+    const claim = await this.#leases.tryLead(this.#key, this.#owner, file, this.#target, deadOwner)
     if (claim === undefined) return undefined
     const { lease } = claim
     this.#removeLeftover(claim.previousFile, file)
@@ -321,7 +352,7 @@ export class SharedDownload {
     if (row?.owner === owner) {
       if (row.state === 'failed') throw replayed(row.error) ?? new UpstreamError(`the instance fetching "${relativePath}" of remote "${remoteName}" failed`)
       if (!probe) return undefined
-      const claim = await this.#leases.tryLead(this.#key, this.#owner, '', this.#target)
+      const claim = await this.#leases.tryLead(this.#key, this.#owner, '', this.#target, this.#dead(row) ? owner : undefined)
       // Still held: the leader is alive, only its upstream is slow.
       if (claim === undefined) return undefined
       this.#removeLeftover(claim.previousFile, '')

@@ -1,15 +1,19 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
-import { Agent, ProxyAgent, interceptors, type Dispatcher } from 'undici'
+import { Agent, ProxyAgent, type Dispatcher } from 'undici'
 import createDebug from 'debug'
 import { NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { StoredRemote } from '../storage/remotes'
 import { version } from '../version'
+import type { PartLog } from '../log/logger'
+import type { PulpMetrics } from '../metrics/metrics'
 
 const debug = createDebug('pulp:content:pull-through:upstream')
 
 /** Redirects an upstream may answer with before we give up (mirrors often send one to a CDN). */
 const MAX_REDIRECTIONS = 5
+/** Statuses whose `Location` is followed (RFC 9110 15.4); 300 and 304 are answers of their own. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
 
 /** What an upstream answered: status and headers, and for a GET its body still to read. */
 export interface UpstreamResponse {
@@ -49,7 +53,6 @@ export function allowsStale (err: unknown): boolean {
 interface Entry {
   stamp: string
   agent: Agent | ProxyAgent
-  dispatcher: Dispatcher
 }
 
 /** This instance's `Via` pseudonym (RFC 9110 7.6.3); finding it in a request means a loop. */
@@ -74,11 +77,39 @@ function buildAgent (remote: StoredRemote): Agent | ProxyAgent {
 export class UpstreamClients {
   readonly #entries = new Map<string, Entry>()
   readonly #token: string
-  readonly #observe: (remote: StoredRemote, outcome: UpstreamOutcome) => void
+  readonly #metrics: PulpMetrics | undefined
+  readonly #log: PartLog | undefined
+  /** The remote's shared health record (`health.ts`), told of every answer or failure. */
+  readonly #health: (remote: StoredRemote, outcome: UpstreamOutcome) => void
+  /** Remotes whose last request failed (no answer, or a 5xx): a change is logged once. */
+  readonly #down = new Set<string>()
 
-  constructor (instanceId: string, observe: (remote: StoredRemote, outcome: UpstreamOutcome) => void = () => {}) {
+  constructor (instanceId: string, observers: {
+    metrics?: PulpMetrics
+    log?: PartLog
+    health?: (remote: StoredRemote, outcome: UpstreamOutcome) => void
+  } = {}) {
     this.#token = viaToken(instanceId)
-    this.#observe = observe
+    this.#metrics = observers.metrics
+    this.#log = observers.log
+    this.#health = observers.health ?? (() => {})
+  }
+
+  /** Counts the answer and logs a remote going down or coming back. */
+  #observe (stored: StoredRemote, status: number | 'error', err?: PulpError): void {
+    const remote = stored.name
+    this.#metrics?.upstream(remote, status)
+    // A 429 says the upstream is alive but busy: it neither counts against it nor clears it.
+    if (status !== 429) this.#health(stored, status === 'error' || status >= 500 ? 'failure' : 'success')
+    const failing = status === 'error' || status >= 500
+    if (failing === this.#down.has(remote)) return
+    if (failing) {
+      this.#down.add(remote)
+      this.#log?.warn({ remote, status, err }, `remote "${remote}" is failing`)
+    } else {
+      this.#down.delete(remote)
+      this.#log?.info({ remote, status }, `remote "${remote}" answers again`)
+    }
   }
 
   get viaToken (): string { return this.#token }
@@ -87,13 +118,12 @@ export class UpstreamClients {
     // The stamp changes with every update, so settings read before an update build their own.
     const stamp = `${remote.created}|${remote.updated}`
     const entry = this.#entries.get(remote.name)
-    if (entry?.stamp === stamp) return entry.dispatcher
+    if (entry?.stamp === stamp) return entry.agent
     if (entry !== undefined) this.drop(remote.name)
     const agent = buildAgent(remote)
-    const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTIONS }))
-    this.#entries.set(remote.name, { stamp, agent, dispatcher })
+    this.#entries.set(remote.name, { stamp, agent })
     debug('dispatcher for remote %s%s', remote.name, remote.proxyUrl === null ? '' : ' (through its proxy)')
-    return dispatcher
+    return agent
   }
 
   /** Closes a remote's dispatcher after its running requests (the remote changed or went). */
@@ -118,52 +148,92 @@ export class UpstreamClients {
   }
 
   /**
-   * Sends one request upstream with the remote's headers and ours, never the client's. Answers
-   * only a 2xx; anything else throws the coded error the edge maps (404, 502, 504).
+   * Sends one request upstream with our headers, and the remote's own to its own origin only,
+   * never the client's; follows redirects. Answers only a 2xx; anything else throws the coded
+   * error the edge maps (404, 502, 504).
    */
   async request (r: UpstreamRequest): Promise<UpstreamResponse> {
     const { remote } = r
-    const url = new URL(r.url)
-    const headers: Record<string, string> = {
+    const home = new URL(remote.url).origin
+    const ours: Record<string, string> = {
       'user-agent': `pulp-middleware/${version}`,
-      ...remote.headers,
       // We store and replay bytes as received: ask for them unencoded.
       'accept-encoding': 'identity',
       via: r.via === undefined || r.via === '' ? `1.1 ${this.#token}` : `${r.via}, 1.1 ${this.#token}`
     }
-    if (r.conditional?.etag != null) headers['if-none-match'] = r.conditional.etag
-    if (r.conditional?.lastModified != null) headers['if-modified-since'] = r.conditional.lastModified
-    let res: Dispatcher.ResponseData
-    try {
-      res = await this.#dispatcherFor(remote).request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: r.method,
-        headers,
-        signal: r.signal
-      })
-    } catch (err: unknown) {
-      const failure = upstreamFailure(err, remote.name, r.relativePath)
-      // Our own abort (the client left, the middleware closes) says nothing of the upstream.
-      if (r.signal?.aborted !== true || failure instanceof UpstreamTimeoutError) this.#observe(remote, 'failure')
-      throw failure
+    if (r.conditional?.etag != null) ours['if-none-match'] = r.conditional.etag
+    if (r.conditional?.lastModified != null) ours['if-modified-since'] = r.conditional.lastModified
+    // A remote's headers are its credentials for its own origin: a redirect to another one (a
+    // CDN, or a host the upstream does not control) gets none of them, not only Authorization.
+    const theirs = { ...ours, ...remote.headers, 'accept-encoding': ours['accept-encoding'], via: ours.via }
+    // undici's idle timers: until the headers arrive, then between body bytes. A body paused
+    // because our clients read slowly is not the upstream's silence, and undici does not count it.
+    const idleMs = remote.readTimeout * 1000
+    let url = new URL(r.url)
+    for (let hops = 0; ; hops++) {
+      let res: Dispatcher.ResponseData
+      try {
+        res = await this.#dispatcherFor(remote).request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: r.method,
+          headers: url.origin === home ? theirs : ours,
+          headersTimeout: idleMs,
+          bodyTimeout: idleMs,
+          signal: r.signal
+        })
+      } catch (err: unknown) {
+        const failure = upstreamFailure(err, remote.name, r.relativePath)
+        // An abort is the client's or ours (close, a timeout we set): not the remote's health.
+        if (r.signal?.aborted !== true || failure instanceof UpstreamTimeoutError) this.#observe(remote, 'error', failure)
+        throw failure
+      }
+      this.#observe(remote, res.statusCode)
+      if ((res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) || (res.statusCode === 304 && r.conditional !== undefined)) {
+        return { statusCode: res.statusCode, headers: res.headers, body: res.body }
+      }
+      discard(res)
+      const location = res.headers.location
+      if (REDIRECTS.has(res.statusCode) && typeof location === 'string') {
+        if (hops === MAX_REDIRECTIONS) throw new UpstreamError(`remote "${remote.name}" redirected more than ${MAX_REDIRECTIONS} times for "${r.relativePath}"`)
+        url = redirectTarget(location, url, remote.name, r.relativePath)
+        debug('%s: %s redirected (%d)%s', remote.name, r.relativePath, res.statusCode, url.origin === home ? '' : ' to another origin')
+        continue
+      }
+      throw statusFailure(res.statusCode, remote.name, r.relativePath)
     }
-    // A 429 says the upstream is alive but busy: it neither counts against it nor clears it.
-    if (res.statusCode !== 429) this.#observe(remote, res.statusCode >= 500 ? 'failure' : 'success')
-    if ((res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) || (res.statusCode === 304 && r.conditional !== undefined)) {
-      return { statusCode: res.statusCode, headers: res.headers, body: res.body }
-    }
-    // The error body is not ours to relay; drain it so the connection can be reused.
-    res.body.resume()
-    res.body.on('error', () => {})
-    if (res.statusCode === 404 || res.statusCode === 410) {
-      throw new NotFoundError(`remote "${remote.name}" has no "${r.relativePath}" (upstream answered ${res.statusCode})`)
-    }
-    throw new UpstreamError(`remote "${remote.name}" answered ${res.statusCode} for "${r.relativePath}"`, { upstreamStatus: res.statusCode })
   }
 }
 
+/** The error body is not ours to relay; drain it so the connection can be reused. */
+function discard (res: Dispatcher.ResponseData): void {
+  res.body.resume()
+  res.body.on('error', () => {})
+}
+
+/** Where a redirect leads, resolved against the URL that answered it; http and https only. */
+function redirectTarget (location: string, base: URL, remoteName: string, relativePath: string): URL {
+  let next: URL | undefined
+  try {
+    next = new URL(location, base)
+  } catch {}
+  if (next?.protocol !== 'http:' && next?.protocol !== 'https:') {
+    throw new UpstreamError(`remote "${remoteName}" redirected "${relativePath}" to a location that is no http or https URL`)
+  }
+  return next
+}
+
+/** The coded error for an upstream status that is no 2xx and no redirect we follow. */
+function statusFailure (statusCode: number, remoteName: string, relativePath: string): PulpError {
+  if (statusCode === 404 || statusCode === 410) {
+    return new NotFoundError(`remote "${remoteName}" has no "${relativePath}" (upstream answered ${statusCode})`)
+  }
+  return new UpstreamError(`remote "${remoteName}" answered ${statusCode} for "${relativePath}"`, { upstreamStatus: statusCode })
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
+/** undici's idle timeouts, which a remote's `read_timeout` sets. */
+const SILENCE_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
 function codeOf (err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code
@@ -178,6 +248,9 @@ export function upstreamFailure (err: unknown, remoteName: string, relativePath:
   if (err instanceof PulpError) return err
   const code = codeOf(err)
   const cause = err
+  if (SILENCE_CODES.has(code)) {
+    return new UpstreamTimeoutError(`remote "${remoteName}" sent nothing for longer than its read_timeout for "${relativePath}" (${code})`, { cause })
+  }
   if (TIMEOUT_CODES.has(code) || (err as Error | null)?.name === 'TimeoutError') {
     return new UpstreamTimeoutError(`remote "${remoteName}" timed out for "${relativePath}" (${code})`, { cause })
   }

@@ -205,6 +205,44 @@ const MIGRATIONS: readonly Migration[] = [
     }
   },
   {
+    // A remote's read timeout (seconds without a byte from the upstream; existing remotes get
+    // the default), and where a pull-through leader runs, so that a follower on its host sees
+    // it die at once instead of streaming its partial file until the lease runs out.
+    name: '004_read_timeout_and_pull_leaders',
+    async up (knex) {
+      await knex.schema.alterTable('pulp_remotes', (t) => {
+        t.float('read_timeout').notNullable().defaultTo(30)
+      })
+      await knex.schema.alterTable('pulp_pull_downloads', (t) => {
+        t.string('leader_host', 512).nullable()
+        t.integer('leader_pid').nullable()
+      })
+    },
+    async down (knex) {
+      await knex.schema.alterTable('pulp_pull_downloads', (t) => {
+        t.dropColumn('leader_host')
+        t.dropColumn('leader_pid')
+      })
+      await knex.schema.alterTable('pulp_remotes', (t) => {
+        t.dropColumn('read_timeout')
+      })
+    }
+  },
+  {
+    name: '005_status_probe',
+    async up (knex) {
+      // One row that `GET /status` rewrites: a database that answers reads but cannot commit
+      // a write (disk full, read-only) shows as not writable.
+      await knex.schema.createTable('pulp_status_probe', (t) => {
+        t.integer('id').primary()
+        t.string('probed', 32).notNullable()
+      })
+    },
+    async down (knex) {
+      await knex.schema.dropTableIfExists('pulp_status_probe')
+    }
+  },
+  {
     // Pull-through freshness: which paths are metadata, how long they stay fresh, how long a
     // copy may be served while the upstream fails, and when the upstream counts as down.
     name: '006_remote_freshness',
@@ -268,6 +306,27 @@ const MIGRATIONS: readonly Migration[] = [
         t.dropColumn('digest')
       })
       await knex.schema.dropTableIfExists('pulp_pull_entries')
+    }
+  },
+  {
+    // Orphan cleanup asks "does anything reference this artifact / unit?" for every candidate:
+    // without these, each question scanned a whole table (bench: "orphan cleanup").
+    name: '008_reference_indexes',
+    async up (knex) {
+      await knex.schema.alterTable('pulp_units', (t) => { t.index(['sha256'], 'pulp_units_sha256') })
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.index(['sha256'], 'pulp_remote_artifacts_sha256')
+        t.index(['unit_id'], 'pulp_remote_artifacts_unit')
+      })
+      await knex.schema.alterTable('pulp_repository_units', (t) => { t.index(['unit_id'], 'pulp_repository_units_unit') })
+    },
+    async down (knex) {
+      await knex.schema.alterTable('pulp_repository_units', (t) => { t.dropIndex(['unit_id'], 'pulp_repository_units_unit') })
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.dropIndex(['unit_id'], 'pulp_remote_artifacts_unit')
+        t.dropIndex(['sha256'], 'pulp_remote_artifacts_sha256')
+      })
+      await knex.schema.alterTable('pulp_units', (t) => { t.dropIndex(['sha256'], 'pulp_units_sha256') })
     }
   }
 ]

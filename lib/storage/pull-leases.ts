@@ -25,6 +25,9 @@ export interface PullProgress {
   head: string | null
   /** The caller's own JSON (why it failed), opaque here. */
   error: string | null
+  /** Where the leader runs (see `localHost`) and its pid, for a liveness check on the same host; null if unknown. */
+  host: string | null
+  pid: number | null
 }
 
 export type PullUpdate = Partial<Pick<PullProgress, 'state' | 'head'>>
@@ -68,6 +71,8 @@ export interface PullTarget {
 export interface PullLeaseOptions {
   /** SQLite only: how long a leader that stopped renewing keeps the path (ms). */
   leaseMs?: number
+  /** This process, recorded in the rows it leads so others on its host can see it die. */
+  process?: { host: string, pid: number }
 }
 
 /**
@@ -79,6 +84,7 @@ export interface PullLeaseOptions {
 export class PullLeases {
   readonly #knex: Knex
   readonly #leaseMs: number
+  readonly #process: { host: string, pid: number } | undefined
   readonly #locks: AdvisoryLocks | undefined
   /** SQLite: the rows (which are the leases) live on a connection of their own. */
   readonly #side: SqliteSideConnection | undefined
@@ -91,6 +97,7 @@ export class PullLeases {
   constructor (knex: Knex, dialect: Dialect, options: PullLeaseOptions = {}) {
     this.#knex = knex
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
+    this.#process = options.process
     if (dialect === 'postgresql') {
       this.#locks = new AdvisoryLocks(knex)
       this.#writer = this.#locks
@@ -100,12 +107,16 @@ export class PullLeases {
     }
   }
 
-  /** Leads `key` if no live instance does, naming `file` as the one being written. */
-  async tryLead (key: string, owner: string, file: string, target: PullTarget): Promise<PullClaim | undefined> {
+  /**
+   * Leads `key` if no live instance does, naming `file` as the one being written. `deadOwner`:
+   * the caller saw that this leader's process is gone, so its SQLite lease is taken without
+   * waiting for it to run out (PostgreSQL's lock went with the process already).
+   */
+  async tryLead (key: string, owner: string, file: string, target: PullTarget, deadOwner?: string): Promise<PullClaim | undefined> {
     if (this.#held.has(key)) return undefined
     this.#held.add(key)
     try {
-      const claim = this.#locks === undefined ? await this.#leaseRow(key, owner, file, target) : await this.#lock(this.#locks, key, owner, file, target)
+      const claim = this.#locks === undefined ? await this.#leaseRow(key, owner, file, target, deadOwner) : await this.#lock(this.#locks, key, owner, file, target)
       if (claim === undefined) this.#held.delete(key)
       return claim
     } catch (err: unknown) {
@@ -115,9 +126,11 @@ export class PullLeases {
   }
 
   async read (key: string): Promise<PullProgress | undefined> {
-    const query = (knex: Knex): Knex.QueryBuilder => knex(TABLE).where({ lock_key: key }).first('owner', 'state', 'file', 'head', 'error')
+    const query = (knex: Knex): Knex.QueryBuilder => knex(TABLE).where({ lock_key: key })
+      .first('owner', 'state', 'file', 'head', 'error', { host: 'leader_host', pid: 'leader_pid' })
     // PostgreSQL: the pool's connections read in parallel; the lock connection is for writes.
-    return this.#side === undefined ? await query(this.#knex) as PullProgress | undefined : await this.#side.run(query)
+    const row = this.#side === undefined ? await query(this.#knex) as PullProgress | undefined : await this.#side.run<PullProgress | undefined>(query)
+    return row === undefined ? undefined : { ...row, pid: row.pid === null ? null : Number(row.pid) }
   }
 
   /** Stops renewals and pending clean-ups, and frees the locks. Leases still held are lost. */
@@ -137,13 +150,15 @@ export class PullLeases {
    * Writes the row naming this leader, and in the same statement reads what the leader before
    * left: its file (kept in `previous_file` by the update) and whether the path is saved now.
    */
-  async #claim (key: string, owner: string, file: string, target: PullTarget, onlyIfExpired: boolean): Promise<Omit<PullClaim, 'lease'> | undefined> {
+  async #claim (key: string, owner: string, file: string, target: PullTarget, onlyIfExpired: boolean, deadOwner?: string): Promise<Omit<PullClaim, 'lease'> | undefined> {
     const fields = {
       owner,
       state: 'starting',
       file,
       head: null,
       error: null,
+      leader_host: this.#process?.host ?? null,
+      leader_pid: this.#process?.pid ?? null,
       expires: new Date(Date.now() + this.#leaseMs).toISOString(),
       updated: now()
     }
@@ -151,7 +166,12 @@ export class PullLeases {
       const q = knex(TABLE).insert({ lock_key: key, ...fields, previous_file: null }).onConflict('lock_key')
         .merge({ ...fields, previous_file: knex.ref(`${TABLE}.file`) })
       // A lease is taken only when free or run out; one statement, so two processes never both win.
-      if (onlyIfExpired) q.where(`${TABLE}.expires`, '<', now())
+      if (onlyIfExpired) {
+        q.where((w) => {
+          w.where(`${TABLE}.expires`, '<', now())
+          if (deadOwner !== undefined) w.orWhere(`${TABLE}.owner`, deadOwner)
+        })
+      }
       return q.returning(['previous_file', knex.raw(
         '(select sha256 from pulp_remote_artifacts where remote_name = ? and relative_path = ?) as saved_sha256',
         [target.remoteName, target.relativePath])])
@@ -173,8 +193,8 @@ export class PullLeases {
     }
   }
 
-  async #leaseRow (key: string, owner: string, file: string, target: PullTarget): Promise<PullClaim | undefined> {
-    const claimed = await this.#claim(key, owner, file, target, true)
+  async #leaseRow (key: string, owner: string, file: string, target: PullTarget, deadOwner: string | undefined): Promise<PullClaim | undefined> {
+    const claimed = await this.#claim(key, owner, file, target, true, deadOwner)
     return claimed === undefined ? undefined : { ...claimed, lease: this.#lease(key, owner, undefined) }
   }
 

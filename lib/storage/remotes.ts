@@ -5,8 +5,12 @@ import { fromJson, now, toBool, toJson, toNumber, type Page, type PageOf } from 
 
 const TABLE = 'pulp_remotes'
 
+/** Seconds without a byte from the upstream before a request fails: pulpcore's sock_read_timeout. */
+export const DEFAULT_READ_TIMEOUT = 30
+
 /** A stored remote with its real header values; never leaves the process as is. */
 export interface StoredRemote extends RemoteSettings {
+  readonly readTimeout: number
   readonly created: string
   readonly updated: string
 }
@@ -22,6 +26,8 @@ interface RemoteRow {
   policy: string
   connect_timeout: number | string | null
   total_timeout: number | string | null
+  /** Absent from rows read before migration 004 ran. */
+  read_timeout?: number | string | null
   proxy_url: string | null
   tls_validation: boolean | number
   negative_cache_ttl: number | string | null
@@ -46,6 +52,7 @@ function toStored (row: RemoteRow): StoredRemote {
     policy: row.policy as RemotePolicy,
     connectTimeout: nullableNumber(row.connect_timeout),
     totalTimeout: nullableNumber(row.total_timeout),
+    readTimeout: nullableNumber(row.read_timeout ?? null) ?? DEFAULT_READ_TIMEOUT,
     proxyUrl: row.proxy_url,
     tlsValidation: toBool(row.tls_validation),
     negativeCacheTtl: nullableNumber(row.negative_cache_ttl),
@@ -66,6 +73,7 @@ function toRow (fields: Partial<RemoteColumns>): Record<string, unknown> {
   if (fields.policy !== undefined) row.policy = fields.policy
   if (fields.connectTimeout !== undefined) row.connect_timeout = fields.connectTimeout
   if (fields.totalTimeout !== undefined) row.total_timeout = fields.totalTimeout
+  if (fields.readTimeout !== undefined) row.read_timeout = fields.readTimeout
   if (fields.proxyUrl !== undefined) row.proxy_url = fields.proxyUrl
   if (fields.tlsValidation !== undefined) row.tls_validation = fields.tlsValidation
   if (fields.negativeCacheTtl !== undefined) row.negative_cache_ttl = fields.negativeCacheTtl

@@ -81,6 +81,20 @@ export async function insertPublishTask (knex: Knex, repoId: string, distributor
   return toTask({ ...row, seq: 0, progress_report: null, result: null, error: null, worker_id: null, cancel_requested: false, started: null, finished: null })
 }
 
+/**
+ * A task this instance runs itself from the start (not the publish runner's queue): inserted
+ * `running` and owned by `workerId`, so no runner claims it and GET /tasks/:id follows it.
+ */
+export async function insertRunningTask (knex: Knex, taskType: string, workerId: string, args: Record<string, unknown>): Promise<Task> {
+  const at = now()
+  const row = {
+    id: randomUUID(), task_type: taskType, repository_id: null, distributor_id: null, state: 'running' as const,
+    args: toJson(args), worker_id: workerId, created: at, started: at
+  }
+  await knex(TABLE).insert(row)
+  return toTask({ ...row, seq: 0, progress_report: null, result: null, error: null, cancel_requested: false, finished: null })
+}
+
 export async function findTask (knex: Knex, id: string): Promise<Task | undefined> {
   const row = await knex(TABLE).where({ id }).first() as TaskRow | undefined
   return row === undefined ? undefined : toTask(row)
@@ -199,8 +213,14 @@ export async function activeTasksOf (knex: Knex, repoId: string, distributorId: 
 
 /** Marks a task whose worker died as failed; false when someone else already did. */
 export async function interruptTask (db: Knex | Knex.Transaction, id: string, workerId: string | null, error: TaskError): Promise<boolean> {
+  return await endOrphanTask(db, id, workerId, { state: 'failed', error, result: { result: 'error', summary: error.message, details: null } })
+}
+
+/** Ends a running task of `workerId` (null: of no worker) on its stopped worker's behalf. */
+export async function endOrphanTask (db: Knex | Knex.Transaction, id: string, workerId: string | null, end: TaskEnd): Promise<boolean> {
   const q = db(TABLE).where({ id, state: 'running' })
   if (workerId === null) q.whereNull('worker_id')
   else q.where('worker_id', workerId)
-  return await q.update({ state: 'failed', error: toJson(error), result: toJson({ result: 'error', summary: error.message, details: null }), finished: now() }) > 0
+  const patch: Record<string, unknown> = { state: end.state, error: end.error === null ? null : toJson(end.error), result: toJson(end.result), finished: now() }
+  return await q.update(patch) > 0
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import type { Knex } from 'knex'
 import type { Dialect } from './connection'
 import { now } from './rows'
@@ -51,6 +52,27 @@ export async function removeWorker (knex: Knex, id: string, seenHeartbeat?: stri
   const q = knex(TABLE).where({ id })
   if (seenHeartbeat !== undefined) q.where('heartbeat', seenHeartbeat)
   await q.delete()
+}
+
+/**
+ * Whether process `pid` of this host runs. A zombie (killed, not yet reaped by its parent) is
+ * dead: it holds nothing and will never write again.
+ */
+export function processRuns (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (err: unknown) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state !== 'Z' && state !== 'X'
+  } catch {
+    // No /proc (not Linux), or it ended meanwhile: what kill said stands.
+    return true
+  }
 }
 
 /** Removes the rows of workers that have not beaten since `before` (an ISO time by the database clock). */

@@ -1,12 +1,10 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { EventEmitter } from 'node:events'
 import { rm } from 'node:fs/promises'
 import type { Router } from 'express'
 import { createApiRouter } from '../../lib/api/router'
 import { OPERATIONS, openApiPath } from '../../lib/api/openapi'
-import { ArtifactStore } from '../../lib/artifacts/store'
-import type { PulpContext, PulpEventMap } from '../../lib/core/context'
+import { createContext } from '../../lib/core/context'
 import { resolveOptions } from '../../lib/options'
 import { createServices } from '../../lib/services'
 import { openConnection } from '../../lib/storage/connection'
@@ -43,15 +41,7 @@ async function builtApiRouter (dialect: DialectName): Promise<{ router: Router, 
   const db = dialect === 'postgresql' ? await createPgDatabase() : undefined
   const options = resolveOptions({ dataDir, database: db?.config })
   const connection = openConnection(options.database, dataDir)
-  const ctx: PulpContext = {
-    options,
-    knex: connection.knex,
-    dialect: connection.dialect,
-    artifacts: new ArtifactStore(dataDir),
-    events: new EventEmitter<PulpEventMap>(),
-    instanceId: 'openapi-test',
-    beforeRepositoryDelete: []
-  }
+  const ctx = createContext(options, connection, 'openapi-test')
   const router = createApiRouter(createServices(ctx))
   return {
     router,

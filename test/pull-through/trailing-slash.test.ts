@@ -20,29 +20,39 @@ for (const d of dialects()) {
     })
     after(async () => { await f?.cleanup() })
 
-    it('fetches a PEP 503 project page from the upstream with its slash, every time, saving nothing', async () => {
-      for (let i = 1; i <= 2; i++) {
-        const res = await f.get('mirror/simple/foo/')
-        assert.equal(res.status, 200)
-        assert.equal(res.headers['x-pulp-cache'], 'MISS')
-        assert.equal(res.headers['content-type'], 'text/html; charset=utf-8')
-        assert.ok(res.body.equals(PAGE))
-        assert.equal(f.upstream.hits('/pypi/simple/foo/'), i)
-        await eventually(async () => (await f.tmpFiles()).length === 0, 5000, 'tmp/ empty')
-      }
-      assert.equal(await f.stored(PAGE), false, 'a page ending in "/" is never a content unit')
+    it('fetches a PEP 503 project page from the upstream with its slash, then serves it as a cached metadata page', async () => {
+      const first = await f.get('mirror/simple/foo/')
+      assert.equal(first.status, 200)
+      assert.equal(first.headers['x-pulp-cache'], 'MISS')
+      assert.equal(first.headers['content-type'], 'text/html; charset=utf-8')
+      assert.ok(first.body.equals(PAGE))
+      assert.equal(f.upstream.hits('/pypi/simple/foo/'), 1)
+      await eventually(async () => (await f.tmpFiles()).length === 0, 5000, 'tmp/ empty')
+      // A page ending in "/" is metadata: kept with its validators, served while fresh (the
+      // remote's metadata_ttl, 300 s by default) without asking the upstream again.
+      await eventually(async () => (await f.get('mirror/simple/foo/')).headers['x-pulp-cache'] === 'HIT', 5000, 'the page cached')
+      const hit = await f.get('mirror/simple/foo/')
+      assert.equal(hit.status, 200)
+      assert.equal(hit.headers['x-pulp-cache'], 'HIT')
+      assert.equal(hit.headers['content-type'], 'text/html; charset=utf-8')
+      assert.ok(hit.body.equals(PAGE))
+      assert.equal(f.upstream.hits('/pypi/simple/foo/'), 1, 'fetched once within the TTL')
+      assert.equal(await f.stored(PAGE), true, 'the cached page is an artifact of the store')
       assert.equal(f.upstream.hits('/pypi/simple/foo'), 0, 'never asked without its slash')
     })
 
-    it('asks the upstream with the slash for a path ending in a dot segment too, and for HEAD', async () => {
-      const before = f.upstream.hits('/pypi/simple/foo/')
-      const dot = await f.get('mirror/simple/foo/.')
-      assert.equal(dot.status, 200)
-      assert.ok(dot.body.equals(PAGE))
-      const head = await f.get('mirror/simple/foo/', { method: 'HEAD' })
+    it('asks the upstream with the slash for HEAD and for a path ending in a dot segment too', async () => {
+      f.upstream.on('/pypi/simple/bar/', serveFile(PAGE, { headers: { 'content-type': 'text/html; charset=utf-8' } }))
+      const head = await f.get('mirror/simple/bar/', { method: 'HEAD' })
       assert.equal(head.status, 200)
       assert.equal(head.body.length, 0)
-      assert.equal(f.upstream.hits('/pypi/simple/foo/'), before + 2)
+      assert.equal(f.upstream.hits('/pypi/simple/bar/', 'HEAD'), 1)
+      const dot = await f.get('mirror/simple/bar/.')
+      assert.equal(dot.status, 200)
+      assert.equal(dot.headers['x-pulp-cache'], 'MISS')
+      assert.ok(dot.body.equals(PAGE))
+      assert.equal(f.upstream.hits('/pypi/simple/bar/', 'GET'), 1)
+      assert.equal(f.upstream.hits('/pypi/simple/bar'), 0, 'never asked without its slash')
     })
 
     it('answers the upstream\'s 404 for a page it does not have', async () => {

@@ -101,6 +101,27 @@ for (const d of dialects()) {
       await claim?.lease.release()
     })
 
+    it('names the leader\'s host and pid, and lets a successor that saw it dead take over at once', async () => {
+      const dying = instance({ process: { host: 'host-a', pid: 4242 } })
+      const successor = instance()
+      const claim = await dying.tryLead('k6', 'dead', 'dead.pull', TARGET)
+      assert.ok(claim !== undefined)
+      const row = await successor.read('k6')
+      assert.equal(row?.host, 'host-a')
+      assert.equal(row?.pid, 4242)
+      assert.equal(await successor.tryLead('k6', 'alive', 'alive.pull', TARGET), undefined, 'a live lease is no one else\'s')
+      assert.equal(await successor.tryLead('k6', 'alive', 'alive.pull', TARGET, 'someone-else'), undefined, 'only the leader seen dead is replaced')
+      const taken = await successor.tryLead('k6', 'alive', 'alive.pull', TARGET, 'dead')
+      if (d.name === 'sqlite') {
+        assert.equal(taken?.previousFile, 'dead.pull', 'its lease is taken before it runs out')
+        await taken?.lease.release()
+      } else {
+        // PostgreSQL's lock decides, and this one's connection still holds it.
+        assert.equal(taken, undefined)
+        await claim.lease.release()
+      }
+    })
+
     it('tells a new leader the path was saved meanwhile', async () => {
       const knex = connect()
       const unit = await ensureUnit(knex, { typeId: 'file', relativePath: 'b.bin', sha256: SHA, size: 3 })

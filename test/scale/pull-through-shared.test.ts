@@ -19,7 +19,7 @@ import { createPgDatabase, dialects, type TestDatabase } from '../support/databa
 import { tempDir } from '../support/pulp'
 
 const REMOTE = { name: 'up' } as unknown as StoredRemote
-const HEAD: DownloadHead = { contentType: 'application/x-test', contentLength: 6, contentEncoding: undefined, lastModified: undefined }
+const HEAD: DownloadHead = { contentType: 'application/x-test', contentLength: 6, contentEncoding: undefined, lastModified: undefined, framed: true }
 
 async function collect (body: AsyncIterable<Buffer>): Promise<Buffer> {
   const chunks: Buffer[] = []
@@ -98,7 +98,7 @@ for (const d of dialects()) {
       const reading = collect(body)
       await appendFile(path.join(store.tmpDir, file), 'def')
       // The leader saves; its row goes in the same transaction, which ends the follower's read.
-      await leader.finish({ state: 'complete' } as Download, async (within) => {
+      await leader.finish({ state: 'complete', savable: true } as Download, async (within) => {
         await record(opened[0], 'f/one.bin', Buffer.from('abcdef'), within)
       })
       const bytes = await reading
@@ -106,6 +106,18 @@ for (const d of dialects()) {
       assert.equal(bytes.toString(), 'abcdef')
       await verify(createHash('sha256').update(bytes).digest('hex'), bytes.length)
       await assert.rejects(verify('0'.repeat(64), bytes.length), UpstreamError)
+    })
+
+    it('fetches its own copy rather than follow a body whose end the upstream does not frame', async () => {
+      const signal = new AbortController().signal
+      const leader = a.begin(REMOTE, 'f/unframed.bin')
+      const led = await leader.origin(signal, `${randomUUID()}.pull`)
+      assert.equal(led.kind, 'upstream')
+      if (led.kind === 'upstream') led.onHead?.({ ...HEAD, contentLength: undefined, framed: false })
+      const own = await b.begin(REMOTE, 'f/unframed.bin').origin(signal, `${randomUUID()}.pull`)
+      assert.equal(own.kind, 'upstream', 'nothing of it will be saved: there is no end to wait for')
+      assert.equal(own.kind === 'upstream' ? own.onHead : 'none', undefined, 'and it leads nothing')
+      if (led.kind === 'upstream') await led.onFailure?.(new ClosedError())
     })
 
     it('sends a request that comes once the path is saved to the HIT', async () => {

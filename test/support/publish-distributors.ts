@@ -1,6 +1,6 @@
 import {
-  Distributor, type ConfigConduit, type DistributorClass, type PluginConfig, type PublishConduit, type PublishReport,
-  type Repository, type ValidationResult
+  Distributor, WebDistributor, type ConfigConduit, type DistributorClass, type DistributorMetadata, type PluginConfig,
+  type PublishConduit, type PublishReport, type Repository, type ServeProtocols, type ValidationResult
 } from '../../lib'
 
 /** A promise with its resolve exposed: lets a test hold a publish at a known point. */
@@ -106,4 +106,35 @@ export function scriptedDistributor (script: Script = {}): { Class: DistributorC
     }
   }
   return { Class: Scripted, probe }
+}
+
+/**
+ * The real `web` distributor as type `held-web`: a publish whose override config has
+ * `hold: true` calls `hold` at its activation step instead of switching the links; `hold` may
+ * switch them itself (`activate`) before it waits. Without `hold`, it never holds.
+ */
+export function heldWebDistributor (hold?: (conduit: PublishConduit, activate: () => Promise<string>) => Promise<void>): DistributorClass {
+  return class HeldWeb extends WebDistributor {
+    static override metadata (): DistributorMetadata {
+      return { ...WebDistributor.metadata(), id: 'held-web' }
+    }
+
+    override async publishRepo (repo: Readonly<Repository>, conduit: PublishConduit, config: PluginConfig): Promise<PublishReport> {
+      if (hold === undefined || config.get('hold') !== true) return await super.publishRepo(repo, conduit, config)
+      const activatePublication = async (relativeUrl: string, protocols: ServeProtocols): Promise<string> => {
+        let publication = ''
+        await hold(conduit, async () => { publication = await conduit.activatePublication(relativeUrl, protocols); return publication })
+        return publication
+      }
+      // The conduit keeps private fields: its own methods run bound to it.
+      const held = new Proxy(conduit, {
+        get: (target, key) => {
+          if (key === 'activatePublication') return activatePublication
+          const value: unknown = Reflect.get(target, key, target)
+          return typeof value === 'function' ? value.bind(target) : value
+        }
+      })
+      return await super.publishRepo(repo, held, config)
+    }
+  }
 }

@@ -45,6 +45,12 @@ export interface PullClusterOptions {
   setup: (pulp: PulpMiddleware, upstream: UpstreamServer) => Promise<void>
 }
 
+/** The simplest setup: remote `up` on the upstream's `files/`, distribution `mirror` using it, no repository. */
+export async function wireMirror (pulp: PulpMiddleware, upstream: UpstreamServer): Promise<void> {
+  await pulp.remotes.create({ name: 'up', url: upstream.url('files/') })
+  await pulp.distributions.create({ name: 'mirror', basePath: 'mirror', remote: 'up' })
+}
+
 async function kill (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exited = once(child, 'exit')

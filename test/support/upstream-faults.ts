@@ -59,6 +59,27 @@ export function status (code: number): UpstreamHandler {
   }
 }
 
+/** Sends the client elsewhere: `code` (302 by default) with `location`, absolute or relative. */
+export function redirect (location: string, code = 302): UpstreamHandler {
+  return (_req, res) => {
+    res.writeHead(code, { location, 'content-type': 'text/plain' })
+    res.end(`moved to ${location}\n`)
+  }
+}
+
+/** Never answers: the request waits, connection open, for headers that do not come. */
+export function silent (): UpstreamHandler {
+  return () => {}
+}
+
+/** Announces the whole length, sends `bytes` of it, then falls silent with the connection open. */
+export function stallAfter (body: Buffer, bytes: number): UpstreamHandler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' })
+    res.write(body.subarray(0, bytes))
+  }
+}
+
 /** Announces the whole length, sends `bytes` of it, then resets the connection. */
 export function resetAfter (body: Buffer, bytes: number, options: ServeOptions = {}): UpstreamHandler {
   return async (_req, res) => {
@@ -76,6 +97,20 @@ export function shortBody (body: Buffer, bytes: number): UpstreamHandler {
     res.write(body.subarray(0, bytes))
     await sleep(20)
     res.socket?.end()
+  }
+}
+
+/**
+ * A body with neither Content-Length nor chunked encoding: it ends when the connection closes.
+ * Only `bytes` of it are sent (all by default) before that clean close, which no client can
+ * tell from the end.
+ */
+export function closeDelimited (body: Buffer, bytes = body.length, options: ServeOptions = {}): UpstreamHandler {
+  return async (req, res) => {
+    res.removeHeader('transfer-encoding')
+    res.writeHead(200, { 'content-type': 'application/octet-stream', connection: 'close' })
+    if (req.method !== 'HEAD') await writeBody(res, body, options, bytes)
+    res.end()
   }
 }
 
