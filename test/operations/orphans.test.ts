@@ -60,17 +60,25 @@ for (const d of dialects()) {
       await f.wire('orph')
       assert.equal((await f.get('orph/p.bin')).status, 200)
       await f.untilHit('orph/p.bin')
+      // A cached metadata page (a path ending in "/"): an artifact only its cache entry references.
+      const page = Buffer.from('<html>a cached metadata page</html>')
+      f.upstream.on('/files/meta/', serveFile(page))
+      assert.equal((await f.get('orph/meta/')).status, 200)
+      await f.untilHit('orph/meta/')
 
       assert.deepEqual(await cleanup(1440), { files: 0, bytes: 0, units: 0 }, 'everything is younger than a day')
       const freed = await cleanup(0)
       assert.equal(freed.files, 1)
       assert.equal(freed.bytes, 'orphan bytes!'.length)
       assert.equal(existsSync(artifactPath(orphan.sha256)), false, 'the orphan is gone')
-      for (const [what, sha] of [['shared', digest('shared bytes')], ['live', live.sha256], ['grace', grace.sha256], ['pulled', digest(pulled)]]) {
+      for (const [what, sha] of [['shared', digest('shared bytes')], ['live', live.sha256], ['grace', grace.sha256], ['pulled', digest(pulled)], ['metadata', digest(page)]]) {
         assert.ok(existsSync(artifactPath(sha)), `${what} is kept`)
       }
       assert.equal((await f.get('pub/live.txt')).status, 200, 'the live publication still serves its file')
       assert.equal((await f.get('orph/p.bin')).headers['x-pulp-cache'], 'HIT')
+      const cachedPage = await f.get('orph/meta/')
+      assert.equal(cachedPage.headers['x-pulp-cache'], 'HIT', 'the cached metadata page is served from the store')
+      assert.ok(cachedPage.body.equals(page))
       // The orphan's bytes come back whole when uploaded again.
       await pulp.repositories.addContent('keep', { file: Buffer.from('orphan bytes!'), relativePath: 'again.txt' })
       assert.equal(await readFile(artifactPath(orphan.sha256), 'utf8'), 'orphan bytes!')
