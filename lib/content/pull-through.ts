@@ -8,9 +8,10 @@ import type { ContentTypeClass } from '../plugins/content'
 import type { PluginRegistry } from '../plugins/registry'
 import type { RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
-import { stat } from './fast-fs'
+import { isWithin, openedWithin } from './containment'
+import { realpath, stat } from './fast-fs'
 import type { RequestPath } from './paths'
-import { sendFile } from './send-file'
+import { FileChangedError, sendFile } from './send-file'
 import { Download, headOf, SavedElsewhereError, type Attachment } from './pull-through-download'
 import { missHeaders, sendError, sendFromDownload } from './pull-through-follow'
 import { PullThroughIndex, type Route } from './pull-through-index'
@@ -43,8 +44,12 @@ export class PullThrough {
   /**
    * The stat of each remembered artifact: an artifact never changes once stored, so a warm HIT
    * needs no syscall before its open (a vanished file fails that open, and is pulled again).
+   * `inside`: a descriptor with this device and inode was seen inside `artifacts/`; until then
+   * the next open checks where it landed (sendFile holds every open to the stat's file).
    */
-  readonly #stats = new WeakMap<RemoteArtifact, Stats>()
+  readonly #stats = new WeakMap<RemoteArtifact, { stat: Stats, inside: boolean }>()
+  /** The real path of `artifacts/`, learnt at the first HIT. */
+  #artifactsRoot: string | undefined
   readonly #onRemoteChanged: (name: string) => void
   readonly #onDistributionChanged: () => void
   #closed = false
@@ -185,17 +190,29 @@ export class PullThrough {
     return download?.state === 'failed' ? undefined : download
   }
 
-  /** Serves a path pulled before from the store; false when its artifact file has gone. */
-  async #sendHit (req: Request, res: Response, remote: StoredRemote, hit: RemoteArtifact, name: string): Promise<boolean> {
+  /**
+   * Serves a path pulled before from the store; false when its artifact file has gone. A file
+   * that is not the one remembered (or not a regular file inside `artifacts/`) is looked at
+   * afresh once, then answers 404: a link swapped in for an artifact is never followed out.
+   */
+  async #sendHit (req: Request, res: Response, remote: StoredRemote, hit: RemoteArtifact, name: string, again = false): Promise<boolean> {
     const file = this.#ctx.artifacts.pathOf(hit.sha256)
+    let known = this.#stats.get(hit)
     try {
-      let st = this.#stats.get(hit)
-      if (st === undefined) {
-        st = await stat(file)
-        this.#stats.set(hit, st)
+      if (known === undefined) {
+        known = { stat: await stat(file), inside: false }
+        this.#stats.set(hit, known)
       }
+      const root = this.#artifactsRoot ?? await this.#learnArtifactsRoot()
+      const checking = known
+      const accept = checking.inside
+        ? undefined
+        : (fd: number): boolean => {
+            checking.inside = openedWithin(fd, (real) => isWithin(real, root))
+            return checking.inside
+          }
       const headers = hit.contentEncoding === null ? HIT : { ...HIT, 'content-encoding': hit.contentEncoding }
-      const sent = await sendFile(req, res, { path: file, stat: st, etag: `"${hit.sha256}"`, contentType: hit.contentType ?? undefined, name, headers },
+      const sent = await sendFile(req, res, { path: file, stat: known.stat, etag: `"${hit.sha256}"`, contentType: hit.contentType ?? undefined, name, headers, accept },
         { cacheControl: this.#ctx.options.cacheControl })
       const counts = this.#ctx.metrics?.content
       if (counts !== undefined) {
@@ -204,12 +221,25 @@ export class PullThrough {
       }
       return true
     } catch (err: unknown) {
-      if (res.headersSent || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      if (res.headersSent) throw err
+      const code = (err as NodeJS.ErrnoException).code
+      if (err instanceof FileChangedError || code === 'ELOOP') {
+        this.#stats.delete(hit)
+        if (!again && known?.inside === true) return await this.#sendHit(req, res, remote, hit, name, true)
+        debug('%s: the artifact of %s is not the file stored: %s', remote.name, hit.relativePath, (err as Error).message)
+        throw new NotFoundError(`the artifact of "${hit.relativePath}" (remote "${remote.name}") cannot be served`)
+      }
+      if (code !== 'ENOENT') throw err
       debug('%s: the artifact of %s is gone; pulling it again', remote.name, hit.relativePath)
       this.#index.forgetArtifact(remote, hit.relativePath)
       this.#stats.delete(hit)
       return false
     }
+  }
+
+  async #learnArtifactsRoot (): Promise<string> {
+    this.#artifactsRoot = await realpath(this.#ctx.artifacts.root)
+    return this.#artifactsRoot
   }
 
   /** HEAD of an uncached path: the upstream's headers, nothing downloaded or saved. */
