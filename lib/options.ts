@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import path from 'node:path'
 import type { Knex } from 'knex'
 import type { Request } from 'express'
@@ -132,8 +133,26 @@ function indexNames (value: unknown): readonly string[] {
 
 /** The default `authorize`: the REST API answers loopback clients only. */
 export function loopbackOnly (req: Request): boolean {
-  const ip = req.ip ?? req.socket.remoteAddress ?? ''
-  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.')
+  return isLoopback(req.ip ?? req.socket.remoteAddress ?? '')
+}
+
+/**
+ * Whether `address` is a loopback address: IPv4 127.0.0.0/8, `::1`, or either written as an
+ * IPv4-mapped IPv6 address. Parsed, never matched by prefix: with `trust proxy` on, `req.ip`
+ * is whatever the client put in X-Forwarded-For, and "127.evil" must not pass.
+ */
+export function isLoopback (address: string): boolean {
+  const kind = isIP(address)
+  if (kind === 4) return address.startsWith('127.')
+  if (kind !== 6) return false
+  let canonical: string
+  try {
+    // The URL parser writes any IPv6 address in its one canonical, compressed form.
+    canonical = new URL(`http://[${address}]/`).hostname
+  } catch {
+    return false // a zone index (fe80::1%eth0): link-local at best, never loopback
+  }
+  return canonical === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical)
 }
 
 function isKnex (value: object): value is Knex {

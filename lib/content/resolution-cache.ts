@@ -13,9 +13,19 @@ export type Guard =
   /** Valid while nothing exists at `absent` (a prefix of the request path). */
   | { absent: string }
 
-export type Resolution =
-  | { kind: 'file', real: string, stat: Stats, guard: Guard }
-  | { kind: 'absent', guard: Guard }
+export interface FileResolution {
+  kind: 'file'
+  real: string
+  stat: Stats
+  guard: Guard
+  /**
+   * Whether a descriptor opened for `real` was seen inside the roots, with `stat`'s device and
+   * inode. Until then, the next open checks where it landed again.
+   */
+  verified: boolean
+}
+
+export type Resolution = FileResolution | { kind: 'absent', guard: Guard }
 
 /** Entries kept at most; the oldest go first. */
 const MAX_ENTRIES = 10_000

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, createReadStream, open, read, type Stats } from 'node:fs'
+import { closeSync, constants, createReadStream, fstatSync, open, read, type Stats } from 'node:fs'
 import { open as openHandle } from 'node:fs/promises'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
@@ -55,10 +55,18 @@ export function wholeBodyBytesInFlight (): number {
 const STREAM_CHUNK = 128 * 1024
 
 export interface SendFileTarget {
-  /** Path to open; the caller has already resolved and checked it. */
+  /** Path to open; the caller has already resolved and checked it. Its last component is not followed if a link. */
   path: string
-  /** The caller's stat of `path`: sendFile never stats again. */
+  /**
+   * The caller's stat of the file it checked: sendFile never stats `path` again, and serves
+   * bytes only from a descriptor whose device and inode are these (else FileChangedError).
+   */
   stat: Stats
+  /**
+   * A further check of the descriptor just opened, before anything is sent (see openedWithin):
+   * false closes it and sendFile rejects with FileChangedError.
+   */
+  accept?: (fd: number) => boolean
   /** A quoted strong ETag (`"<sha256>"`); without one a weak ETag comes from size and mtime. */
   etag?: string
   /** Overrides the type looked up from `name`. */
@@ -75,6 +83,23 @@ export interface SendFileOptions {
 }
 
 interface Range { start: number, end: number }
+
+/**
+ * The file opened is not the one its caller checked: a link or another file took its place.
+ * Nothing has been sent; the caller resolves the path again or answers not found.
+ */
+export class FileChangedError extends Error {
+  constructor (path: string) {
+    super(`${path} is no longer the file that was checked`)
+    this.name = 'FileChangedError'
+  }
+}
+
+/**
+ * No link is followed at the last component (a file swapped for one fails with ELOOP), and a
+ * FIFO put in a file's place cannot block the open.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0)
 
 /**
  * Answers a GET or HEAD for one regular file with RFC 9110 semantics: validators,
@@ -139,7 +164,7 @@ export async function sendFile (
     headers['content-type'] = type
     headers['content-length'] = size
     if (req.method === 'HEAD') return finish(res, 200, headers)
-    await stream(res, file.path, 200, headers, 0, size - 1)
+    await stream(res, file, 200, headers, 0, size - 1)
     return size
   }
   if (ranges.length === 1) {
@@ -147,10 +172,10 @@ export async function sendFile (
     headers['content-type'] = type
     headers['content-range'] = `bytes ${start}-${end}/${size}`
     headers['content-length'] = end - start + 1
-    await stream(res, file.path, 206, headers, start, end)
+    await stream(res, file, 206, headers, start, end)
     return end - start + 1
   }
-  await streamMultipart(res, file.path, headers, type, size, ranges)
+  await streamMultipart(res, file, headers, type, size, ranges)
   return Number(headers['content-length'])
 }
 
@@ -203,8 +228,29 @@ function finish (res: ServerResponse, status: number, headers: OutgoingHttpHeade
 
 function openFd (path: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    open(path, 'r', (err, fd) => { err === null ? resolve(fd) : reject(err) })
+    open(path, OPEN_FLAGS, (err, fd) => { err === null ? resolve(fd) : reject(err) })
   })
+}
+
+/**
+ * Whatever a cache remembers about a path, the bytes come from the file that was checked: one
+ * fstat of the open descriptor (a syscall that touches no path) compares its identity.
+ */
+function isChecked (fd: number, file: SendFileTarget): boolean {
+  const opened = fstatSync(fd)
+  return opened.ino === file.stat.ino && opened.dev === file.stat.dev && (file.accept === undefined || file.accept(fd))
+}
+
+async function openChecked (file: SendFileTarget): Promise<number> {
+  const fd = await openFd(file.path)
+  let checked = false
+  try {
+    checked = isChecked(fd, file)
+  } finally {
+    if (!checked) closeFd(fd)
+  }
+  if (!checked) throw new FileChangedError(file.path)
+  return fd
 }
 
 function readAt (fd: number, length: number, position: number, into: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
@@ -230,7 +276,7 @@ function closeFd (fd: number): void {
 
 async function stream (
   res: ServerResponse,
-  path: string,
+  file: SendFileTarget,
   status: number,
   headers: OutgoingHttpHeaders,
   start: number,
@@ -242,7 +288,7 @@ async function stream (
     return
   }
   // Opened before the status goes out, so a file that vanished can still get a 404.
-  const fd = await openFd(path)
+  const fd = await openChecked(file)
   const length = end - start + 1
   const budgeted = length > SMALL_BODY && length <= WHOLE_BODY && wholeInFlight + length <= WHOLE_BUDGET
   if (length <= SMALL_BODY || budgeted) {
@@ -262,7 +308,7 @@ async function stream (
     } finally {
       closeFd(fd)
     }
-    if (body.length !== length) throw new Error(`${path} changed while being read`)
+    if (body.length !== length) throw new Error(`${file.path} changed while being read`)
     if (res.destroyed) return
     res.writeHead(status, headers)
     res.end(body)
@@ -291,7 +337,7 @@ async function stream (
 
 async function streamMultipart (
   res: ServerResponse,
-  path: string,
+  file: SendFileTarget,
   headers: OutgoingHttpHeaders,
   type: string,
   size: number,
@@ -310,8 +356,9 @@ async function streamMultipart (
 
   // A FileHandle defers its close until pending reads finish, so one descriptor can serve
   // every part and still be closed safely when the client leaves half way.
-  const handle = await openHandle(path, 'r')
+  const handle = await openHandle(file.path, OPEN_FLAGS)
   try {
+    if (!isChecked(handle.fd, file)) throw new FileChangedError(file.path)
     res.writeHead(206, headers)
     await drain(pipeline(async function * () {
       for (let i = 0; i < ranges.length; i++) {

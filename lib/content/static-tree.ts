@@ -6,8 +6,9 @@ import { errorBody, httpStatusOf, NotFoundError } from '../errors'
 import { realpath, stat } from './fast-fs'
 import { sendListing } from './listing'
 import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget, type RequestPath } from './paths'
-import { absentGuard, fileGuard, ResolutionCache } from './resolution-cache'
-import { sendFile } from './send-file'
+import { isWithin, openedWithin } from './containment'
+import { absentGuard, fileGuard, ResolutionCache, type FileResolution } from './resolution-cache'
+import { FileChangedError, sendFile } from './send-file'
 
 const debug = createDebug('pulp:content:static')
 
@@ -47,6 +48,7 @@ interface Found {
   artifacts: string | undefined
   /** The cache entry it came from or went into, dropped if the file turns out to be gone. */
   cacheKey: string | undefined
+  entry: FileResolution | undefined
 }
 
 /**
@@ -102,7 +104,7 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     const key = prefixKey(scheme, segments, segments.length)
     const cached = cache.get(key)
     if (cached !== undefined) {
-      return cached.kind === 'absent' ? undefined : { real: cached.real, stat: cached.stat, allowed, artifacts, cacheKey: key }
+      return cached.kind === 'absent' ? undefined : { real: cached.real, stat: cached.stat, allowed, artifacts, cacheKey: key, entry: cached }
     }
     // A prefix known missing (a distribution's base path with nothing published, say) answers
     // for every path below it: a first request for a new path needs no realpath either.
@@ -135,16 +137,22 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     if (st.isFile() && cache.admit(key)) {
       const guard = await fileGuard(base, segments, real, artifacts)
       if (guard !== undefined) {
-        cache.set(key, { kind: 'file', real, stat: st, guard })
-        return { real, stat: st, allowed, artifacts, cacheKey: key }
+        const entry: FileResolution = { kind: 'file', real, stat: st, guard, verified: false }
+        cache.set(key, entry)
+        return { real, stat: st, allowed, artifacts, cacheKey: key, entry }
       }
     }
-    return { real, stat: st, allowed, artifacts, cacheKey: undefined }
+    return { real, stat: st, allowed, artifacts, cacheKey: undefined, entry: undefined }
   }
 
   async function serveParsed (req: Request, res: Response, parsed: RequestPath): Promise<boolean> {
     const found = await find(parsed.segments, req.secure)
-    return found !== undefined && await serve(req, res, found, parsed.segments, parsed.trailingSlash)
+    if (found === undefined) return false
+    const served = await serve(req, res, found, parsed.segments, parsed.trailingSlash)
+    if (served !== 'stale') return served
+    // A remembered file that is not what it was: once more, resolved and checked afresh.
+    const again = await find(parsed.segments, req.secure)
+    return again !== undefined && await serve(req, res, again, parsed.segments, parsed.trailingSlash) === true
   }
 
   const handler = async function staticTree (req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -161,8 +169,11 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   }
   return Object.assign(handler, { serve: serveParsed })
 
-  /** Answers for what was found; `false` when it turns out not to be servable. */
-  async function serve (req: Request, res: Response, found: Found, segments: string[], trailingSlash: boolean): Promise<boolean> {
+  /**
+   * Answers for what was found; `false` when it turns out not to be servable, `'stale'` when
+   * a cached file has changed (its entry is dropped: resolving again may find it).
+   */
+  async function serve (req: Request, res: Response, found: Found, segments: string[], trailingSlash: boolean): Promise<boolean | 'stale'> {
     if (found.stat.isDirectory()) {
       // The slash decides how relative links in a listing resolve, so it is judged on the
       // URL the client sent (req.path is "/" for the mount point itself, slash or not; a
@@ -193,17 +204,29 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     // A FIFO or device would block a reader forever; a file asked for as a directory is not there.
     if (!found.stat.isFile() || trailingSlash) return false
     const etag = found.artifacts === undefined ? undefined : artifactEtag(found.real, found.artifacts)
+    const { entry } = found
+    // The path was checked, not the file: its first open proves that what the path led to lies
+    // inside the roots, and sendFile holds every later open to that file's device and inode.
+    const accept = entry?.verified === true
+      ? undefined
+      : (fd: number): boolean => {
+          const inside = openedWithin(fd, found.allowed)
+          if (inside && entry !== undefined) entry.verified = true
+          return inside
+        }
     try {
-      const sent = await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1] }, { cacheControl })
+      const sent = await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1], accept }, { cacheControl })
       if (counts !== undefined) {
         counts.static++
         counts.servedBytes += sent
       }
     } catch (err: unknown) {
-      // Removed or made unreadable between stat and open; nothing was sent yet.
-      if (NOT_FOUND_CODES.has(codeOf(err))) {
-        if (found.cacheKey !== undefined) cache.delete(found.cacheKey)
-        return false
+      // Removed, made unreadable, or replaced (by a link, say) since it was checked; nothing was sent yet.
+      if (err instanceof FileChangedError || NOT_FOUND_CODES.has(codeOf(err))) {
+        debug('%s changed since it was checked: %s', found.real, (err as Error).message)
+        if (found.cacheKey === undefined) return false
+        cache.delete(found.cacheKey)
+        return entry?.verified === true ? 'stale' : false
       }
       throw err
     }
@@ -217,12 +240,6 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
  */
 function prefixKey (scheme: string, segments: readonly string[], depth: number): string {
   return `${scheme}\0${segments.slice(0, depth).join('/')}`
-}
-
-function isWithin (child: string, root: string): boolean {
-  if (child === root) return true
-  const prefix = root.endsWith(path.sep) ? root : root + path.sep
-  return child.startsWith(prefix)
 }
 
 /** `"<sha256>"` for `artifacts/<sha256[0:2]>/<sha256[2:]>`, the file's content address. */

@@ -32,7 +32,7 @@ function httpUrl (value: unknown, field: string, allowCredentials: boolean): str
   try {
     url = new URL(value)
   } catch {
-    throw new ValidationError(`"${field}" is not a valid URL: ${JSON.stringify(value)}`)
+    throw new ValidationError(`"${field}" is not a valid URL: ${JSON.stringify(maskUrl(value))}`)
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ValidationError(`"${field}" must be an http or https URL, got the scheme "${url.protocol.slice(0, -1)}"`)
@@ -121,7 +121,7 @@ export function remoteColumns (
   registered: () => string[]
 ): Partial<RemoteColumns> {
   const out: Partial<RemoteColumns> = {}
-  if (body.url !== undefined || current === undefined) out.url = httpUrl(body.url, 'url', false)
+  if (body.url !== undefined || current === undefined) out.url = keptIfMasked(body.url, current?.url) ?? httpUrl(body.url, 'url', false)
   if (body.remoteTypeId !== undefined || current === undefined) {
     const id = body.remoteTypeId ?? 'file'
     if (typeof id !== 'string' || !isRemoteType(id)) {
@@ -161,7 +161,9 @@ export function remoteColumns (
   const failures = count(body.maxFailures, 'max_failures')
   if (failures !== undefined) out.maxFailures = failures
   else if (current === undefined) out.maxFailures = DEFAULT_FRESHNESS.maxFailures
-  if (body.proxyUrl !== undefined) out.proxyUrl = body.proxyUrl === null ? null : httpUrl(body.proxyUrl, 'proxy_url', true)
+  if (body.proxyUrl !== undefined) {
+    out.proxyUrl = body.proxyUrl === null ? null : keptIfMasked(body.proxyUrl, current?.proxyUrl) ?? httpUrl(body.proxyUrl, 'proxy_url', true)
+  }
   else if (current === undefined) out.proxyUrl = null
   if (body.tlsValidation !== undefined) {
     if (typeof body.tlsValidation !== 'boolean') throw new ValidationError('"tls_validation" must be true or false')
@@ -179,15 +181,76 @@ export function maskHeaders (h: Readonly<Record<string, string>>): Record<string
   return out
 }
 
-/** A proxy URL with its password (or token-like user name) replaced by `"***"`. */
+/** A proxy URL with its credentials masked (see maskUrl). */
 export function maskProxyUrl (value: string | null): string | null {
-  if (value === null) return null
+  return value === null ? null : maskUrl(value)
+}
+
+/**
+ * A URL as it may be shown (read back, or quoted in an error): its password (or a user name
+ * alone, often a token) and the value of every query parameter (`?token=...`) as `"***"`:
+ * `https://user:***@host/?token=***`. A string that is no URL is masked the same way by its
+ * text. A URL with nothing to mask is returned as it was given.
+ */
+export function maskUrl (value: string): string {
+  let url: URL
   try {
-    const url = new URL(value)
-    if (url.password !== '') url.password = MASK
-    else if (url.username !== '') url.username = MASK
-    return url.toString()
+    url = new URL(value)
   } catch {
-    return MASK
+    return maskUrlText(value)
   }
+  let masked = false
+  if (url.password !== '') {
+    url.password = MASK
+    masked = true
+  } else if (url.username !== '') {
+    url.username = MASK
+    masked = true
+  }
+  if (url.search.length > 1) {
+    url.search = maskQuery(url.search.slice(1))
+    masked = true
+  }
+  if (url.hash.length > 1) {
+    url.hash = maskQuery(url.hash.slice(1))
+    masked = true
+  }
+  return masked ? url.toString() : value
+}
+
+/** Each `name=value` as `name=***`; a part without "=" (it may be a token itself) as `***`. */
+function maskQuery (query: string): string {
+  return query.split('&').map((part) => {
+    const eq = part.indexOf('=')
+    return eq === -1 ? (part === '' ? part : MASK) : `${part.slice(0, eq + 1)}${MASK}`
+  }).join('&')
+}
+
+/** maskUrl for a string the URL parser refuses: userinfo up to the last "@", query and fragment. */
+function maskUrlText (value: string): string {
+  const end = value.search(/[?#]/)
+  const head = end === -1 ? value : value.slice(0, end)
+  const tail = end === -1 ? '' : value.slice(end)
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:[/\\]*/.exec(head)?.[0] ?? ''
+  const rest = head.slice(scheme.length)
+  const slash = rest.search(/[/\\]/)
+  const authority = slash === -1 ? rest : rest.slice(0, slash)
+  const at = authority.lastIndexOf('@')
+  let shown = head
+  if (at !== -1) {
+    const userinfo = authority.slice(0, at)
+    const colon = userinfo.indexOf(':')
+    shown = scheme + (colon === -1 ? MASK : `${userinfo.slice(0, colon)}:${MASK}`) + rest.slice(at)
+  }
+  return shown + tail.replace(/([?#])([^?#]*)/g, (_, mark: string, query: string) => mark + maskQuery(query))
+}
+
+/**
+ * On update, a URL sent back exactly as it was read (masked) keeps the stored one, as a header
+ * sent back as `"***"` does: a client that reads a remote and writes it back loses no secret.
+ */
+function keptIfMasked (value: unknown, current: string | null | undefined): string | undefined {
+  if (typeof value !== 'string' || current === undefined || current === null) return undefined
+  const masked = maskUrl(current)
+  return masked !== current && value === masked ? current : undefined
 }

@@ -8,12 +8,12 @@ import { deleteMissingEntries } from '../storage/pull-entries'
 import { healthOf, readRemoteHealth, recordRemoteSuccess, type RemoteHealth } from '../storage/remote-health'
 import type { RemoteColumns, StoredRemote } from '../storage/remotes'
 import type { PulpContext } from './context'
-import { maskHeaders, maskProxyUrl, remoteColumns } from './remote-fields'
+import { maskHeaders, maskProxyUrl, maskUrl, remoteColumns } from './remote-fields'
 import { onlyFields, requireObject, validateId, validatePage } from './validate'
 
 const debug = createDebug('pulp:core:remotes')
 
-/** A remote as the API shows it: header values and proxy credentials masked as `"***"`. */
+/** A remote as the API shows it: header values, URL credentials and query values masked as `"***"`. */
 export interface RemoteRecord {
   name: string
   url: string
@@ -67,7 +67,7 @@ const FIELDS = ['url', 'remoteTypeId', 'headers', 'policy', 'connectTimeout', 't
 function toRecord (r: StoredRemote): RemoteRecord {
   return {
     name: r.name,
-    url: r.url,
+    url: maskUrl(r.url),
     remoteTypeId: r.remoteTypeId,
     headers: maskHeaders(r.headers),
     policy: r.policy,

@@ -11,9 +11,10 @@ import type { PluginRegistry } from '../plugins/registry'
 import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-entries'
 import { findRemoteArtifact, type RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
-import { stat } from '../content/fast-fs'
+import { isWithin, openedWithin } from '../content/containment'
+import { realpath, stat } from '../content/fast-fs'
 import type { RequestPath } from '../content/paths'
-import { sendFile } from '../content/send-file'
+import { FileChangedError, sendFile } from '../content/send-file'
 import { CacheEntries } from './cache-entries'
 import { Download, headOf, NotModifiedError, SavedElsewhereError, type NotModified } from './download'
 import { missHeaders, sendError, sendFromDownload } from './follow'
@@ -105,7 +106,15 @@ export class PullThrough {
   /** Downloads under way, by remote (and its version), variant and path: one upstream fetch per miss. */
   readonly #inflight = new Map<string, Flight>()
   readonly #finishing = new Set<Promise<void>>()
-  readonly #stats = new Map<string, Stats>()
+  /**
+   * The stat of each artifact served, by sha256: an artifact never changes once stored, so a
+   * warm HIT needs no syscall before its open. `inside`: a descriptor with this device and inode
+   * was seen inside `artifacts/`; until then the next open checks where it landed (sendFile
+   * holds every open to the stat's file).
+   */
+  readonly #stats = new Map<string, { stat: Stats, inside: boolean }>()
+  /** The real path of `artifacts/`, learnt at the first HIT. */
+  #artifactsRoot: string | undefined
   /** The remote type's instance for each stored remote (rebuilt when the remote changes). */
   readonly #instances = new WeakMap<StoredRemote, Remote>()
   readonly #onRemoteChanged: (name: string) => void
@@ -296,19 +305,32 @@ export class PullThrough {
     return { artifact, entry }
   }
 
-  /** Serves a copy from the store; false when its artifact file has gone (then it is fetched again). */
+  /**
+   * Serves a copy from the store; false when its artifact file has gone (then it is fetched
+   * again). A file that is not the one remembered (or not a regular file inside `artifacts/`)
+   * is looked at afresh once, then answers 404: a link swapped in for an artifact is never
+   * followed out.
+   */
   async #sendCopy (req: Request, res: Response, remote: StoredRemote, relativePath: string, copy: Copy, name: string,
-    headers: OutgoingHttpHeaders): Promise<boolean> {
+    headers: OutgoingHttpHeaders, again = false): Promise<boolean> {
     const file = this.#ctx.artifacts.pathOf(copy.sha256)
+    let known = this.#stats.get(copy.sha256)
     try {
-      let st = this.#stats.get(copy.sha256)
-      if (st === undefined) {
-        st = await stat(file)
+      if (known === undefined) {
+        known = { stat: await stat(file), inside: false }
         if (this.#stats.size >= MAX_STATS) this.#stats.delete(this.#stats.keys().next().value as string)
-        this.#stats.set(copy.sha256, st)
+        this.#stats.set(copy.sha256, known)
       }
+      const root = this.#artifactsRoot ?? await this.#learnArtifactsRoot()
+      const checking = known
+      const accept = checking.inside
+        ? undefined
+        : (fd: number): boolean => {
+            checking.inside = openedWithin(fd, (real) => isWithin(real, root))
+            return checking.inside
+          }
       const all = copy.contentEncoding === null ? headers : { ...headers, 'content-encoding': copy.contentEncoding }
-      const sent = await sendFile(req, res, { path: file, stat: st, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all },
+      const sent = await sendFile(req, res, { path: file, stat: known.stat, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all, accept },
         { cacheControl: this.#ctx.options.cacheControl })
       const counts = this.#ctx.metrics?.content
       if (counts !== undefined) {
@@ -318,12 +340,25 @@ export class PullThrough {
       }
       return true
     } catch (err: unknown) {
-      if (res.headersSent || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      if (res.headersSent) throw err
+      const code = (err as NodeJS.ErrnoException).code
+      if (err instanceof FileChangedError || code === 'ELOOP') {
+        this.#stats.delete(copy.sha256)
+        if (!again && known?.inside === true) return await this.#sendCopy(req, res, remote, relativePath, copy, name, headers, true)
+        debug('%s: the artifact of %s is not the file stored: %s', remote.name, relativePath, (err as Error).message)
+        throw new NotFoundError(`the artifact of "${relativePath}" (remote "${remote.name}") cannot be served`)
+      }
+      if (code !== 'ENOENT') throw err
       debug('%s: the artifact of %s is gone; pulling it again', remote.name, relativePath)
       this.#index.forgetArtifact(remote, relativePath)
       this.#stats.delete(copy.sha256)
       return false
     }
+  }
+
+  async #learnArtifactsRoot (): Promise<string> {
+    this.#artifactsRoot = await realpath(this.#ctx.artifacts.root)
+    return this.#artifactsRoot
   }
 
   /** What answers when the upstream failed or is down: a stale copy, a stale 404, or the error. */

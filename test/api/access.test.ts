@@ -29,6 +29,41 @@ for (const d of dialects()) {
       assert.match(res.body.error.message, /repositories\.list/)
     })
 
+    it('parses a spoofed X-Forwarded-For under trust proxy: only real loopback addresses pass', async () => {
+      const t = await startPulp({ dialect: d.name })
+      started.push(t)
+      t.app.set('trust proxy', true)
+      const expected: Record<string, number> = {
+        '127.evil': 403,
+        '127.0.0.1.evil.com': 403,
+        '128.0.0.1': 403,
+        '::ffff:128.0.0.1': 403,
+        '::127.0.0.1': 403,
+        'garbage': 403,
+        '::1%lo': 403,
+        '127.1.2.3': 200,
+        '::1': 200,
+        '0:0:0:0:0:0:0:1': 200,
+        '::ffff:127.0.0.1': 200,
+        '::ffff:7f00:1': 200
+      }
+      const got: Record<string, number> = {}
+      for (const spoofed of Object.keys(expected)) {
+        got[spoofed] = (await request(t.app).get(`${API}/repositories`).set('X-Forwarded-For', spoofed)).status
+      }
+      assert.deepEqual(got, expected)
+    })
+
+    it('with a hop count for trust proxy, a client cannot claim loopback through X-Forwarded-For', async () => {
+      const t = await startPulp({ dialect: d.name })
+      started.push(t)
+      // One proxy in front: req.ip is the address that proxy saw, whatever the client wrote before it.
+      t.app.set('trust proxy', 1)
+      const res = await request(t.app).get(`${API}/repositories`).set('X-Forwarded-For', '127.0.0.1, 203.0.113.9')
+      assert.equal(res.status, 403)
+      assert.equal((await request(t.app).get(`${API}/repositories`).set('X-Forwarded-For', '127.0.0.1')).status, 200)
+    })
+
     it('lets a custom authorize decide, with the action name: 401 without credentials, 403 with', async () => {
       const seen: string[] = []
       const t = await startPulp({

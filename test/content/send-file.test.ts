@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
 import { once } from 'node:events'
 import { Agent, createServer, get, type Server } from 'node:http'
 import { connect } from 'node:net'
@@ -41,7 +42,10 @@ describe('sendFile when reading fails', () => {
     await writeFile(small, 'tiny')
     const gone = path.join(fx.root, 'now-a-directory')
     await mkdir(gone)
-    const stats = { big: await stat(big), small: await stat(small) }
+    // The directory's own identity with the files' sizes: the open passes sendFile's check that
+    // it opened the file it was given, and the read fails.
+    const opened = await stat(gone)
+    const stats = { big: { ...opened, size: (await stat(big)).size }, small: { ...opened, size: (await stat(small)).size } } as unknown as Record<'big' | 'small', Stats>
     server = createServer((req, res) => {
       const which = req.url === '/big' ? 'big' : 'small'
       sendFile(req, res, { path: gone, stat: stats[which], name: 'x.bin' }, { cacheControl: false }).then(

@@ -104,6 +104,18 @@ for (const d of dialects()) {
       for (const unit of units) assert.ok(existsSync(artifactPath(unit.sha256)))
     })
 
+    it('leaves simultaneous uploads of the same bytes one artifact row and one unit (the rows they lock)', async () => {
+      const { pulp } = f.t
+      await pulp.repositories.create({ id: 'same' })
+      const body = Buffer.from('the same bytes from everyone')
+      const units = await Promise.all(Array.from({ length: 6 }, async () => await pulp.repositories.addContent('same', { file: body, relativePath: 'same.txt' })))
+      assert.equal(new Set(units.map((u) => u.id)).size, 1)
+      assert.equal((await pulp.repositories.listContent('same')).count, 1)
+      const rows = await api(f.t).get(`${API}/repositories/same/content`).expect(200)
+      assert.equal(rows.body.results[0].sha256, digest(body))
+      assert.equal(await readFile(artifactPath(digest(body)), 'utf8'), body.toString())
+    })
+
     it('refuses a bad orphan_protection_time', async () => {
       for (const bad of [-1, 1.5, 'soon']) {
         const res = await api(f.t).post(`${API}/orphans/cleanup`).send({ orphan_protection_time: bad })
