@@ -65,6 +65,9 @@ export async function readRemoteHealth (knex: Knex, remoteName: string): Promise
  */
 export async function recordRemoteFailure (knex: Knex, remoteName: string, maxFailures: number, probe: boolean, at = Date.now()): Promise<RemoteHealthRow> {
   return await knex.transaction(async (trx) => {
+    // The row first, so that FOR UPDATE has something to lock: two first failures at once
+    // would otherwise both read none and both write one, and the remote never went down.
+    await trx(TABLE).insert({ remote_name: remoteName, consecutive_failures: 0, updated: now() }).onConflict('remote_name').ignore()
     const query = trx(TABLE).where({ remote_name: remoteName })
     // SQLite's write transaction already excludes every other writer.
     if ((trx.client as { dialect?: string }).dialect === 'postgresql') query.forUpdate()
