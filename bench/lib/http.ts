@@ -109,12 +109,12 @@ export async function uploadMultipart (url: string, size: number, label: string,
 }
 
 /** Asks until the path is a HIT (the MISS's bookkeeping finishes after its body). */
-export async function untilHit (url: string, timeoutMs = 60_000): Promise<void> {
+export async function untilHit (url: string, timeoutMs = 60_000, want = 'HIT'): Promise<void> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     const r = await timedRequest(url, { method: 'HEAD' })
-    if (r.status === 200 && r.headers['x-pulp-cache'] === 'HIT') return
-    if (performance.now() > deadline) throw new Error(`${url} is not a HIT after ${timeoutMs} ms (${r.status}, ${String(r.headers['x-pulp-cache'])})`)
+    if (r.status === 200 && r.headers['x-pulp-cache'] === want) return
+    if (performance.now() > deadline) throw new Error(`${url} is not ${want} after ${timeoutMs} ms (${r.status}, ${String(r.headers['x-pulp-cache'])})`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
