@@ -220,7 +220,7 @@ export class PullThrough {
     }
     // 5. Look up, 6. decide.
     // A warm path is decided from memory without an await (the HIT benches: 2 and 11).
-    const kept = (attempt === 0 ? this.#remembered(remote, relativePath, freshness) : undefined) ?? await this.#lookup(remote, relativePath, freshness)
+    const kept = (attempt === 0 ? this.#remembered(remote, relativePath, freshness, true) : undefined) ?? await this.#lookup(remote, relativePath, freshness)
     let decision: Decision = decide(remote, { freshness, ...kept, digest, now: Date.now() })
     if (decision.action === 'hit') {
       const { copy, age, ttl } = decision
@@ -285,8 +285,12 @@ export class PullThrough {
     return flight?.download.state === 'failed' ? undefined : flight
   }
 
-  /** Step 5 from memory: an immutable artifact, or an entry still fresh; undefined: ask the database. */
-  #remembered (remote: StoredRemote, relativePath: string, freshness: Freshness): Kept | undefined {
+  /**
+   * Step 5 from memory: an immutable artifact, or an entry still fresh; undefined: ask the
+   * database. `expired`: a metadata copy is answered even once expired, for a revalidation
+   * whose lease claim reads whether another instance renewed it meanwhile (see #record).
+   */
+  #remembered (remote: StoredRemote, relativePath: string, freshness: Freshness, expired = false): Kept | undefined {
     if (freshness === 'immutable') {
       const artifact = this.#index.remembered(remote, relativePath)
       if (artifact !== undefined) return { artifact }
@@ -294,6 +298,7 @@ export class PullThrough {
     const entry = this.#entries.remembered(remote, relativePath, VARIANT)
     if (entry === undefined) return undefined
     const ttl = entry.status === 404 ? remote.negativeCacheTtl ?? 0 : remote.metadataTtl
+    if (expired && freshness === 'metadata' && entry.status === 200) return { entry }
     // An entry this instance believes expired may have been renewed by another one.
     return Date.now() < entry.fetched + ttl * 1000 ? { entry } : undefined
   }
@@ -499,8 +504,16 @@ export class PullThrough {
     }
     return {
       variant: VARIANT,
-      isSaved: async () => {
-        const entry = await this.#entries.load(remote, relativePath, VARIANT)
+      isSaved: async (_sha256, entryFetched) => {
+        const mine = this.#entries.remembered(remote, relativePath, VARIANT)
+        // No copy any more: one still remembered here was forgotten by another instance, and its
+        // validators must not be sent; answering "saved" sends the request back to step 5,
+        // which reads the database (and forgets it here).
+        if (entryFetched === null) return mine !== undefined
+        // The copy this instance decided on, unless another instance recorded one since.
+        const entry = mine !== undefined && new Date(mine.fetched).toISOString() === entryFetched
+          ? mine
+          : await this.#entries.load(remote, relativePath, VARIANT)
         if (entry === undefined) return false
         const decision = decide(remote, { freshness, entry, digest, now: Date.now() })
         return decision.action !== 'fetch'

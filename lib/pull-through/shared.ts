@@ -91,7 +91,8 @@ export class SharedDownloads {
 
   /** The cross-instance side of this instance's download of `relativePath`. */
   begin (remote: StoredRemote, relativePath: string, record?: SharedRecord): SharedDownload {
-    return new SharedDownload(this.#ctx, this.#leases, { remoteName: remote.name, relativePath }, this.#host, record)
+    const target = record === undefined ? { remoteName: remote.name, relativePath } : { remoteName: remote.name, relativePath, variant: record.variant }
+    return new SharedDownload(this.#ctx, this.#leases, target, this.#host, record)
   }
 
   async close (): Promise<void> {
@@ -106,8 +107,11 @@ export class SharedDownloads {
 export interface SharedRecord {
   /** Told apart from the path's other records (a variant); '' for none. */
   variant: string
-  /** Whether the path needs no fetch any more (`savedSha256`: the remote artifact a claim found). */
-  isSaved: (savedSha256: string | null) => Promise<boolean>
+  /**
+   * Whether the path needs no fetch any more, from what the claim found: the remote artifact's
+   * sha256, and the `fetched` stamp of the path's cache entry of `variant` (both null for none).
+   */
+  isSaved: (savedSha256: string | null, entryFetched: string | null) => Promise<boolean>
   /** The size and digest of what the leader saved, once it did. */
   saved: () => Promise<Final | undefined>
 }
@@ -235,7 +239,7 @@ export class SharedDownload {
     try {
       const saved = this.#record === undefined
         ? claim.savedSha256 !== null && await this.#ctx.artifacts.exists(claim.savedSha256)
-        : await this.#record.isSaved(claim.savedSha256)
+        : await this.#record.isSaved(claim.savedSha256, claim.entryFetched)
       if (saved) {
         await lease.release()
         debug('%s: %s was saved by another instance meanwhile', this.#target.remoteName, this.#target.relativePath)

@@ -60,12 +60,19 @@ export interface PullClaim {
   previousFile: string | null
   /** The sha256 the remote's path is recorded with, if a leader before this one saved it. */
   savedSha256: string | null
+  /**
+   * When the target names a variant: the `fetched` stamp (as stored) of the path's cache entry
+   * of that variant, or null when it has none.
+   */
+  entryFetched: string | null
 }
 
 /** The remote artifact a claim looks for, so a path saved meanwhile is not fetched again. */
 export interface PullTarget {
   remoteName: string
   relativePath: string
+  /** Also read when the path's cache entry of this variant was fetched (a metadata copy). */
+  variant?: string
 }
 
 export interface PullLeaseOptions {
@@ -162,7 +169,7 @@ export class PullLeases {
       expires: new Date(Date.now() + this.#leaseMs).toISOString(),
       updated: now()
     }
-    const rows = await this.#rows<Array<{ previous_file: string | null, saved_sha256: string | null }>>((knex) => {
+    const rows = await this.#rows<Array<{ previous_file: string | null, saved_sha256: string | null, entry_fetched?: string | null }>>((knex) => {
       const q = knex(TABLE).insert({ lock_key: key, ...fields, previous_file: null }).onConflict('lock_key')
         .merge({ ...fields, previous_file: knex.ref(`${TABLE}.file`) })
       // A lease is taken only when free or run out; one statement, so two processes never both win.
@@ -172,12 +179,19 @@ export class PullLeases {
           if (deadOwner !== undefined) w.orWhere(`${TABLE}.owner`, deadOwner)
         })
       }
-      return q.returning(['previous_file', knex.raw(
+      const returning: Array<string | Knex.Raw> = ['previous_file', knex.raw(
         '(select sha256 from pulp_remote_artifacts where remote_name = ? and relative_path = ?) as saved_sha256',
-        [target.remoteName, target.relativePath])])
+        [target.remoteName, target.relativePath])]
+      // Read in the claim itself: a revalidation learns whether another instance renewed the
+      // copy meanwhile without a query of its own.
+      if (target.variant !== undefined) {
+        returning.push(knex.raw('(select fetched from pulp_pull_entries where remote_name = ? and relative_path = ? and variant = ?) as entry_fetched',
+          [target.remoteName, target.relativePath, target.variant]))
+      }
+      return q.returning(returning)
     })
     if (rows.length === 0) return undefined
-    return { previousFile: rows[0].previous_file, savedSha256: rows[0].saved_sha256 }
+    return { previousFile: rows[0].previous_file, savedSha256: rows[0].saved_sha256, entryFetched: rows[0].entry_fetched ?? null }
   }
 
   async #lock (locks: AdvisoryLocks, key: string, owner: string, file: string, target: PullTarget): Promise<PullClaim | undefined> {

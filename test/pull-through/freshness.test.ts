@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { dialects } from '../support/databases'
 import { ChangingFile } from '../support/upstream-metadata'
-import { startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
+import { fetchRaw, startOtherInstance, startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
 
 // Long enough for a loaded machine to see a fresh copy, short enough to wait for its expiry.
 const TTL = 2.5
@@ -101,6 +101,39 @@ for (const d of dialects()) {
       await f.untilHit('metarepo/x.bin')
       const units = await f.t.pulp.repositories.listContent('meta-repo')
       assert.deepEqual(units.results.map((u) => u.relativePath), ['x.bin'])
+    })
+
+    it('a second instance that remembers an expired copy follows what the first one recorded since', async () => {
+      const manifest = new ChangingFile('two\n')
+      f.upstream.on('/meta/two/PULP_MANIFEST', manifest.handler)
+      assert.equal((await f.get('meta/two/PULP_MANIFEST')).status, 200)
+      await f.untilHit('meta/two/PULP_MANIFEST')
+      const { port, close } = await startOtherInstance(f.t)
+      try {
+        const fromOther = async (): Promise<{ status: number, cache: string, body: string }> => {
+          const r = await fetchRaw(port, '/pulp/content/meta/two/PULP_MANIFEST')
+          return { status: r.status, cache: String(r.headers['x-pulp-cache']), body: r.body.toString() }
+        }
+        assert.deepEqual(await fromOther(), { status: 200, cache: 'HIT', body: 'two\n' }, 'read from the database, now remembered')
+
+        // The first instance revalidates; the second, whose memory says expired, must not ask again.
+        await sleep(TTL * 1000 + 100)
+        assert.equal((await f.get('meta/two/PULP_MANIFEST')).headers['x-pulp-cache'], 'REVALIDATED')
+        assert.deepEqual(await fromOther(), { status: 200, cache: 'HIT', body: 'two\n' })
+        assert.equal(f.upstream.hits('/meta/two/PULP_MANIFEST'), 2, 'one fetch and one conditional request in all')
+
+        // The first instance learns the path is gone; the second must not revalidate the copy it remembers.
+        await sleep(TTL * 1000 + 100)
+        manifest.mode = { kind: 'status', code: 404 }
+        assert.equal((await f.get('meta/two/PULP_MANIFEST')).status, 404)
+        const after404 = await fromOther()
+        assert.equal(after404.status, 404)
+        assert.equal(after404.cache, 'HIT', 'the 404 the first instance recorded')
+        assert.equal(f.upstream.hits('/meta/two/PULP_MANIFEST'), 3)
+        assert.equal(manifest.count(304), 1)
+      } finally {
+        await close()
+      }
     })
   })
 }

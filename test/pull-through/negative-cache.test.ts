@@ -1,13 +1,9 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import express from 'express'
-import { pulpMiddleware } from '../../lib'
 import { dialects } from '../support/databases'
 import { eventually } from '../support/fs-wait'
 import { serveFile, testBytes } from '../support/upstream-faults'
-import { fetchRaw, startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
+import { fetchRaw, startOtherInstance, startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
 
 for (const d of dialects()) {
   describe(`negative caching (${d.name})`, { skip: d.skip }, () => {
@@ -56,20 +52,13 @@ for (const d of dialects()) {
 
     it('keeps remembered 404s in the database: a restarted instance still knows them', async () => {
       assert.equal((await f.get('neglong/restart.bin')).status, 404)
-      const again = pulpMiddleware({ dataDir: f.t.dataDir, database: f.t.database, runner: false })
-      const app = express()
-      app.use('/pulp', again)
-      let server: Server | undefined
+      const again = await startOtherInstance(f.t)
       try {
-        await again.ready
-        server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
-        const res = await fetchRaw((server.address() as AddressInfo).port, '/pulp/content/neglong/restart.bin')
+        const res = await fetchRaw(again.port, '/pulp/content/neglong/restart.bin')
         assert.equal(res.status, 404)
         assert.equal(res.headers['x-pulp-cache'], 'HIT')
         assert.equal(f.upstream.hits('/neg/restart.bin'), 1, 'the new instance asked nothing')
       } finally {
-        server?.closeAllConnections()
-        await new Promise((resolve) => server === undefined ? resolve(undefined) : server.close(resolve))
         await again.close()
       }
     })

@@ -3,7 +3,8 @@ import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'n
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { readdir, stat } from 'node:fs/promises'
-import type { CreateRemoteInput, PulpOptions } from '../../lib'
+import express from 'express'
+import { pulpMiddleware, type CreateRemoteInput, type PulpOptions } from '../../lib'
 import type { DialectName } from './databases'
 import { startPulp, type TestPulp } from './pulp'
 import { UpstreamServer } from './upstream-server'
@@ -79,6 +80,27 @@ export interface PullThroughFixture {
 }
 
 let wired = 0
+
+/** Another instance on a fixture's `dataDir` and database (no task runner), listening on a port of its own. */
+export async function startOtherInstance (t: TestPulp): Promise<{ port: number, close: () => Promise<void> }> {
+  const pulp = pulpMiddleware({ dataDir: t.dataDir, database: t.database, runner: false })
+  const app = express()
+  app.use('/pulp', pulp)
+  let server: Server | undefined
+  const close = async (): Promise<void> => {
+    server?.closeAllConnections()
+    await new Promise((resolve) => server === undefined ? resolve(undefined) : server.close(resolve))
+    await pulp.close()
+  }
+  try {
+    await pulp.ready
+    server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  } catch (err: unknown) {
+    await close()
+    throw err
+  }
+  return { port: (server.address() as AddressInfo).port, close }
+}
 
 export async function startPullThrough (options: PulpOptions & { dialect?: DialectName } = {}): Promise<PullThroughFixture> {
   const t = await startPulp(options)
