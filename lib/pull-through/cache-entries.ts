@@ -68,6 +68,11 @@ export class CacheEntries {
     await upsertPullEntry(this.#knex, entry)
   }
 
+  /** Forgets what this instance remembers of a path (the database is read next time). */
+  drop (remote: StoredRemote, relativePath: string, variant: string): void {
+    this.#memory.delete(this.#id(remote, relativePath, variant))
+  }
+
   async forget (remote: StoredRemote, relativePath: string, variant: string): Promise<void> {
     this.#memory.delete(this.#id(remote, relativePath, variant))
     await deletePullEntry(this.#knex, CacheEntries.key(remote, relativePath, variant))

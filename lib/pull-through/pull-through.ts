@@ -531,16 +531,31 @@ export class PullThrough {
     const before = this.#entries.remembered(remote, relativePath, VARIANT) ?? await this.#entries.load(remote, relativePath, VARIANT)
     if (before === undefined || before.sha256 === null) throw new UpstreamError(`the copy of "${relativePath}" (remote "${remote.name}") went while it was revalidated`)
     const renewed: PullEntry = { ...before, fetched: Date.now(), etag: fresh.etag ?? before.etag, lastModified: fresh.lastModified ?? before.lastModified }
+    // The upstream vouched for the copy: its clients get it now and this instance serves it as
+    // fresh from now on, while the renewal commits. Other instances wait for the lease until
+    // then, and find the renewed entry.
+    this.#entries.keep(remote, renewed)
+    let updated = 0
     const record = async (within: (trx: Knex) => Promise<void>): Promise<void> => {
       await this.#ctx.knex.transaction(async (trx) => {
-        await renewPullEntry(trx, key, renewed)
+        updated = await renewPullEntry(trx, key, renewed)
         await within(trx)
       })
     }
-    if (shared === undefined) await record(async () => {})
-    else await shared.settle(record)
-    this.#entries.keep(remote, renewed)
-    debug('%s: %s revalidated', remote.name, relativePath)
+    const recording = (async () => {
+      try {
+        if (shared === undefined) await record(async () => {})
+        else await shared.settle(record)
+        // The copy went meanwhile (another instance learnt of a 404): not fresh here either.
+        if (updated === 0) this.#entries.drop(remote, relativePath, VARIANT)
+        debug('%s: %s revalidated', remote.name, relativePath)
+      } catch (err: unknown) {
+        this.#entries.drop(remote, relativePath, VARIANT)
+        this.#ctx.log.part(NS).error({ err, remote: remote.name, path: relativePath }, 'recording a revalidated copy failed')
+      }
+    })()
+    this.#finishing.add(recording)
+    void recording.finally(() => this.#finishing.delete(recording))
     return { sha256: before.sha256, contentType: before.contentType, contentEncoding: before.contentEncoding, fetched: renewed.fetched }
   }
 
