@@ -5,7 +5,7 @@ import { isUniqueViolation, type PageOf } from '../storage/rows'
 import * as store from '../storage/distributions'
 import type { Distribution, DistributionColumns } from '../storage/distributions'
 import type { PulpContext } from './context'
-import { onlyFields, requireObject, validateId, validatePage, validateRelativePath } from './validate'
+import { onlyFields, requireObject, validateByteLimit, validateId, validatePage, validateRelativePath } from './validate'
 
 const debug = createDebug('pulp:core:distributions')
 
@@ -16,6 +16,11 @@ export interface UpdateDistributionInput {
   repository?: string | null
   /** The remote that fills what the static tree lacks; null for none. */
   remote?: string | null
+  /**
+   * The most bytes of immutable files pulled through it that are kept (null, the default: no
+   * limit). Beyond it the least recently served lose their bytes and are pulled again when asked.
+   */
+  cacheMaxBytes?: number | null
 }
 
 export interface CreateDistributionInput extends UpdateDistributionInput {
@@ -23,7 +28,7 @@ export interface CreateDistributionInput extends UpdateDistributionInput {
   basePath: string
 }
 
-const FIELDS = ['basePath', 'repository', 'remote'] as const
+const FIELDS = ['basePath', 'repository', 'remote', 'cacheMaxBytes'] as const
 
 /** Distributions: where a remote's content is served, and which repository it joins. */
 export class DistributionService {
@@ -103,6 +108,8 @@ export class DistributionService {
         out[key] = value === null ? null : validateId(value, key)
       }
     }
+    if (body.cacheMaxBytes !== undefined) out.cacheMaxBytes = validateByteLimit(body.cacheMaxBytes, 'cache_max_bytes')
+    else if (creating) out.cacheMaxBytes = null
     return out
   }
 
