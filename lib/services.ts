@@ -49,8 +49,8 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
   const repositories = new RepositoryService(ctx)
   const publishing = createPublishing(ctx, repositories, registry)
   const remotes = new RemoteService(ctx, publishing.registry)
-  const distributions = new DistributionService(ctx)
   const pullThrough = new PullThrough(ctx, publishing.registry)
+  const distributions = new DistributionService(ctx, async (name) => await pullThrough.quota.evict(name))
   const orphans = new OrphanService(ctx)
 
   async function status (): Promise<Status> {

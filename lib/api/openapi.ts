@@ -131,6 +131,12 @@ const SCHEMAS: Record<string, Schema> = {
   DistributionUpdate: obj({ base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES }),
   Distribution: obj({ name: str, base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES, created: str, updated: str }),
   DistributionPage: page('Distribution'),
+  Reclaimed: obj({
+    files: { type: 'integer', description: 'files whose bytes were evicted' },
+    bytes: { type: 'integer', description: 'bytes freed' },
+    cached: { type: 'integer', description: 'bytes the distribution\'s cache holds now' },
+    busy: { type: 'boolean', description: 'another instance was evicting for the same remote: nothing was done here' }
+  }),
   OpenApi: json,
   OrphanCleanup: obj({ orphan_protection_time: { type: 'integer', minimum: 0, description: 'minutes; artifacts younger than this stay (default 1440)' } })
 }
@@ -183,6 +189,7 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/distributions', tag: 'distributions', summary: 'List distributions', query: PAGE, responses: { 200: 'DistributionPage' } },
   { method: 'get', path: '/distributions/:name', tag: 'distributions', summary: 'Read a distribution', responses: { 200: 'Distribution', 404: 'Error' } },
   { method: 'patch', path: '/distributions/:name', tag: 'distributions', summary: 'Update a distribution', body: 'DistributionUpdate', responses: { 200: 'Distribution', 400: 'Error', 404: 'Error', 409: 'Error' } },
+  { method: 'post', path: '/distributions/:name/reclaim', tag: 'distributions', summary: 'Evict what is over cache_max_bytes now (least recently served first)', responses: { 200: 'Reclaimed', 404: 'Error' } },
   { method: 'delete', path: '/distributions/:name', tag: 'distributions', summary: 'Delete a distribution', responses: { 204: null, 404: 'Error' } }
 ]
 

@@ -5,6 +5,7 @@ import { isUniqueViolation, type PageOf } from '../storage/rows'
 import * as store from '../storage/distributions'
 import type { Distribution, DistributionColumns } from '../storage/distributions'
 import type { PulpContext } from './context'
+import type { EvictionResult } from '../pull-through/quota'
 import { onlyFields, requireObject, validateByteLimit, validateId, validatePage, validateRelativePath } from './validate'
 
 const debug = createDebug('pulp:core:distributions')
@@ -33,9 +34,12 @@ const FIELDS = ['basePath', 'repository', 'remote', 'cacheMaxBytes'] as const
 /** Distributions: where a remote's content is served, and which repository it joins. */
 export class DistributionService {
   readonly #ctx: PulpContext
+  readonly #evict: (name: string) => Promise<EvictionResult>
 
-  constructor (ctx: PulpContext) {
+  /** `evict`: brings a distribution's pull-through cache under its `cacheMaxBytes` (pull-through/quota.ts). */
+  constructor (ctx: PulpContext, evict: (name: string) => Promise<EvictionResult>) {
     this.#ctx = ctx
+    this.#evict = evict
   }
 
   async create (input: CreateDistributionInput): Promise<Distribution> {
@@ -87,6 +91,15 @@ export class DistributionService {
     debug('updated %s', name)
     this.#ctx.events.emit('distribution-changed', name)
     return await this.get(name)
+  }
+
+  /**
+   * Evicts now what is over the distribution's `cacheMaxBytes` (least recently served first),
+   * as a save over the limit and the minutely check do; nothing when it has no limit.
+   */
+  async reclaim (name: string): Promise<EvictionResult> {
+    await this.get(name)
+    return await this.#evict(name)
   }
 
   async delete (name: string): Promise<void> {

@@ -19,9 +19,11 @@ export interface EvictionResult {
   bytes: number
   /** Bytes the distribution's cache holds afterwards. */
   cached: number
+  /** Another instance was evicting for the same remote (PostgreSQL): this one left it to it. */
+  busy: boolean
 }
 
-const NOTHING: EvictionResult = Object.freeze({ files: 0, bytes: 0, cached: 0 })
+const NOTHING: EvictionResult = Object.freeze({ files: 0, bytes: 0, cached: 0, busy: false })
 
 /**
  * The pull-through quota of every distribution with `cacheMaxBytes` (pulpcore's "reclaim
@@ -117,7 +119,7 @@ export class CacheQuota {
         do {
           this.#again.delete(distributionName)
           const result = await this.#evictOnce(distributionName)
-          total = { files: total.files + result.files, bytes: total.bytes + result.bytes, cached: result.cached }
+          total = { files: total.files + result.files, bytes: total.bytes + result.bytes, cached: result.cached, busy: result.busy }
         } while (this.#again.has(distributionName) && !this.#closed)
       } finally {
         this.#running.delete(distributionName)
@@ -148,10 +150,10 @@ export class CacheQuota {
     await this.flush()
     const lock = this.#locks === undefined ? undefined : await this.#locks.tryLock(`pulp:cache-quota:${scope.remoteName}`)
     // Another instance evicts for this remote: its run sees what we saved.
-    if (this.#locks !== undefined && lock === undefined) return NOTHING
+    if (this.#locks !== undefined && lock === undefined) return { ...NOTHING, cached: await cachedBytes(this.#ctx.knex, scope.remoteName), busy: true }
     try {
       const cached = await cachedBytes(this.#ctx.knex, scope.remoteName)
-      if (cached <= limit) return { files: 0, bytes: 0, cached }
+      if (cached <= limit) return { ...NOTHING, cached }
       const linked = await linkedArtifacts(path.join(this.#ctx.options.dataDir, 'publications'))
       const doomed: string[] = []
       let freeing = 0
@@ -169,7 +171,7 @@ export class CacheQuota {
         this.#ctx.log.part(NS).info({ distribution: distributionName, files: marked.length, bytes, limit },
           'evicted the least recently served files of a pull-through cache over its limit')
       }
-      return { files: marked.length, bytes, cached: cached - bytes }
+      return { files: marked.length, bytes, cached: cached - bytes, busy: false }
     } finally {
       await lock?.unlock()
     }

@@ -45,6 +45,14 @@ for (const d of dialects()) {
       await assert.rejects(t.pulp.distributions.update('plain', { cache_max_bytes: 1 } as never), /the JavaScript API spells it "cacheMaxBytes"/)
     })
 
+    it('reclaims on request: nothing without a limit, 404 for an unknown distribution', async () => {
+      await request(t.app).post(`${API}/distributions`).send({ name: 'free', base_path: 'free', remote: 'up' }).expect(201)
+      assert.deepEqual((await request(t.app).post(`${API}/distributions/free/reclaim`).expect(200)).body, { files: 0, bytes: 0, cached: 0, busy: false })
+      assert.deepEqual(await t.pulp.distributions.reclaim('free'), { files: 0, bytes: 0, cached: 0, busy: false })
+      const missing = await request(t.app).post(`${API}/distributions/nowhere/reclaim`).expect(404)
+      assert.match(missing.body.error.message, /distribution "nowhere" does not exist/)
+    })
+
     it('is in the OpenAPI document', async () => {
       const doc = (await request(t.app).get(`${API}/openapi.json`).expect(200)).body
       for (const schema of ['DistributionInput', 'DistributionUpdate', 'Distribution']) {

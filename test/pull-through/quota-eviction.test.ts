@@ -4,6 +4,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { mkdir, symlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Knex } from 'knex'
+import { advisoryKey } from '../../lib/storage/advisory-locks'
 import { openConnection } from '../../lib/storage/connection'
 import { dialects } from '../support/databases'
 import { eventually } from '../support/fs-wait'
@@ -210,6 +211,26 @@ for (const d of dialects()) {
       const again = await f.get('inflight/big.bin')
       assert.equal(again.headers['x-pulp-cache'], 'MISS')
       assert.ok(again.body.equals(big))
+    })
+
+    it('evicts on one instance at a time: another holding the remote\'s lock is left to it', {
+      skip: d.name === 'postgresql' ? false : 'an advisory lock of PostgreSQL; SQLite has one writer at a time'
+    }, async () => {
+      const m = await mirror('locked', null)
+      const one = await pull(m, 'locked', 'one.bin')
+      const two = await pull(m, 'locked', 'two.bin')
+      await knex.transaction(async (trx) => {
+        // What another instance evicting for this remote holds.
+        await trx.raw('select pg_advisory_xact_lock(?::bigint)', [advisoryKey(`pulp:cache-quota:${m.remote}`)])
+        await setLimit(m.distribution, SIZE)
+        const busy = await api(f.t).post(`${API}/distributions/${m.distribution}/reclaim`).expect(200)
+        assert.deepEqual(busy.body, { files: 0, bytes: 0, cached: 2 * SIZE, busy: true })
+        assert.ok(await f.stored(one))
+      })
+      const done = await api(f.t).post(`${API}/distributions/${m.distribution}/reclaim`).expect(200)
+      assert.deepEqual(done.body, { files: 1, bytes: SIZE, cached: SIZE, busy: false })
+      assert.equal(await f.stored(one), false)
+      assert.ok(await f.stored(two))
     })
   })
 }
