@@ -44,8 +44,9 @@ export async function cachedBytes (knex: Knex, remoteName: string): Promise<numb
 /**
  * Keeps only the artifacts (`alias`.sha256) that nothing but the scope's own cache needs: no
  * metadata cache entry, no other remote's path, no unit other than those the remote's paths
- * recorded, and no repository other than the distribution's holding such a unit. (Files a
- * publication links to are found on disk, by the caller.)
+ * recorded, and no repository holding such a unit but the distribution's own, and that one
+ * only while it has no distributor. (Files a publication links to are found on disk, by the
+ * caller.)
  */
 function onlyCached (db: Knex, query: Knex.QueryBuilder, alias: string, scope: QuotaScope): Knex.QueryBuilder {
   const sha = `${alias}.sha256`
@@ -58,7 +59,12 @@ function onlyCached (db: Knex, query: Knex.QueryBuilder, alias: string, scope: Q
         .where('mine.remote_name', scope.remoteName)))
     .whereNotExists(db('pulp_units as held').join('pulp_repository_units as ru', 'ru.unit_id', 'held.id')
       .select(db.raw('1')).whereRaw(`held.sha256 = ${sha}`)
-      .where((w) => { if (scope.repository !== null) w.whereNot('ru.repository_id', scope.repository) }))
+      .where((w) => {
+        if (scope.repository === null) return
+        // Its own repository keeps them too once it has a distributor: a publish links every unit.
+        w.whereNot('ru.repository_id', scope.repository)
+          .orWhereExists(db('pulp_repo_distributors as rd').select(db.raw('1')).whereRaw('rd.repository_id = ru.repository_id'))
+      }))
 }
 
 /**

@@ -182,6 +182,29 @@ for (const d of dialects()) {
       assert.equal(await f.stored(uploaded), false)
     })
 
+    it('evicts units of its own repository, unless that repository has a distributor (a publish would link them)', async () => {
+      const reclaim = async (distribution: string): Promise<Record<string, unknown>> =>
+        (await api(f.t).post(`${API}/distributions/${distribution}/reclaim`).expect(200)).body as Record<string, unknown>
+      await f.t.pulp.repositories.create({ id: 'scratch' })
+      await f.t.pulp.repositories.create({ id: 'to-publish' })
+      await f.t.pulp.distributors.add('to-publish', { distributorTypeId: 'web', distributorId: 'web', distributorConfig: { relative_url: 'to-publish' } })
+      const scratch = await mirror('scratch', null)
+      await api(f.t).patch(`${API}/distributions/${scratch.distribution}`).send({ repository: 'scratch' }).expect(200)
+      const kept = await mirror('kept', null)
+      await api(f.t).patch(`${API}/distributions/${kept.distribution}`).send({ repository: 'to-publish' }).expect(200)
+      const s1 = await pull(scratch, 'scratch', 's.bin')
+      const k1 = await pull(kept, 'kept', 'k.bin')
+      assert.equal((await f.t.pulp.repositories.listContent('scratch')).count, 1)
+      assert.equal((await f.t.pulp.repositories.listContent('to-publish')).count, 1)
+      await api(f.t).patch(`${API}/distributions/${kept.distribution}`).send({ cache_max_bytes: 0 }).expect(200)
+      await api(f.t).patch(`${API}/distributions/${scratch.distribution}`).send({ cache_max_bytes: 0 }).expect(200)
+      assert.deepEqual(await reclaim(kept.distribution), { files: 0, bytes: 0, cached: SIZE, busy: false })
+      assert.ok(await f.stored(k1))
+      await untilEvictions(scratch.distribution, 1)
+      assert.equal(await f.stored(s1), false)
+      assert.equal((await f.t.pulp.repositories.listContent('scratch')).count, 1, 'the unit stays in its repository')
+    })
+
     it('lets a download under way of an evicted file finish with the right bytes', async () => {
       const m = await mirror('inflight', null)
       // Larger than every socket buffer between the two ends: most of it is read after the unlink.
