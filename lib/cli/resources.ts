@@ -45,7 +45,7 @@ function given (fields: Record<string, unknown>): Record<string, unknown> {
 
 /** `status`, `tasks`, `repo`, `distributor`, `remote`, `distribution`: thin wrappers of the REST API. */
 export function addResourceCommands (program: Command, client: (cmd: Command) => Command, wrap: Wrap): void {
-  client(program.command('status').description('the server\'s versions, database and runner state'))
+  client(program.command('status').description('the server\'s versions, database, runner, disk usage and remote health'))
     .action(wrap(async (c, out) => { await showOne(c, out, 'GET', '/status') }))
 
   withPage(client(program.command('tasks').description('list tasks, newest first')))
