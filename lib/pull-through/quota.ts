@@ -11,6 +11,12 @@ const NS = 'pulp:pull-through:quota'
 /** How often the served times kept in memory are written (ms), and how often every quota is checked. */
 const FLUSH_MS = 5000
 const SWEEP_MS = 60_000
+/**
+ * Saves over the limit within this long (ms) share one eviction: each run walks
+ * `publications/` (no manifest says what a tree links to), which a busy cache at its limit
+ * would otherwise do after every miss.
+ */
+const SAVED_DELAY_MS = 500
 const UNLINKS_AT_ONCE = 8
 
 export interface EvictionResult {
@@ -34,8 +40,9 @@ const NOTHING: EvictionResult = Object.freeze({ files: 0, bytes: 0, cached: 0, b
  * storage/cache-quota.ts). A download under way keeps reading its open file after the unlink.
  *
  * Served times are kept in memory (a HIT adds one Map entry, no await) and written every few
- * seconds and on close. Eviction runs after a save through a distribution with a limit and
- * every minute; on PostgreSQL an advisory lock per remote lets one instance evict at a time.
+ * seconds and on close. Eviction runs shortly after saves through a distribution with a
+ * limit, when a limit changes, every minute and on request; on PostgreSQL an advisory lock
+ * per remote lets one instance evict at a time.
  */
 export class CacheQuota {
   readonly #ctx: PulpContext
@@ -47,6 +54,8 @@ export class CacheQuota {
   readonly #running = new Map<string, Promise<EvictionResult>>()
   readonly #again = new Set<string>()
   readonly #pending = new Set<Promise<unknown>>()
+  /** Evictions asked for by saves, waiting for SAVED_DELAY_MS, by distribution. */
+  readonly #soon = new Map<string, NodeJS.Timeout>()
   readonly #flushTimer: NodeJS.Timeout
   readonly #sweepTimer: NodeJS.Timeout
   #closed = false
@@ -75,8 +84,12 @@ export class CacheQuota {
 
   /** An immutable file was saved through `distribution`: check its limit, in the background. */
   saved (distribution: Distribution): void {
-    if (distribution.cacheMaxBytes === null || this.#closed) return
-    this.#track(this.evict(distribution.name))
+    const { name } = distribution
+    if (distribution.cacheMaxBytes === null || this.#closed || this.#soon.has(name)) return
+    this.#soon.set(name, setTimeout(() => {
+      this.#soon.delete(name)
+      this.#track(this.evict(name))
+    }, SAVED_DELAY_MS).unref())
   }
 
   /** A distribution was created or changed: a limit set or lowered applies at once. */
@@ -136,6 +149,8 @@ export class CacheQuota {
     this.#closed = true
     clearInterval(this.#flushTimer)
     clearInterval(this.#sweepTimer)
+    for (const timer of this.#soon.values()) clearTimeout(timer)
+    this.#soon.clear()
     await Promise.all([...this.#pending])
     await this.flush().catch(() => {})
     await this.#locks?.close()
