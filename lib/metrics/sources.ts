@@ -24,10 +24,11 @@ export async function directoryBytes (dir: string): Promise<number> {
 
 /**
  * Artifact bytes as the database records them (one query, however many files: walking
- * `artifacts/` would cost a stat per file per scrape), and the temp files' bytes.
+ * `artifacts/` would cost a stat per file per scrape), without those a pull-through quota
+ * evicted, and the temp files' bytes.
  */
 export async function storageBytes (knex: Knex, tmpDir: string): Promise<Record<string, number>> {
-  const [{ n }] = await knex('pulp_artifacts').sum({ n: 'size' }) as Array<{ n: number | string | null }>
+  const [{ n }] = await knex('pulp_artifacts').whereNull('evicted').sum({ n: 'size' }) as Array<{ n: number | string | null }>
   return { artifacts: n === null ? 0 : toNumber(n), tmp: await directoryBytes(tmpDir) }
 }
 

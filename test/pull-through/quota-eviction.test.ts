@@ -5,7 +5,7 @@ import { advisoryKey } from '../../lib/storage/advisory-locks'
 import { openConnection } from '../../lib/storage/connection'
 import { dialects } from '../support/databases'
 import { scrapeMetrics } from '../support/metrics-text'
-import { API } from '../support/publish-env'
+import { API, api } from '../support/publish-env'
 import { quotaSuite, SIZE } from '../support/quota'
 import { serveFile, testBytes } from '../support/upstream-faults'
 import { sha256, startPullThrough } from '../support/upstream-pulp'
@@ -16,6 +16,8 @@ for (const d of dialects()) {
 
     it('evicts the least recently served first, as requests served them, and leaves the rest', async () => {
       const { f, knex, q } = suite
+      const artifactBytes = async (): Promise<number> => (await api(f.t).get(`${API}/status`).expect(200)).body.disk.artifacts as number
+      const stored = await artifactBytes()
       const m = await q.mirror('order', 3 * SIZE + SIZE / 2)
       const a = await q.pull(m, 'a.bin')
       const b = await q.pull(m, 'b.bin')
@@ -38,6 +40,8 @@ for (const d of dialects()) {
       for (const [name, body] of [['a', a], ['d', d1], ['e', e]] as const) assert.ok(await f.stored(body), `${name} stays`)
       const metrics = await scrapeMetrics(f.port, API)
       assert.equal(metrics.get(`pulp_cache_evicted_bytes_total{distribution="${m.distribution}"}`), 2 * SIZE)
+      assert.equal(metrics.get('pulp_storage_bytes{kind="artifacts"}'), stored + 3 * SIZE, 'evicted bytes are not on disk')
+      assert.equal(await artifactBytes(), stored + 3 * SIZE)
       // Their records stay: the paths, their units and the artifact rows (marked evicted).
       const rows = await knex('pulp_remote_artifacts').where({ remote_name: m.remote }).whereIn('relative_path', ['b.bin', 'c.bin'])
       assert.equal(rows.length, 2)
