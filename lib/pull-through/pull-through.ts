@@ -81,7 +81,7 @@ function flightKey (remote: StoredRemote, relativePath: string): string {
  * 6. **Decide**: HIT (a copy that is fresh and matches the digest), 404 (a fresh negative
  *    entry), or FETCH: conditional for an expired metadata copy, else whole; with the fallback
  *    that may answer if the upstream fails (a copy or a 404 expired less than `stale_if_error`
- *    ago). A HIT whose file has gone becomes a whole FETCH.
+ *    ago). A HIT whose file has gone (a quota evicted it: quota.ts) becomes a whole FETCH.
  * 7. **Health**: a remote marked down is not asked: the fallback answers (STALE), else 502 at
  *    once naming the remote and its retry time; after the back-off one request probes it.
  * 8. **HEAD** of a path with no copy: the upstream's headers, nothing saved.
