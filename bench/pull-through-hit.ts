@@ -1,7 +1,9 @@
 /**
  * 2. Pull-through warm hit vs static tree: one file, pulled once through a distribution
  * (then a HIT from the local store) and published by the `web` distributor (the same
- * artifact, deduplicated), served by the same pulp-middleware process.
+ * artifact, deduplicated), served by the same pulp-middleware process. Also the 1 KiB HIT
+ * through a distribution with `cache_max_bytes` (set far above what is cached: nothing is
+ * evicted, every HIT records its served time) against the same HIT without a limit.
  */
 import path from 'node:path'
 import { bodyBytes, formatBytes, KiB, MiB } from './lib/bytes'
@@ -27,6 +29,7 @@ runMeasure(2, TITLE, async (ctx: MeasureContext) => {
     await withPulp(dataDir, async ({ pulp }) => {
       await publishFiles(pulp, 'bench', files.map((f) => ({ relativePath: `${f.size}/${f.name}`, file: f.body })), 'published')
       await mirror(pulp, 'up', `http://127.0.0.1:${upstream.ready.port}/bytes/`, 'mirror')
+      await pulp.distributions.create({ name: 'capped', basePath: 'capped', remote: 'up', cacheMaxBytes: 1024 * MiB })
     })
     const server = await startChild<{ port: number }>('servers/pulp.ts', { dataDir } satisfies PulpServerArgs, ctx.server())
     children.push(server)
@@ -45,6 +48,17 @@ runMeasure(2, TITLE, async (ctx: MeasureContext) => {
       }
       cases.push({ name: `${formatBytes(f.size)}, ${CONNECTIONS} conns`, ours: pulled, peer: published, connections: CONNECTIONS, servers: { ours: server, peer: server } })
     }
+    // The same remote path through the distribution with a limit: a HIT at once.
+    const small = files[0]
+    const capped = `${base}/capped/${small.size}/${small.name}`
+    await untilHit(capped)
+    cases.push({
+      name: `${formatBytes(small.size)} with cache_max_bytes vs without, ${CONNECTIONS} conns`,
+      ours: capped,
+      peer: `${base}/mirror/${small.size}/${small.name}`,
+      connections: CONNECTIONS,
+      servers: { ours: server, peer: server }
+    })
     await upstream.stop()
     children.splice(children.indexOf(upstream), 1)
     const load = await startChild('lib/load-worker.ts', {}, ctx.client())

@@ -11,6 +11,7 @@ import { OrphanService } from './core/orphans'
 import { distributionCacheBytes, storageBytes } from './metrics/sources'
 import { localFault } from './errors'
 import { now } from './storage/rows'
+import { allRemoteHealth, type RemoteHealth } from './storage/remote-health'
 import type { Knex } from 'knex'
 
 /** Commits one small write: what a read cannot tell (a full disk, a read-only file or role). */
@@ -25,6 +26,8 @@ export interface Status {
   runner: { state: string, instanceId: string, running?: number }
   /** Bytes: artifacts (recorded sizes), tmp (files being written), each distribution's pull-through cache. */
   disk?: { artifacts: number, tmp: number, distributions: Record<string, number> }
+  /** Each remote's upstream health, by name, as `GET /remotes/:name` shows it. */
+  remotes?: Record<string, RemoteHealth>
 }
 
 /** The services of one middleware instance; the REST API and the programmatic API both use these. */
@@ -46,8 +49,8 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
   const repositories = new RepositoryService(ctx)
   const publishing = createPublishing(ctx, repositories, registry)
   const remotes = new RemoteService(ctx, publishing.registry)
-  const distributions = new DistributionService(ctx)
   const pullThrough = new PullThrough(ctx, publishing.registry)
+  const distributions = new DistributionService(ctx, async (name) => await pullThrough.quota.evict(name))
   const orphans = new OrphanService(ctx)
 
   async function status (): Promise<Status> {
@@ -68,8 +71,10 @@ export function createServices (ctx: PulpContext, registry: PluginRegistry = cre
       ? await Promise.all([storageBytes(ctx.knex, ctx.artifacts.tmpDir), distributionCacheBytes(ctx.knex)])
         .then(([bytes, distributions]) => ({ artifacts: bytes.artifacts, tmp: bytes.tmp, distributions }), () => undefined)
       : undefined
+    const remotes = reachable ? await allRemoteHealth(ctx.knex).catch(() => undefined) : undefined
     return {
       ...(disk === undefined ? {} : { disk }),
+      ...(remotes === undefined ? {} : { remotes }),
       versions: { pulpMiddleware: version, node: process.versions.node },
       database: { dialect: ctx.dialect, reachable, writable, ...(error === undefined ? {} : { error }) },
       runner: publishing.runner === null

@@ -23,6 +23,9 @@ export function distributionRoutes ({ distributions, authorize }: { distribution
   router.patch('/distributions/:name', guard(authorize, 'distributions.update'), jsonBody, async (req, res) => {
     res.json(toWire(await distributions.update(param(req, 'name'), fromWire(req.body ?? {}))))
   })
+  router.post('/distributions/:name/reclaim', guard(authorize, 'distributions.reclaim'), async (req, res) => {
+    res.json(toWire(await distributions.reclaim(param(req, 'name'))))
+  })
   router.delete('/distributions/:name', guard(authorize, 'distributions.delete'), async (req, res) => {
     await distributions.delete(param(req, 'name'))
     res.status(204).end()

@@ -39,9 +39,23 @@ const REMOTE_HEALTH: Schema = {
   description: 'upstream health, shared by every instance on the database (GET /remotes/{name} only)'
 }
 
+const CACHE_MAX_BYTES: Schema = {
+  type: 'integer',
+  nullable: true,
+  minimum: 0,
+  default: null,
+  description: 'the most bytes of immutable pulled files kept; beyond it the least recently served lose their bytes and are pulled again when asked (null: no limit)'
+}
+
 const SCHEMAS: Record<string, Schema> = {
   Error: obj({ error: obj({ code: str, message: str }, ['code', 'message']) }, ['error']),
-  Status: obj({ versions: json, database: json, runner: json, disk: obj({ artifacts: { type: 'integer' }, tmp: { type: 'integer' }, distributions: json }) }),
+  Status: obj({
+    versions: json,
+    database: json,
+    runner: json,
+    disk: obj({ artifacts: { type: 'integer' }, tmp: { type: 'integer' }, distributions: { type: 'object', additionalProperties: { type: 'integer' }, description: 'bytes each distribution\'s pull-through cache holds (evicted files not counted)' } }),
+    remotes: { type: 'object', additionalProperties: REMOTE_HEALTH, description: 'each remote\'s upstream health, by name' }
+  }),
   RepositoryInput: obj({ id: str, display_name: nstr, description: nstr, notes: json }, ['id']),
   RepositoryUpdate: obj({ display_name: nstr, description: nstr, notes: json }),
   Repository: obj({
@@ -113,10 +127,16 @@ const SCHEMAS: Record<string, Schema> = {
     negative_cache_ttl: { type: 'number', nullable: true }, ...FRESHNESS_FIELDS, health: REMOTE_HEALTH, created: str, updated: str
   }),
   RemotePage: page('Remote'),
-  DistributionInput: obj({ name: str, base_path: str, repository: nstr, remote: nstr }, ['name', 'base_path']),
-  DistributionUpdate: obj({ base_path: str, repository: nstr, remote: nstr }),
-  Distribution: obj({ name: str, base_path: str, repository: nstr, remote: nstr, created: str, updated: str }),
+  DistributionInput: obj({ name: str, base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES }, ['name', 'base_path']),
+  DistributionUpdate: obj({ base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES }),
+  Distribution: obj({ name: str, base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES, created: str, updated: str }),
   DistributionPage: page('Distribution'),
+  Reclaimed: obj({
+    files: { type: 'integer', description: 'files whose bytes were evicted' },
+    bytes: { type: 'integer', description: 'bytes freed' },
+    cached: { type: 'integer', description: 'bytes the distribution\'s cache holds now' },
+    busy: { type: 'boolean', description: 'another instance was evicting for the same remote: nothing was done here' }
+  }),
   OpenApi: json,
   OrphanCleanup: obj({ orphan_protection_time: { type: 'integer', minimum: 0, description: 'minutes; artifacts younger than this stay (default 1440)' } })
 }
@@ -169,6 +189,7 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/distributions', tag: 'distributions', summary: 'List distributions', query: PAGE, responses: { 200: 'DistributionPage' } },
   { method: 'get', path: '/distributions/:name', tag: 'distributions', summary: 'Read a distribution', responses: { 200: 'Distribution', 404: 'Error' } },
   { method: 'patch', path: '/distributions/:name', tag: 'distributions', summary: 'Update a distribution', body: 'DistributionUpdate', responses: { 200: 'Distribution', 400: 'Error', 404: 'Error', 409: 'Error' } },
+  { method: 'post', path: '/distributions/:name/reclaim', tag: 'distributions', summary: 'Evict what is over cache_max_bytes now (least recently served first)', responses: { 200: 'Reclaimed', 404: 'Error' } },
   { method: 'delete', path: '/distributions/:name', tag: 'distributions', summary: 'Delete a distribution', responses: { 204: null, 404: 'Error' } }
 ]
 

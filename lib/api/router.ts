@@ -27,7 +27,9 @@ export function createApiRouter (services: PulpServices): Router {
       database: s.database,
       runner: toWire(s.runner),
       // Distribution names are data, not fields: only the outer keys change case.
-      ...(s.disk === undefined ? {} : { disk: s.disk })
+      ...(s.disk === undefined ? {} : { disk: s.disk }),
+      // Remote names too are data: their health's fields change case.
+      ...(s.remotes === undefined ? {} : { remotes: Object.fromEntries(Object.entries(s.remotes).map(([name, h]) => [name, toWire(h)])) })
     })
   })
   router.use(repositoryRoutes({

@@ -33,6 +33,11 @@ function jsonOption (value: string | undefined, name: string): unknown {
   }
 }
 
+/** A byte count as a number; anything else is sent as given, for the server's message to explain. */
+function byteLimit (value: string | undefined): unknown {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : value
+}
+
 /** Drops options the user did not give, so the server applies its own defaults. */
 function given (fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))
@@ -40,7 +45,7 @@ function given (fields: Record<string, unknown>): Record<string, unknown> {
 
 /** `status`, `tasks`, `repo`, `distributor`, `remote`, `distribution`: thin wrappers of the REST API. */
 export function addResourceCommands (program: Command, client: (cmd: Command) => Command, wrap: Wrap): void {
-  client(program.command('status').description('the server\'s versions, database and runner state'))
+  client(program.command('status').description('the server\'s versions, database, runner, disk usage and remote health'))
     .action(wrap(async (c, out) => { await showOne(c, out, 'GET', '/status') }))
 
   withPage(client(program.command('tasks').description('list tasks, newest first')))
@@ -101,12 +106,15 @@ export function addResourceCommands (program: Command, client: (cmd: Command) =>
   client(distribution.command('create <name> <base_path>').description('create a distribution'))
     .option('--repository <id>', 'serve this repository\'s content')
     .option('--remote <name>', 'pull through from this remote')
-    .action(wrap(async (c, out, name: string, basePath: string, opts: { repository?: string, remote?: string }) => {
-      await showOne(c, out, 'POST', '/distributions', given({ name, base_path: basePath, repository: opts.repository, remote: opts.remote }))
+    .option('--cache-max-bytes <n>', 'keep at most this many bytes of pulled files (least recently served are evicted, pulled again when asked)')
+    .action(wrap(async (c, out, name: string, basePath: string, opts: { repository?: string, remote?: string, cacheMaxBytes?: string }) => {
+      await showOne(c, out, 'POST', '/distributions', given({
+        name, base_path: basePath, repository: opts.repository, remote: opts.remote, cache_max_bytes: byteLimit(opts.cacheMaxBytes)
+      }))
     }))
   withPage(client(distribution.command('list').description('list distributions')))
     .action(wrap(async (c, out, opts: { limit: string, offset: string }) => {
-      await showList(c, out, '/distributions', ['name', 'base_path', 'repository', 'remote'], opts)
+      await showList(c, out, '/distributions', ['name', 'base_path', 'repository', 'remote', 'cache_max_bytes'], opts)
     }))
   client(distribution.command('show <name>').description('read a distribution'))
     .action(wrap(async (c, out, name: string) => { await showOne(c, out, 'GET', `/distributions/${enc(name)}`) }))

@@ -5,7 +5,8 @@ import { isUniqueViolation, type PageOf } from '../storage/rows'
 import * as store from '../storage/distributions'
 import type { Distribution, DistributionColumns } from '../storage/distributions'
 import type { PulpContext } from './context'
-import { onlyFields, requireObject, validateId, validatePage, validateRelativePath } from './validate'
+import type { EvictionResult } from '../pull-through/quota'
+import { onlyFields, requireObject, validateByteLimit, validateId, validatePage, validateRelativePath } from './validate'
 
 const debug = createDebug('pulp:core:distributions')
 
@@ -16,6 +17,11 @@ export interface UpdateDistributionInput {
   repository?: string | null
   /** The remote that fills what the static tree lacks; null for none. */
   remote?: string | null
+  /**
+   * The most bytes of immutable files pulled through it that are kept (null, the default: no
+   * limit). Beyond it the least recently served lose their bytes and are pulled again when asked.
+   */
+  cacheMaxBytes?: number | null
 }
 
 export interface CreateDistributionInput extends UpdateDistributionInput {
@@ -23,14 +29,17 @@ export interface CreateDistributionInput extends UpdateDistributionInput {
   basePath: string
 }
 
-const FIELDS = ['basePath', 'repository', 'remote'] as const
+const FIELDS = ['basePath', 'repository', 'remote', 'cacheMaxBytes'] as const
 
 /** Distributions: where a remote's content is served, and which repository it joins. */
 export class DistributionService {
   readonly #ctx: PulpContext
+  readonly #evict: (name: string) => Promise<EvictionResult>
 
-  constructor (ctx: PulpContext) {
+  /** `evict`: brings a distribution's pull-through cache under its `cacheMaxBytes` (pull-through/quota.ts). */
+  constructor (ctx: PulpContext, evict: (name: string) => Promise<EvictionResult>) {
     this.#ctx = ctx
+    this.#evict = evict
   }
 
   async create (input: CreateDistributionInput): Promise<Distribution> {
@@ -84,6 +93,15 @@ export class DistributionService {
     return await this.get(name)
   }
 
+  /**
+   * Evicts now what is over the distribution's `cacheMaxBytes` (least recently served first),
+   * as a save over the limit and the minutely check do; nothing when it has no limit.
+   */
+  async reclaim (name: string): Promise<EvictionResult> {
+    await this.get(name)
+    return await this.#evict(name)
+  }
+
   async delete (name: string): Promise<void> {
     if (!await store.deleteDistribution(this.#ctx.knex, validateId(name, 'name'))) {
       throw new NotFoundError(`distribution "${name}" does not exist`)
@@ -103,6 +121,8 @@ export class DistributionService {
         out[key] = value === null ? null : validateId(value, key)
       }
     }
+    if (body.cacheMaxBytes !== undefined) out.cacheMaxBytes = validateByteLimit(body.cacheMaxBytes, 'cache_max_bytes')
+    else if (creating) out.cacheMaxBytes = null
     return out
   }
 

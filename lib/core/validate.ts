@@ -44,6 +44,15 @@ export function optionalObject (value: unknown, field: string): Record<string, u
   return value as Record<string, unknown>
 }
 
+/** A number of bytes that may be absent: a whole number >= 0, or null for no limit. */
+export function validateByteLimit (value: unknown, field: string): number | null {
+  if (value === null) return null
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ValidationError(`"${field}" must be a whole number of bytes >= 0 (at most ${Number.MAX_SAFE_INTEGER}), or null for no limit: got ${JSON.stringify(value) ?? String(value)}`)
+  }
+  return value
+}
+
 export function optionalBoolean (value: unknown, field: string): boolean | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'boolean') throw new ValidationError(`"${field}" must be true or false`)

@@ -35,6 +35,8 @@ export class PulpMetrics {
   readonly coalesced: Counter
   readonly remoteUp: Gauge<'remote'>
   readonly publishDuration: Histogram
+  readonly cacheEvictions: Counter<'distribution'>
+  readonly cacheEvictedBytes: Counter<'distribution'>
 
   constructor (sources: ScrapeSources) {
     const registers = [this.registry]
@@ -96,6 +98,18 @@ export class PulpMetrics {
       name: 'pulp_publish_duration_seconds',
       help: 'Time from a publish task starting to its end being recorded, on this instance',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers
+    })
+    this.cacheEvictions = new Counter({
+      name: 'pulp_cache_evictions_total',
+      help: 'Pulled files whose bytes a distribution\'s cache_max_bytes evicted (their paths are pulled again when asked)',
+      labelNames: ['distribution'],
+      registers
+    })
+    this.cacheEvictedBytes = new Counter({
+      name: 'pulp_cache_evicted_bytes_total',
+      help: 'Bytes freed by evictions of a distribution\'s cache_max_bytes',
+      labelNames: ['distribution'],
       registers
     })
     new Gauge({

@@ -20,6 +20,7 @@ import { Download, headOf, NotModifiedError, SavedElsewhereError, type NotModifi
 import { missHeaders, sendError, sendFromDownload } from './follow'
 import { UpstreamHealth } from './health'
 import { CACHE_STATUS, decide, digestLabel, matchesDigest, type Copy, type Decision, type Fallback, type Validators } from './path-state'
+import { CacheQuota } from './quota'
 import { PullThroughIndex, type Route } from './route-index'
 import { saveDownload, saveMetadata } from './save'
 import { SharedDownloads, type SharedDownload, type SharedRecord } from './shared'
@@ -80,7 +81,7 @@ function flightKey (remote: StoredRemote, relativePath: string): string {
  * 6. **Decide**: HIT (a copy that is fresh and matches the digest), 404 (a fresh negative
  *    entry), or FETCH: conditional for an expired metadata copy, else whole; with the fallback
  *    that may answer if the upstream fails (a copy or a 404 expired less than `stale_if_error`
- *    ago). A HIT whose file has gone becomes a whole FETCH.
+ *    ago). A HIT whose file has gone (a quota evicted it: quota.ts) becomes a whole FETCH.
  * 7. **Health**: a remote marked down is not asked: the fallback answers (STALE), else 502 at
  *    once naming the remote and its retry time; after the back-off one request probes it.
  * 8. **HEAD** of a path with no copy: the upstream's headers, nothing saved.
@@ -101,6 +102,8 @@ export class PullThrough {
   readonly #index: PullThroughIndex
   readonly #entries: CacheEntries
   readonly #health: UpstreamHealth
+  /** Distributions' `cacheMaxBytes`: served times and eviction. */
+  readonly quota: CacheQuota
   /** One fetch per path across every instance on this database and volume. */
   readonly #shared: SharedDownloads
   /** Downloads under way, by remote (and its version), variant and path: one upstream fetch per miss. */
@@ -118,7 +121,7 @@ export class PullThrough {
   /** The remote type's instance for each stored remote (rebuilt when the remote changes). */
   readonly #instances = new WeakMap<StoredRemote, Remote>()
   readonly #onRemoteChanged: (name: string) => void
-  readonly #onDistributionChanged: () => void
+  readonly #onDistributionChanged: (name: string) => void
   #closed = false
 
   constructor (ctx: PulpContext, registry: PluginRegistry) {
@@ -139,7 +142,12 @@ export class PullThrough {
       this.#health.forget(name)
       this.#clients.drop(name)
     }
-    this.#onDistributionChanged = () => this.#index.invalidate()
+    this.quota = new CacheQuota(ctx)
+    this.#onDistributionChanged = (name) => {
+      this.#index.invalidate()
+      // A limit set or lowered applies now.
+      this.quota.changed(name)
+    }
     ctx.events.on('remote-changed', this.#onRemoteChanged)
     ctx.events.on('distribution-changed', this.#onDistributionChanged)
   }
@@ -180,6 +188,7 @@ export class PullThrough {
     for (const flight of this.#inflight.values()) flight.download.abort(new ClosedError())
     await Promise.all([...this.#finishing])
     await this.#health.close()
+    await this.quota.close()
     await this.#shared.close()
     await this.#clients.close()
   }
@@ -227,6 +236,8 @@ export class PullThrough {
       const headers = age === undefined
         ? IMMUTABLE_HIT
         : { 'x-pulp-cache': 'HIT', 'cache-status': CACHE_STATUS.hit(ttl), age: String(age) }
+      // One Map entry, written in a batch later (the HIT bench line: 2).
+      if (freshness === 'immutable' && route.distribution.cacheMaxBytes !== null) this.quota.served(remote.name, relativePath)
       if (await this.#sendCopy(req, res, remote, relativePath, copy, name, headers)) return
       decision = { action: 'fetch' }
     }
@@ -477,6 +488,7 @@ export class PullThrough {
     const contentType = freshness === 'immutable' ? instance.getRemoteArtifactContentType(relativePath) : null
     const finishing = this.#finish(key, flight, route, shared, fetched, contentType === null ? undefined : async (within) => {
       await saveDownload(this.#ctx, { download: flight.download, contentType, repositoryId: distribution.repository, within, digest: digestLabel(digest) })
+      this.quota.saved(distribution)
     })
     flight.finished = finishing
     this.#finishing.add(finishing)

@@ -11,6 +11,8 @@ export interface Distribution {
   repository: string | null
   /** The remote that fills misses, if any. */
   remote: string | null
+  /** The most bytes of immutable pulled files kept for it; null for no limit. */
+  cacheMaxBytes: number | null
   created: string
   updated: string
 }
@@ -19,6 +21,7 @@ export interface DistributionColumns {
   basePath: string
   repository: string | null
   remote: string | null
+  cacheMaxBytes: number | null
 }
 
 interface DistributionRow {
@@ -26,6 +29,7 @@ interface DistributionRow {
   base_path: string
   repository_id: string | null
   remote_name: string | null
+  cache_max_bytes: number | string | null
   created: string
   updated: string
 }
@@ -36,6 +40,7 @@ function toDistribution (row: DistributionRow): Distribution {
     basePath: row.base_path,
     repository: row.repository_id,
     remote: row.remote_name,
+    cacheMaxBytes: row.cache_max_bytes === null ? null : toNumber(row.cache_max_bytes),
     created: row.created,
     updated: row.updated
   }
@@ -46,6 +51,7 @@ function toRow (fields: Partial<DistributionColumns>): Record<string, unknown> {
   if (fields.basePath !== undefined) row.base_path = fields.basePath
   if (fields.repository !== undefined) row.repository_id = fields.repository
   if (fields.remote !== undefined) row.remote_name = fields.remote
+  if (fields.cacheMaxBytes !== undefined) row.cache_max_bytes = fields.cacheMaxBytes
   return row
 }
 
@@ -121,4 +127,9 @@ export async function findOverlapping (knex: Knex, basePath: string, exceptName?
 /** Every distribution with a remote: what the content path's pull-through index holds. */
 export async function distributionsWithRemotes (knex: Knex): Promise<Distribution[]> {
   return (await knex(TABLE).whereNotNull('remote_name') as DistributionRow[]).map(toDistribution)
+}
+
+/** Every distribution with a remote and a cache limit: what the pull-through quota watches. */
+export async function distributionsWithQuotas (knex: Knex): Promise<Distribution[]> {
+  return (await knex(TABLE).whereNotNull('remote_name').whereNotNull('cache_max_bytes') as DistributionRow[]).map(toDistribution)
 }

@@ -328,6 +328,32 @@ const MIGRATIONS: readonly Migration[] = [
       })
       await knex.schema.alterTable('pulp_units', (t) => { t.dropIndex(['sha256'], 'pulp_units_sha256') })
     }
+  },
+  {
+    // The pull-through quota: a distribution's limit, when each cached path was last served
+    // (written in batches), and which artifacts had their bytes evicted (their rows stay, for
+    // the units and remote paths that reference them; the next request pulls them again).
+    name: '010_pull_through_quota',
+    async up (knex) {
+      await knex.schema.alterTable('pulp_distributions', (t) => {
+        t.bigInteger('cache_max_bytes').nullable()
+      })
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.string('last_served', 32).nullable()
+        t.index(['remote_name', 'sha256'], 'pulp_remote_artifacts_remote_sha256')
+      })
+      await knex.schema.alterTable('pulp_artifacts', (t) => {
+        t.string('evicted', 32).nullable()
+      })
+    },
+    async down (knex) {
+      await knex.schema.alterTable('pulp_artifacts', (t) => { t.dropColumn('evicted') })
+      await knex.schema.alterTable('pulp_remote_artifacts', (t) => {
+        t.dropIndex(['remote_name', 'sha256'], 'pulp_remote_artifacts_remote_sha256')
+        t.dropColumn('last_served')
+      })
+      await knex.schema.alterTable('pulp_distributions', (t) => { t.dropColumn('cache_max_bytes') })
+    }
   }
 ]
 

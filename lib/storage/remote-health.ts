@@ -107,3 +107,10 @@ export async function claimRemoteProbe (knex: Knex, remoteName: string, retryAt:
     .update({ retry_at: iso(at + backoff * 1000), updated: now() })
   return n > 0
 }
+
+/** The health of every remote, by name (a remote never asked yet is up). */
+export async function allRemoteHealth (knex: Knex): Promise<Record<string, RemoteHealth>> {
+  const rows = await knex('pulp_remotes as r').leftJoin(`${TABLE} as h`, 'h.remote_name', 'r.name').orderBy('r.name')
+    .select('r.name', 'h.consecutive_failures', 'h.down_since', 'h.retry_at', 'h.backoff') as Array<Row & { name: string }>
+  return Object.fromEntries(rows.map((row) => [row.name, healthOf(row.consecutive_failures === null ? HEALTHY : fromRow(row))]))
+}

@@ -52,7 +52,8 @@ function toUnit (row: UnitRow): RepositoryUnit {
  * delete it between here and the rows that will reference it (see orphans/cleanup.ts).
  */
 export async function recordArtifact (knex: Knex, sha256: string, size: number): Promise<void> {
-  await knex('pulp_artifacts').insert({ sha256, size, created: now() }).onConflict('sha256').merge(['size'])
+  // `evicted` cleared: whoever records the bytes has just stored them (see the pull-through quota).
+  await knex('pulp_artifacts').insert({ sha256, size, created: now() }).onConflict('sha256').merge({ size, evicted: null })
 }
 
 /** Finds or creates the unit with this identity (type, path, bytes), in one transaction. */
@@ -97,6 +98,8 @@ export async function ensureUnits (knex: Knex, units: readonly NewUnit[]): Promi
     const created = now()
     const artifacts = new Map(chunk.map((u) => [u.sha256, { sha256: u.sha256, size: u.size, created }]))
     await knex('pulp_artifacts').insert([...artifacts.values()]).onConflict('sha256').ignore()
+    // Bytes evicted by a pull-through quota are back: the caller has just stored them.
+    await knex('pulp_artifacts').whereIn('sha256', [...artifacts.keys()]).whereNotNull('evicted').update({ evicted: null })
     await knex('pulp_units')
       .insert(chunk.map((u) => ({ id: randomUUID(), type_id: u.typeId, relative_path: u.relativePath, sha256: u.sha256, size: u.size, created })))
       .onConflict(['type_id', 'relative_path', 'sha256']).ignore()

@@ -57,10 +57,13 @@ describe('pulp-middleware status, tasks, repo, remote, distribution', () => {
     assert.equal(remote.remote_type_id, 'file')
     assert.equal((await json('remote', 'show', 'upstream')).url, 'http://127.0.0.1:9/files/')
     assert.equal((await json('remote', 'list')).count, 1)
-    const dist = await json('distribution', 'create', 'mirror', 'mirror/files', '--remote', 'upstream')
-    assert.deepEqual([dist.base_path, dist.remote], ['mirror/files', 'upstream'])
+    const dist = await json('distribution', 'create', 'mirror', 'mirror/files', '--remote', 'upstream', '--cache-max-bytes', '1000000')
+    assert.deepEqual([dist.base_path, dist.remote, dist.cache_max_bytes], ['mirror/files', 'upstream', 1000000])
     assert.equal((await json('distribution', 'show', 'mirror')).base_path, 'mirror/files')
-    assert.match((await cli('distribution', 'list')).stdout, /^mirror +mirror\/files +- +upstream$/m)
+    assert.match((await cli('distribution', 'list')).stdout, /^mirror +mirror\/files +- +upstream +1000000$/m)
+    const bad = await cli('distribution', 'create', 'other', 'other/files', '--remote', 'upstream', '--cache-max-bytes', '1GB')
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /"cache_max_bytes" must be a whole number of bytes >= 0/)
   })
 
   it('adds and lists distributors', async () => {

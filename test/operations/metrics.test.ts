@@ -9,17 +9,7 @@ import { API } from '../support/publish-env'
 import { gate, serveFile, status, testBytes } from '../support/upstream-faults'
 import { eventually } from '../support/fs-wait'
 import { startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
-
-/** `name{labels} value` lines of the Prometheus text format, by their `name{labels}`. */
-function parse (text: string): Map<string, number> {
-  const out = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const at = line.lastIndexOf(' ')
-    out.set(line.slice(0, at), Number(line.slice(at + 1)))
-  }
-  return out
-}
+import { parseMetrics, scrapeMetrics } from '../support/metrics-text'
 
 for (const d of dialects()) {
   describe(`metrics (${d.name})`, { skip: d.skip }, () => {
@@ -32,12 +22,7 @@ for (const d of dialects()) {
     })
     after(async () => { await f?.cleanup() })
 
-    async function scrape (): Promise<Map<string, number>> {
-      const res = await fetch(`http://127.0.0.1:${f.port}${API}/metrics`)
-      assert.equal(res.status, 200)
-      assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
-      return parse(await res.text())
-    }
+    const scrape = async (): Promise<Map<string, number>> => await scrapeMetrics(f.port, API)
     const delta = (a: Map<string, number>, b: Map<string, number>, key: string): number => (b.get(key) ?? 0) - (a.get(key) ?? 0)
 
     it('counts each content result, served and upstream bytes, upstream statuses and remote health exactly', async () => {
@@ -128,8 +113,8 @@ describe('metrics registries', () => {
       for (let i = 0; i < 3; i++) assert.equal((await fetch(`http://127.0.0.1:${port}/pulp/content/x.txt`)).status, 200)
       server.close()
       assert.ok(one.pulp.metrics !== undefined && two.pulp.metrics !== undefined && one.pulp.metrics !== two.pulp.metrics)
-      assert.equal(parse(await one.pulp.metrics.metrics()).get('pulp_content_requests_total{result="static"}'), 3)
-      assert.equal(parse(await two.pulp.metrics.metrics()).get('pulp_content_requests_total{result="static"}'), 0)
+      assert.equal(parseMetrics(await one.pulp.metrics.metrics()).get('pulp_content_requests_total{result="static"}'), 3)
+      assert.equal(parseMetrics(await two.pulp.metrics.metrics()).get('pulp_content_requests_total{result="static"}'), 0)
       assert.equal(globalRegistry.getSingleMetric('pulp_content_requests_total'), undefined)
     } finally {
       await one.cleanup()
