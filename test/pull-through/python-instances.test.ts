@@ -1,26 +1,21 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import express from 'express'
-import { pulpMiddleware, type PulpMiddleware } from '../../lib'
 import { dialects } from '../support/databases'
 import { PypiUpstream } from '../support/python-index'
 import { testBytes } from '../support/upstream-faults'
-import { fetchRaw, startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
+import { fetchRaw, startPullThrough, startSecondInstance, type PullThroughFixture, type SecondInstance } from '../support/upstream-pulp'
 
 const JSON_ACCEPT = { accept: 'application/vnd.pypi.simple.v1+json' }
 
 for (const d of dialects()) {
   describe(`a python remote on two instances (${d.name})`, { skip: d.skip }, () => {
     let f: PullThroughFixture
-    let second: PulpMiddleware
-    let server: Server
+    let second: SecondInstance
     let up: PypiUpstream
     const wheel = testBytes(50_000)
     const other = testBytes(40_000)
     const get = async (i: number, p: string, headers?: Record<string, string>): ReturnType<typeof fetchRaw> =>
-      await fetchRaw(i === 0 ? f.port : (server.address() as AddressInfo).port, `/pulp/content/pypi/${p}`, { headers })
+      await fetchRaw(i === 0 ? f.port : second.port, `/pulp/content/pypi/${p}`, { headers })
 
     before(async () => {
       f = await startPullThrough({ dialect: d.name })
@@ -30,15 +25,9 @@ for (const d of dialects()) {
       await f.t.pulp.remotes.create({ name: 'pypi-up', url: up.url, remoteTypeId: 'python', metadataTtl: 600 })
       await f.t.pulp.distributions.create({ name: 'pypi', basePath: 'pypi', remote: 'pypi-up' })
       // A second instance on the same database and data directory.
-      second = pulpMiddleware({ dataDir: f.t.dataDir, database: f.t.database, runner: false })
-      await second.ready
-      const app = express()
-      app.use('/pulp', second)
-      server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+      second = await startSecondInstance(f)
     })
     after(async () => {
-      server?.closeAllConnections()
-      await new Promise((resolve) => server === undefined ? resolve(undefined) : server.close(resolve))
       await second?.close()
       await up?.close()
       await f?.cleanup()
