@@ -30,8 +30,10 @@ export type { ListTasksInput, WaitOptions } from './core/tasks'
 export type { CreateConsumerInput, BindInput, BindingWithDetails } from './core/consumers'
 export { Remote, FileRemote } from './plugins/remote'
 export { DebRemote } from './plugins/deb/remote'
+export { PythonRemote } from './plugins/python/remote'
 export type {
-  RemoteSettings, RemotePolicy, RemoteTypeClass, Freshness, UpstreamTarget, UpstreamDigest, UpstreamContext
+  RemoteSettings, RemotePolicy, RemoteTypeClass, Freshness, UpstreamTarget, UpstreamDigest, UpstreamContext,
+  RemoteBinding, RewriteContext, RewrittenMetadata
 } from './plugins/remote'
 export { Content, FileContent } from './plugins/content'
 export type { Artifact, ContentFields, ContentInit, ContentTypeClass } from './plugins/content'

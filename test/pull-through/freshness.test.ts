@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { dialects } from '../support/databases'
 import { ChangingFile } from '../support/upstream-metadata'
-import { fetchRaw, startOtherInstance, startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
+import { fetchRaw, startPullThrough, startSecondInstance, type PullThroughFixture } from '../support/upstream-pulp'
 
 // Long enough for a loaded machine to see a fresh copy, short enough to wait for its expiry.
 const TTL = 2.5
@@ -108,7 +108,7 @@ for (const d of dialects()) {
       f.upstream.on('/meta/two/PULP_MANIFEST', manifest.handler)
       assert.equal((await f.get('meta/two/PULP_MANIFEST')).status, 200)
       await f.untilHit('meta/two/PULP_MANIFEST')
-      const { port, close } = await startOtherInstance(f.t)
+      const { port, close } = await startSecondInstance(f)
       try {
         const fromOther = async (): Promise<{ status: number, cache: string, body: string }> => {
           const r = await fetchRaw(port, '/pulp/content/meta/two/PULP_MANIFEST')

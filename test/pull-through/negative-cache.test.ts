@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { dialects } from '../support/databases'
 import { eventually } from '../support/fs-wait'
 import { serveFile, testBytes } from '../support/upstream-faults'
-import { fetchRaw, startOtherInstance, startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
+import { fetchRaw, startPullThrough, startSecondInstance, type PullThroughFixture } from '../support/upstream-pulp'
 
 for (const d of dialects()) {
   describe(`negative caching (${d.name})`, { skip: d.skip }, () => {
@@ -52,7 +52,7 @@ for (const d of dialects()) {
 
     it('keeps remembered 404s in the database: a restarted instance still knows them', async () => {
       assert.equal((await f.get('neglong/restart.bin')).status, 404)
-      const again = await startOtherInstance(f.t)
+      const again = await startSecondInstance(f)
       try {
         const res = await fetchRaw(again.port, '/pulp/content/neglong/restart.bin')
         assert.equal(res.status, 404)

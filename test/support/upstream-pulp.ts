@@ -81,27 +81,6 @@ export interface PullThroughFixture {
 
 let wired = 0
 
-/** Another instance on a fixture's `dataDir` and database (no task runner), listening on a port of its own. */
-export async function startOtherInstance (t: TestPulp): Promise<{ port: number, close: () => Promise<void> }> {
-  const pulp = pulpMiddleware({ dataDir: t.dataDir, database: t.database, runner: false })
-  const app = express()
-  app.use('/pulp', pulp)
-  let server: Server | undefined
-  const close = async (): Promise<void> => {
-    server?.closeAllConnections()
-    await new Promise((resolve) => server === undefined ? resolve(undefined) : server.close(resolve))
-    await pulp.close()
-  }
-  try {
-    await pulp.ready
-    server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
-  } catch (err: unknown) {
-    await close()
-    throw err
-  }
-  return { port: (server.address() as AddressInfo).port, close }
-}
-
 export async function startPullThrough (options: PulpOptions & { dialect?: DialectName } = {}): Promise<PullThroughFixture> {
   const t = await startPulp(options)
   const upstream = await UpstreamServer.start()
@@ -139,6 +118,28 @@ export async function startPullThrough (options: PulpOptions & { dialect?: Diale
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await upstream.close()
       await t.cleanup()
+    }
+  }
+}
+
+/** Another instance on a fixture's database and data directory, listening on a port of its own. */
+export interface SecondInstance {
+  port: number
+  close: () => Promise<void>
+}
+
+export async function startSecondInstance (f: PullThroughFixture): Promise<SecondInstance> {
+  const second = pulpMiddleware({ dataDir: f.t.dataDir, database: f.t.database, runner: false })
+  await second.ready
+  const app = express()
+  app.use('/pulp', second)
+  const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close () {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await second.close()
     }
   }
 }
