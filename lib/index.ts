@@ -31,7 +31,8 @@ export type { CreateConsumerInput, BindInput, BindingWithDetails } from './core/
 export { Remote, FileRemote } from './plugins/remote'
 export { DebRemote } from './plugins/deb/remote'
 export type {
-  RemoteSettings, RemotePolicy, RemoteTypeClass, Freshness, UpstreamTarget, UpstreamDigest, UpstreamContext
+  RemoteSettings, RemotePolicy, RemoteTypeClass, Freshness, UpstreamTarget, UpstreamDigest, UpstreamContext,
+  RemoteBinding, RewriteContext, RewrittenMetadata
 } from './plugins/remote'
 export { Content, FileContent } from './plugins/content'
 export type { Artifact, ContentFields, ContentInit, ContentTypeClass } from './plugins/content'

@@ -25,14 +25,63 @@ export interface UpstreamDigest {
 export interface UpstreamTarget {
   url: string
   digest?: UpstreamDigest
+  /**
+   * The representation of a metadata path this request gets (PEP 691 JSON or HTML, npm's
+   * abbreviated or full packument): copies of each variant are cached and fetched apart, and
+   * their responses carry `Vary: Accept`. Default `''`, the one representation.
+   */
+  variant?: string
+  /** The `Accept` header sent upstream for this target (never the client's own). */
+  accept?: string
 }
 
 /** What `getUpstreamTarget` may consult. */
 export interface UpstreamContext {
-  /** The body this remote's cache holds for a metadata path (fresh or not), or null. */
-  readCachedMetadata: (relativePath: string) => Promise<Buffer | null>
+  /** The body this remote's cache holds for a metadata path (fresh or not) and variant (default `''`), or null. */
+  readCachedMetadata: (relativePath: string, variant?: string) => Promise<Buffer | null>
+  /**
+   * The upstream URL and digest a rewritten index recorded for `relativePath` (see
+   * `rewriteMetadata`), or null when no index this remote served ever listed it. The only
+   * source of a bound path's URL: nothing in the client's request is ever one.
+   */
+  readBinding: (relativePath: string) => Promise<UpstreamTarget | null>
+  /** The URL path of the distribution's base, with its trailing slash (`/pulp/content/pypi/`). */
+  basePath: string
   /** The client's request (for its `Accept`, never forwarded as is). */
   request: IncomingMessage
+}
+
+/** A path a rewritten index points at, and where its bytes really are. */
+export interface RemoteBinding {
+  /** Relative to the remote, like every path its hooks see (`foo/foo-1.0.tar.gz`). */
+  relativePath: string
+  /** Absolute upstream URL. */
+  url: string
+  digest?: UpstreamDigest
+}
+
+/** What `rewriteMetadata` is told about the body it rewrites. */
+export interface RewriteContext {
+  /** The variant of the target fetched (`''` for none). */
+  variant: string
+  /** The upstream's Content-Type, if it sent one. */
+  contentType: string | undefined
+  /** The upstream URL fetched: relative links on the page resolve against it. */
+  url: string
+  /** The URL path of the distribution's base, with its trailing slash (`/pulp/content/pypi/`). */
+  basePath: string
+  /** Scheme and host of the request that caused the fetch (`http://127.0.0.1:8080`), for types that need absolute URLs. */
+  origin: string
+}
+
+/** An index rewritten to point at the distribution, and the bindings that make its links work. */
+export interface RewrittenMetadata {
+  /** What is cached and served for the path (with its own sha256 and ETag). */
+  body: Buffer | string
+  /** Default: the upstream's Content-Type. */
+  contentType?: string
+  /** Recorded with the copy, in the same transaction; the latest index listing a path wins. */
+  bindings: RemoteBinding[]
 }
 
 /** A stored remote, with its real header values: what a remote type is built from. */
@@ -88,6 +137,14 @@ export interface RemoteTypeClass<T extends Remote = Remote> {
  * pulp.registry.registerRemoteType(MetaRemote)
  */
 export class Remote implements RemoteSettings {
+  /**
+   * Optional hook: rewrites a metadata body fetched from the upstream (a 200), once, before
+   * it is saved and served, and names the paths its links now point at (`bindings`). Clients
+   * of that fetch get the rewritten bytes; a 304 keeps the rewritten copy. `null` keeps the
+   * body as it came. A throw answers 502 and saves nothing.
+   */
+  rewriteMetadata? (relativePath: string, body: Buffer, context: RewriteContext): RewrittenMetadata | null | Promise<RewrittenMetadata | null>
+
   readonly name: string
   readonly url: string
   readonly remoteTypeId: string

@@ -85,6 +85,8 @@ export interface DownloadSpec {
    * upstream did not frame be saved.
    */
   digest?: UpstreamDigest
+  /** The `Accept` sent upstream (the target's variant). */
+  accept?: string
 }
 
 /** A client reading the download; it reports how far it got, and lets go when done. */
@@ -271,7 +273,7 @@ export class Download {
         opening.catch(() => {})
         const conditional = this.#spec.conditional
         const res = await this.#spec.clients.request({
-          remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal, conditional
+          remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal, conditional, accept: this.#spec.accept
         })
         await opening.catch((err: unknown) => {
           // The abort that follows fails the body too; nobody reads it any more.

@@ -5,8 +5,8 @@ import type { Knex } from 'knex'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { instantiateRemote } from '../core/remotes'
-import { ClosedError, httpStatusOf, LoopDetectedError, NotFoundError, UpstreamError } from '../errors'
-import { Remote, type Freshness, type RemoteTypeClass, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
+import { ClosedError, DigestMismatchError, httpStatusOf, LoopDetectedError, NotFoundError, UpstreamError } from '../errors'
+import { Remote, type Freshness, type RemoteTypeClass, type RewriteContext, type UpstreamContext, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
 import type { PluginRegistry } from '../plugins/registry'
 import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-entries'
 import { findRemoteArtifact, type RemoteArtifact } from '../storage/remote-artifacts'
@@ -15,11 +15,13 @@ import { isWithin, openedWithin } from '../content/containment'
 import { realpath, stat } from '../content/fast-fs'
 import type { RequestPath } from '../content/paths'
 import { FileChangedError, sendFile } from '../content/send-file'
+import { RemoteBindings } from './bindings'
 import { CacheEntries } from './cache-entries'
 import { Download, headOf, NotModifiedError, SavedElsewhereError, type NotModified } from './download'
 import { missHeaders, sendError, sendFromDownload } from './follow'
 import { UpstreamHealth } from './health'
 import { CACHE_STATUS, decide, digestLabel, matchesDigest, type Copy, type Decision, type Fallback, type Validators } from './path-state'
+import { MAX_REWRITTEN_BYTES, rewriteDownload, tooLarge, type Rewritten } from './rewrite'
 import { PullThroughIndex, type Route } from './route-index'
 import { saveDownload, saveMetadata } from './save'
 import { SharedDownloads, type SharedDownload, type SharedRecord } from './shared'
@@ -28,14 +30,14 @@ import { allowsStale, UpstreamClients } from './upstream'
 const debug = createDebug('pulp:pull-through')
 const NS = 'pulp:content:pull-through'
 
-/** The representation of a path; a later remote type (npm) varies it on the client's Accept. */
-const VARIANT = ''
+/** The longest variant a remote type may give (the cache's column). */
+const MAX_VARIANT = 255
 
 /** Stats of artifacts served lately: an artifact never changes, so a warm HIT needs no syscall before its open. */
 const MAX_STATS = 10_000
 
 /** The content counter a copy served from the store adds to, by its X-Pulp-Cache. */
-const RESULTS: Record<string, 'hit' | 'revalidated' | 'stale'> = { HIT: 'hit', REVALIDATED: 'revalidated', STALE: 'stale' }
+const RESULTS: Record<string, 'hit' | 'revalidated' | 'stale' | 'miss'> = { HIT: 'hit', REVALIDATED: 'revalidated', STALE: 'stale', MISS: 'miss' }
 
 const IMMUTABLE_HIT: OutgoingHttpHeaders = Object.freeze({ 'x-pulp-cache': 'HIT', 'cache-status': CACHE_STATUS.hit() })
 
@@ -46,7 +48,10 @@ interface Kept { artifact?: RemoteArtifact, entry?: PullEntry }
 interface Flight {
   download: Download
   freshness: Freshness
+  variant: string
   digest: UpstreamDigest | undefined
+  /** Set for a path the remote type rewrites: the saved rewritten copy, which its clients get (never the raw body). */
+  rewritten?: Promise<Copy>
   /** A revalidation (conditional request). */
   revalidating: boolean
   /** Set by a 304: the copy every client of the flight gets. */
@@ -58,8 +63,8 @@ interface Flight {
 }
 
 /** Downloads under way are keyed by remote (and its version), variant and path. */
-function flightKey (remote: StoredRemote, relativePath: string): string {
-  return `${remote.name}\0${remote.updated}\0${VARIANT}\0${relativePath}`
+function flightKey (remote: StoredRemote, variant: string, relativePath: string): string {
+  return `${remote.name}\0${remote.updated}\0${variant}\0${relativePath}`
 }
 
 /**
@@ -100,6 +105,7 @@ export class PullThrough {
   readonly #clients: UpstreamClients
   readonly #index: PullThroughIndex
   readonly #entries: CacheEntries
+  readonly #bindings: RemoteBindings
   readonly #health: UpstreamHealth
   /** One fetch per path across every instance on this database and volume. */
   readonly #shared: SharedDownloads
@@ -132,10 +138,12 @@ export class PullThrough {
     })
     this.#index = new PullThroughIndex(ctx.knex, { ttlMs: 1000 })
     this.#entries = new CacheEntries(ctx.knex, ctx.artifacts)
+    this.#bindings = new RemoteBindings(ctx.knex)
     this.#shared = new SharedDownloads(ctx)
     this.#onRemoteChanged = (name) => {
       this.#index.invalidate(name)
       this.#entries.invalidate(name)
+      this.#bindings.invalidate(name)
       this.#health.forget(name)
       this.#clients.drop(name)
     }
@@ -206,21 +214,25 @@ export class PullThrough {
     let target: UpstreamTarget | null | undefined
     // The default target has no digest: its URL is built only when the upstream is asked (a HIT stays cheap).
     if (instance.getUpstreamTarget !== Remote.prototype.getUpstreamTarget) {
-      target = await instance.getUpstreamTarget(relativePath, {
-        readCachedMetadata: async (p) => await this.#cachedMetadata(remote, p),
-        request: req
-      })
+      target = await instance.getUpstreamTarget(relativePath, this.#upstreamContext(req, route))
       if (target === null) {
         return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (not known upstream)`),
           { 'x-pulp-cache': 'MISS', 'cache-status': 'pulp-middleware; detail=not-upstream' })
       }
     }
     const digest = target?.digest
+    const variant = target?.variant ?? ''
+    if (variant !== '') {
+      if (typeof variant !== 'string' || variant.length > MAX_VARIANT) throw new TypeError(`remote type "${remote.remoteTypeId}" gave a variant that is not a string of at most ${MAX_VARIANT} characters`)
+      // The copy served depends on the client's Accept: a shared cache must not answer another Accept with it.
+      res.setHeader('vary', 'Accept')
+    }
+    const rewrites = freshness === 'metadata' && typeof instance.rewriteMetadata === 'function'
     // 4. Join. Not on a retry: the download this request followed found the path saved by
     // another instance, so the record is read and its copy served. Joining here instead could
     // end the same way with nothing left to try: every request retrying at once joined the one
     // the first of them started on a guess, which then found the path saved too.
-    const key = flightKey(remote, relativePath)
+    const key = flightKey(remote, variant, relativePath)
     let flight = attempt === 0 ? this.#joinable(key) : undefined
     if (flight !== undefined) {
       this.#ctx.metrics?.coalesced.inc()
@@ -228,7 +240,7 @@ export class PullThrough {
     }
     // 5. Look up, 6. decide.
     // A warm path is decided from memory without an await (the HIT benches: 2 and 11).
-    const kept = (attempt === 0 ? this.#remembered(remote, relativePath, freshness) : undefined) ?? await this.#lookup(remote, relativePath, freshness)
+    const kept = (attempt === 0 ? this.#remembered(remote, relativePath, freshness, variant) : undefined) ?? await this.#lookup(remote, relativePath, freshness, variant)
     let decision: Decision = decide(remote, { freshness, ...kept, digest, now: Date.now() })
     if (decision.action === 'hit') {
       const { copy, age, ttl } = decision
@@ -254,10 +266,13 @@ export class PullThrough {
       flight = this.#joinable(key)
       if (flight === undefined) {
         const url = target?.url ?? instance.getRemoteArtifactUrl(relativePath, req)
-        // 8. HEAD with no copy.
-        if (req.method === 'HEAD' && decision.validators === undefined) return await this.#head(req, res, route, url, via, name, decision.fallback)
+        // 8. HEAD with no copy (a rewritten index has no headers of its own until it is fetched).
+        if (req.method === 'HEAD' && decision.validators === undefined && !rewrites) {
+          return await this.#head(req, res, route, { url, variant, accept: target?.accept }, via, name, decision.fallback)
+        }
         // 9. Fetch.
-        flight = this.#start(key, route, instance, freshness, { url, digest }, via, decision.validators)
+        flight = this.#start(key, route, instance, freshness, { url, digest, variant, accept: target?.accept }, via, decision.validators,
+          rewrites ? this.#rewriteContext(req, route, url, variant) : undefined)
         flight.fallback = decision.fallback
       }
     }
@@ -270,12 +285,27 @@ export class PullThrough {
    * moment its Release arrived, before the save commits), and a digest taken from the old
    * copy would refuse the indexes that client needs.
    */
-  async #cachedMetadata (remote: StoredRemote, relativePath: string): Promise<Buffer | null> {
-    await this.#inflight.get(flightKey(remote, relativePath))?.finished
+  async #cachedMetadata (remote: StoredRemote, relativePath: string, variant: string): Promise<Buffer | null> {
+    await this.#inflight.get(flightKey(remote, variant, relativePath))?.finished
     // A copy this instance remembers as expired may have been replaced by another instance:
     // the database is read then, and body() reads what it found.
-    if (this.#remembered(remote, relativePath, 'metadata') === undefined) await this.#entries.load(remote, relativePath, VARIANT)
-    return await this.#entries.body(remote, relativePath, VARIANT)
+    if (this.#remembered(remote, relativePath, 'metadata', variant) === undefined) await this.#entries.load(remote, relativePath, variant)
+    return await this.#entries.body(remote, relativePath, variant)
+  }
+
+  /** What a remote type's `getUpstreamTarget` may consult for this request. */
+  #upstreamContext (req: Request, route: Route): UpstreamContext {
+    const { remote } = route
+    return {
+      readCachedMetadata: async (p, variant = '') => await this.#cachedMetadata(remote, p, variant),
+      readBinding: async (p) => await this.#bindings.read(remote, p),
+      basePath: basePathOf(req, route),
+      request: req
+    }
+  }
+
+  #rewriteContext (req: Request, route: Route, url: string, variant: string): Omit<RewriteContext, 'contentType'> {
+    return { variant, url, basePath: basePathOf(req, route), origin: `${req.protocol}://${req.get('host') ?? 'localhost'}` }
   }
 
   #instance (remote: StoredRemote): Remote {
@@ -294,12 +324,12 @@ export class PullThrough {
   }
 
   /** Step 5 from memory: an immutable artifact, or an entry still fresh; undefined: ask the database. */
-  #remembered (remote: StoredRemote, relativePath: string, freshness: Freshness): Kept | undefined {
+  #remembered (remote: StoredRemote, relativePath: string, freshness: Freshness, variant: string): Kept | undefined {
     if (freshness === 'immutable') {
       const artifact = this.#index.remembered(remote, relativePath)
       if (artifact !== undefined) return { artifact }
     }
-    const entry = this.#entries.remembered(remote, relativePath, VARIANT)
+    const entry = this.#entries.remembered(remote, relativePath, variant)
     if (entry === undefined) return undefined
     const ttl = entry.status === 404 ? remote.negativeCacheTtl ?? 0 : remote.metadataTtl
     // An entry this instance believes expired may have been renewed by another one.
@@ -307,9 +337,9 @@ export class PullThrough {
   }
 
   /** Step 5 from the database, which every instance shares. */
-  async #lookup (remote: StoredRemote, relativePath: string, freshness: Freshness): Promise<Kept> {
-    if (freshness !== 'immutable') return { entry: await this.#entries.load(remote, relativePath, VARIANT) }
-    const [artifact, entry] = await Promise.all([this.#index.artifact(remote, relativePath), this.#entries.load(remote, relativePath, VARIANT)])
+  async #lookup (remote: StoredRemote, relativePath: string, freshness: Freshness, variant: string): Promise<Kept> {
+    if (freshness !== 'immutable') return { entry: await this.#entries.load(remote, relativePath, variant) }
+    const [artifact, entry] = await Promise.all([this.#index.artifact(remote, relativePath), this.#entries.load(remote, relativePath, variant)])
     return { artifact, entry }
   }
 
@@ -411,6 +441,7 @@ export class PullThrough {
         if (counts !== undefined) counts.miss++
         return await this.#sendFallback(req, res, route, name, undefined, err, false)
       }
+      if (flight.rewritten !== undefined) return await this.#sendRewritten(req, res, route, name, flight, fallback, collapsed, held)
       const stored = flight.freshness !== 'streamed'
       const counts = this.#ctx.metrics?.content
       if (counts !== undefined) counts.miss++
@@ -433,30 +464,64 @@ export class PullThrough {
     await this.#serve(req, res, route, name, attempt + 1)
   }
 
+  /**
+   * Step 9 for a client of an index the remote type rewrites: it gets the rewritten copy once
+   * saved, never the upstream's bytes (a body too large to rewrite is cut short at its head).
+   */
+  async #sendRewritten (req: Request, res: Response, route: Route, name: string, flight: Flight, fallback: Fallback | undefined,
+    collapsed: boolean, held: { release: () => void }): Promise<void> {
+    const { download } = flight
+    const length = download.head?.contentLength
+    if (length !== undefined && length > MAX_REWRITTEN_BYTES) download.abort(tooLarge(route.remote.name, route.relativePath, length))
+    held.release()
+    let copy: Copy
+    try {
+      copy = await (flight.rewritten as Promise<Copy>)
+    } catch (err: unknown) {
+      if (err instanceof SavedElsewhereError) return await this.#serve(req, res, route, name, 1)
+      return await this.#sendFallback(req, res, route, name, allowsStale(err) ? fallback : undefined, err, false)
+    }
+    const headers = {
+      'x-pulp-cache': 'MISS',
+      'cache-status': flight.revalidating ? CACHE_STATUS.revalidated(200, collapsed) : CACHE_STATUS.miss(true, collapsed)
+    }
+    if (await this.#sendCopy(req, res, route.remote, route.relativePath, copy, name, headers)) return
+    throw new UpstreamError(`the rewritten copy of "${route.relativePath}" (remote "${route.remote.name}") went before it was served`)
+  }
+
   /** HEAD of a path with no copy: the upstream's headers, nothing downloaded or saved. */
-  async #head (req: Request, res: Response, route: Route, url: string, via: string | undefined, name: string, fallback: Fallback | undefined): Promise<void> {
+  async #head (req: Request, res: Response, route: Route, target: { url: string, variant: string, accept: string | undefined }, via: string | undefined,
+    name: string, fallback: Fallback | undefined): Promise<void> {
     const { remote, relativePath } = route
+    const { url, variant, accept } = target
     const signal = remote.totalTimeout === null ? undefined : AbortSignal.timeout(remote.totalTimeout * 1000)
     try {
-      const up = await this.#clients.request({ remote, url, method: 'HEAD', via, relativePath, signal })
+      const up = await this.#clients.request({ remote, url, method: 'HEAD', via, relativePath, signal, accept })
       up.body.resume()
       res.writeHead(200, missHeaders(headOf(up.headers), {
         cacheControl: this.#ctx.options.cacheControl, name, headers: { 'cache-status': CACHE_STATUS.miss(false, false) }
       }))
       res.end()
     } catch (err: unknown) {
-      if (err instanceof NotFoundError) await this.#entries.rememberMissing(remote, relativePath, VARIANT)
+      if (err instanceof NotFoundError) await this.#entries.rememberMissing(remote, relativePath, variant)
       await this.#sendFallback(req, res, route, name, allowsStale(err) ? fallback : undefined, err, false)
     }
   }
 
-  #start (key: string, route: Route, instance: Remote, freshness: Freshness, target: UpstreamTarget, via: string | undefined,
-    validators: Validators | undefined): Flight {
+  #start (key: string, route: Route, instance: Remote, freshness: Freshness, target: UpstreamTarget & { variant: string }, via: string | undefined,
+    validators: Validators | undefined, rewrite: Omit<RewriteContext, 'contentType'> | undefined): Flight {
     const { remote, relativePath, distribution } = route
-    const digest = target.digest
+    const { digest, variant } = target
     // What is saved is fetched once across instances; what is not, once per instance.
-    const shared = freshness === 'streamed' ? undefined : this.#shared.begin(remote, relativePath, this.#record(remote, relativePath, freshness, digest))
-    const flight: Flight = { download: undefined as unknown as Download, freshness, digest, revalidating: validators !== undefined }
+    const shared = freshness === 'streamed'
+      ? undefined
+      : this.#shared.begin(remote, relativePath, this.#record(remote, relativePath, freshness, digest, variant, rewrite !== undefined))
+    const flight: Flight = { download: undefined as unknown as Download, freshness, variant, digest, revalidating: validators !== undefined }
+    let rewritten: { resolve: (copy: Copy) => void, reject: (err: unknown) => void } | undefined
+    if (rewrite !== undefined) {
+      flight.rewritten = new Promise<Copy>((resolve, reject) => { rewritten = { resolve, reject } })
+      flight.rewritten.catch(() => {})
+    }
     const fetched = Date.now()
     flight.download = new Download({
       clients: this.#clients,
@@ -471,16 +536,22 @@ export class PullThrough {
       // Also what lets a body whose end the upstream does not frame be saved (CONTRACT 13):
       // without a digest such a body is streamed and never saved.
       digest,
+      accept: target.accept,
       conditional: validators === undefined
         ? undefined
-        : { ...validators, onNotModified: async (fresh) => { flight.renewed = await this.#renew(remote, relativePath, fresh, shared) } }
+        : { ...validators, onNotModified: async (fresh) => { flight.renewed = await this.#renew(remote, relativePath, variant, fresh, shared) } }
     })
     this.#inflight.set(key, flight)
     debug('%s: %s %s', remote.name, validators === undefined ? 'MISS' : 'REVALIDATE', relativePath)
     const contentType = freshness === 'immutable' ? instance.getRemoteArtifactContentType(relativePath) : null
-    const finishing = this.#finish(key, flight, route, shared, fetched, contentType === null ? undefined : async (within) => {
-      await saveDownload(this.#ctx, { download: flight.download, contentType, repositoryId: distribution.repository, within, digest: digestLabel(digest) })
-    })
+    const saveImmutable = contentType === null
+      ? undefined
+      : async (within: (trx: Knex) => Promise<void>) => {
+        await saveDownload(this.#ctx, { download: flight.download, contentType, repositoryId: distribution.repository, within, digest: digestLabel(digest) })
+      }
+    const finishing = rewrite === undefined || rewritten === undefined
+      ? this.#finish(key, flight, route, shared, fetched, saveImmutable)
+      : this.#finishRewritten(key, flight, route, instance, shared, fetched, rewrite, rewritten)
     flight.finished = finishing
     this.#finishing.add(finishing)
     void finishing.finally(() => this.#finishing.delete(finishing))
@@ -491,12 +562,13 @@ export class PullThrough {
    * How instances following this path's leader know it is done: immutable paths without a
    * digest use the remote artifact its claim finds; the others check the digest or the entry.
    */
-  #record (remote: StoredRemote, relativePath: string, freshness: Freshness, digest: UpstreamDigest | undefined): SharedRecord | undefined {
+  #record (remote: StoredRemote, relativePath: string, freshness: Freshness, digest: UpstreamDigest | undefined, variant: string,
+    rewrites: boolean): SharedRecord | undefined {
     const { knex } = this.#ctx
     if (freshness === 'immutable') {
       if (digest === undefined) return undefined
       return {
-        variant: VARIANT,
+        variant,
         isSaved: async (sha256) => {
           if (sha256 === null) return false
           const found = await findRemoteArtifact(knex, remote.name, relativePath)
@@ -506,24 +578,25 @@ export class PullThrough {
       }
     }
     return {
-      variant: VARIANT,
+      variant,
+      followable: !rewrites,
       isSaved: async () => {
-        const entry = await this.#entries.load(remote, relativePath, VARIANT)
+        const entry = await this.#entries.load(remote, relativePath, variant)
         if (entry === undefined) return false
         const decision = decide(remote, { freshness, entry, digest, now: Date.now() })
         return decision.action !== 'fetch'
       },
       saved: async () => {
-        const entry = await findPullEntry(knex, CacheEntries.key(remote, relativePath, VARIANT))
+        const entry = await findPullEntry(knex, CacheEntries.key(remote, relativePath, variant))
         return entry?.status === 200 && entry.sha256 !== null && entry.size !== null ? { sha256: entry.sha256, size: entry.size } : undefined
       }
     }
   }
 
   /** A 304: the copy is fresh from now, for every instance; answers the copy to serve. */
-  async #renew (remote: StoredRemote, relativePath: string, fresh: NotModified, shared: SharedDownload | undefined): Promise<Copy> {
-    const key = CacheEntries.key(remote, relativePath, VARIANT)
-    const before = this.#entries.remembered(remote, relativePath, VARIANT) ?? await this.#entries.load(remote, relativePath, VARIANT)
+  async #renew (remote: StoredRemote, relativePath: string, variant: string, fresh: NotModified, shared: SharedDownload | undefined): Promise<Copy> {
+    const key = CacheEntries.key(remote, relativePath, variant)
+    const before = this.#entries.remembered(remote, relativePath, variant) ?? await this.#entries.load(remote, relativePath, variant)
     if (before === undefined || before.sha256 === null) throw new UpstreamError(`the copy of "${relativePath}" (remote "${remote.name}") went while it was revalidated`)
     const renewed: PullEntry = { ...before, fetched: Date.now(), etag: fresh.etag ?? before.etag, lastModified: fresh.lastModified ?? before.lastModified }
     const record = async (within: (trx: Knex) => Promise<void>): Promise<void> => {
@@ -545,19 +618,17 @@ export class PullThrough {
    */
   async #finish (key: string, flight: Flight, route: Route, shared: SharedDownload | undefined, fetched: number,
     saveImmutable: ((within: (trx: Knex) => Promise<void>) => Promise<void>) | undefined): Promise<void> {
-    const { download, freshness } = flight
+    const { download, freshness, variant } = flight
     const { remote, relativePath } = route
     await download.settled
     if (download.fromUpstream) this.#ctx.metrics?.upstreamBytes.inc({ remote: remote.name }, download.spool.received)
     try {
       if (download.state === 'failed') {
-        // Nobody joins a failure (see #joinable): forget it now, not after the bookkeeping below.
-        if (this.#inflight.get(key) === flight) this.#inflight.delete(key)
-        if (download.error instanceof NotFoundError) await this.#entries.rememberMissing(remote, relativePath, VARIANT)
+        await this.#failed(key, flight, route)
       } else if (shared !== undefined && freshness === 'metadata') {
         await shared.finish(download, async (within) => {
           const entry = await saveMetadata(this.#ctx, {
-            download, key: CacheEntries.key(remote, relativePath, VARIANT), fetched, digest: digestLabel(flight.digest), within
+            download, key: CacheEntries.key(remote, relativePath, variant), fetched, digest: digestLabel(flight.digest), within
           })
           this.#entries.keep(remote, entry)
         })
@@ -571,4 +642,71 @@ export class PullThrough {
       await download.dispose().catch((err: unknown) => debug('removing %s: %s', download.tmpPath, (err as Error).message))
     }
   }
+
+  /** A failed download: nobody joins it any more; a 404 is remembered, a digest mismatch logged for the remote's operator. */
+  async #failed (key: string, flight: Flight, route: Route): Promise<void> {
+    const { remote, relativePath } = route
+    const { download } = flight
+    // Nobody joins a failure (see #joinable): forget it now, not after the bookkeeping.
+    if (this.#inflight.get(key) === flight) this.#inflight.delete(key)
+    if (download.error instanceof NotFoundError) await this.#entries.rememberMissing(remote, relativePath, flight.variant)
+    if (download.error instanceof DigestMismatchError) {
+      this.#ctx.log.part(NS).warn({ remote: remote.name, path: relativePath, err: download.error }, 'pulled bytes do not match the digest of their index: not saved')
+    }
+  }
+
+  /**
+   * #finish for an index the remote type rewrites: the rewritten body is saved in place of the
+   * upstream's, with the bindings it gave in the same transaction, then served to every client
+   * of the flight (none of which got the upstream's bytes).
+   */
+  async #finishRewritten (key: string, flight: Flight, route: Route, instance: Remote, shared: SharedDownload | undefined, fetched: number,
+    context: Omit<RewriteContext, 'contentType'>, outcome: { resolve: (copy: Copy) => void, reject: (err: unknown) => void }): Promise<void> {
+    const { download, variant } = flight
+    const { remote, relativePath } = route
+    await download.settled
+    if (download.fromUpstream) this.#ctx.metrics?.upstreamBytes.inc({ remote: remote.name }, download.spool.received)
+    let rewritten: Rewritten | undefined
+    try {
+      if (download.state === 'failed') {
+        outcome.reject(download.error)
+        await this.#failed(key, flight, route)
+        return
+      }
+      rewritten = await rewriteDownload(instance, download, { ...context, contentType: download.head?.contentType }, this.#ctx.artifacts.temp)
+      const done = rewritten
+      const save = async (within: (trx: Knex) => Promise<void>): Promise<void> => {
+        const entry = await saveMetadata(this.#ctx, {
+          download,
+          key: CacheEntries.key(remote, relativePath, variant),
+          fetched,
+          digest: digestLabel(flight.digest),
+          rewritten: done,
+          within: async (trx) => {
+            await this.#bindings.record(trx, remote, done.bindings)
+            await within(trx)
+          }
+        })
+        this.#entries.keep(remote, entry)
+        this.#bindings.keep(remote, done.bindings)
+      }
+      // A body whose end the upstream did not frame is served rewritten, but not saved.
+      if (shared === undefined || !download.savable) await this.#ctx.artifacts.adopt(done.tmpPath, done.sha256, done.size)
+      else await shared.finish(download, save)
+      outcome.resolve({ sha256: done.sha256, contentType: done.contentType, contentEncoding: null, fetched })
+    } catch (err: unknown) {
+      outcome.reject(err)
+      this.#ctx.log.part(NS).error({ err, remote: remote.name, path: relativePath }, 'rewriting a pulled index failed')
+      await shared?.finish(download, async () => { throw err }).catch(() => {})
+    } finally {
+      if (this.#inflight.get(key) === flight) this.#inflight.delete(key)
+      if (rewritten !== undefined) await this.#ctx.artifacts.temp.release(rewritten.tmpPath).catch(() => {})
+      await download.dispose().catch((err: unknown) => debug('removing %s: %s', download.tmpPath, (err as Error).message))
+    }
+  }
+}
+
+/** The URL path of a route's distribution base, trailing slash included (`/pulp/content/pypi/`). */
+function basePathOf (req: Request, route: Route): string {
+  return `${req.baseUrl}/${route.distribution.basePath.split('/').map(encodeURIComponent).join('/')}/`
 }

@@ -97,6 +97,8 @@ export interface MetadataSpec {
   fetched: number
   digest: string | null
   within: (trx: Knex) => Promise<void>
+  /** The body the remote type rewrote the download to: saved (and served) in its place. */
+  rewritten?: { tmpPath: string, sha256: string, size: number, contentType: string | null }
 }
 
 /**
@@ -104,18 +106,20 @@ export interface MetadataSpec {
  * with the upstream's validators; no unit, no repository: metadata is the upstream's, for now.
  */
 export async function saveMetadata (ctx: PulpContext, spec: MetadataSpec): Promise<PullEntry> {
-  const { download, key, within } = spec
-  const sha256 = download.sha256 as string
-  const size = download.spool.received
-  await ctx.artifacts.adopt(download.tmpPath, sha256, size)
+  const { download, key, within, rewritten } = spec
+  const tmpPath = rewritten?.tmpPath ?? download.tmpPath
+  const sha256 = rewritten?.sha256 ?? download.sha256 as string
+  const size = rewritten?.size ?? download.spool.received
+  await ctx.artifacts.adopt(tmpPath, sha256, size)
   const head = download.head
+  // The upstream's validators stay: its 304 vouches for the copy the rewrite was made from.
   const entry: PullEntry = {
     ...key,
     status: 200,
     sha256,
     size,
-    contentType: head?.contentType ?? null,
-    contentEncoding: head?.contentEncoding ?? null,
+    contentType: rewritten === undefined ? head?.contentType ?? null : rewritten.contentType,
+    contentEncoding: rewritten === undefined ? head?.contentEncoding ?? null : null,
     etag: head?.etag ?? null,
     lastModified: head?.lastModified ?? null,
     digest: spec.digest,
@@ -127,7 +131,7 @@ export async function saveMetadata (ctx: PulpContext, spec: MetadataSpec): Promi
     await within(trx)
   })
   // As in saveDownload: an orphan cleanup may have removed the file before the entry referenced it.
-  await ctx.artifacts.adopt(download.tmpPath, sha256, size)
+  await ctx.artifacts.adopt(tmpPath, sha256, size)
   debug('%s: metadata %s saved (%s)', key.remoteName, key.relativePath, sha256)
   return entry
 }

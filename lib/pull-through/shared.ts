@@ -110,6 +110,11 @@ export interface SharedRecord {
   isSaved: (savedSha256: string | null) => Promise<boolean>
   /** The size and digest of what the leader saved, once it did. */
   saved: () => Promise<Final | undefined>
+  /**
+   * False when the leader's temp file holds bytes no client may get (an index the remote type
+   * rewrites before it is saved): the others wait for the save and serve it.
+   */
+  followable?: boolean
 }
 
 export class SharedDownload {
@@ -166,12 +171,14 @@ export class SharedDownload {
         // Any other failure is tried again, as soon as its leader has let go.
         if (row.state === 'failed') probeAt = 0
         if (row.state === 'starting' || row.state === 'streaming') working.add(row.owner)
-        if (row.state === 'streaming' && row.head !== null && !headFrom(row.head).framed) {
+        // Only what the leader saves may be served: wait for its row to go (saved or failed).
+        const followable = this.#record?.followable !== false
+        if (followable && row.state === 'streaming' && row.head !== null && !headFrom(row.head).framed) {
           // Its body ends only when its connection closes, so it will not be saved and its
           // end could not be checked here: fetch our own copy for our clients (saved by nobody).
           return { kind: 'upstream' }
         }
-        if (row.state === 'streaming') {
+        if (followable && row.state === 'streaming') {
           const followed = await this.#follow(row, signal)
           if (followed !== undefined) return followed
           // Its file has gone, so its download ended: look at the lease again soon.

@@ -33,6 +33,8 @@ export interface UpstreamRequest {
   signal?: AbortSignal
   /** Validators of a cached copy: the request is conditional and a 304 is answered as it is. */
   conditional?: { etag: string | null, lastModified: string | null }
+  /** The `Accept` the remote type asks for (a variant's representation); never the client's. */
+  accept?: string
 }
 
 /** How an upstream request went, for the remote's health: a 5xx or no answer is a failure. */
@@ -161,6 +163,7 @@ export class UpstreamClients {
       'accept-encoding': 'identity',
       via: r.via === undefined || r.via === '' ? `1.1 ${this.#token}` : `${r.via}, 1.1 ${this.#token}`
     }
+    if (r.accept !== undefined) ours.accept = r.accept
     if (r.conditional?.etag != null) ours['if-none-match'] = r.conditional.etag
     if (r.conditional?.lastModified != null) ours['if-modified-since'] = r.conditional.lastModified
     // A remote's headers are its credentials for its own origin: a redirect to another one (a

@@ -328,6 +328,25 @@ const MIGRATIONS: readonly Migration[] = [
       })
       await knex.schema.alterTable('pulp_units', (t) => { t.dropIndex(['sha256'], 'pulp_units_sha256') })
     }
+  },
+  {
+    // Where each path a rewritten index points at really is upstream: recorded from the index,
+    // so every instance (and a restarted one) serves it, and no client ever names a URL.
+    name: '009_remote_bindings',
+    async up (knex) {
+      await knex.schema.createTable('pulp_remote_bindings', (t) => {
+        t.string('remote_name', 255).notNullable()
+        t.string('relative_path', 1024).notNullable()
+        t.text('url').notNullable()
+        t.string('digest_algorithm', 16).nullable()
+        t.string('digest_hex', 128).nullable()
+        t.string('updated_at', 32).notNullable()
+        t.primary(['remote_name', 'relative_path'])
+      })
+    },
+    async down (knex) {
+      await knex.schema.dropTableIfExists('pulp_remote_bindings')
+    }
   }
 ]
 

@@ -121,6 +121,7 @@ export async function deleteRemote (knex: Knex, name: string): Promise<{ deleted
     if (user !== undefined) return { deleted: false, usedBy: user.name }
     await trx('pulp_remote_artifacts').where({ remote_name: name }).delete()
     await trx('pulp_pull_entries').where({ remote_name: name }).delete()
+    await trx('pulp_remote_bindings').where({ remote_name: name }).delete()
     await trx('pulp_remote_health').where({ remote_name: name }).delete()
     return { deleted: await trx(TABLE).where({ name }).delete() > 0 }
   })

@@ -27,7 +27,9 @@ function context (files: Record<string, Buffer | undefined>): UpstreamContext & 
   return {
     reads,
     request: {} as IncomingMessage,
-    readCachedMetadata: async (p) => { reads.push(p); return files[p] ?? null }
+    readCachedMetadata: async (p) => { reads.push(p); return files[p] ?? null },
+    readBinding: async () => null,
+    basePath: '/pulp/content/deb/'
   }
 }
 
