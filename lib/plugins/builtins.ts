@@ -4,12 +4,14 @@ import { WEB_DEFAULT_CONFIG, WebDistributor } from './web-distributor'
 import { FileRemote } from './remote'
 import { FileContent } from './content'
 import { DebRemote } from './deb/remote'
+import { NpmRemote } from './npm/remote'
 
 /** The types every instance has before the `plugins` option's: registered first, so their ids stay ours. */
 export function registerBuiltins (registry: PluginRegistry): void {
   registry.registerDistributor(WebDistributor, { defaultConfig: { ...WEB_DEFAULT_CONFIG } })
   registry.registerRemoteType(FileRemote)
   registry.registerRemoteType(DebRemote)
+  registry.registerRemoteType(NpmRemote)
   registry.registerContentType(FileContent)
 }
 
