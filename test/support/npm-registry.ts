@@ -47,28 +47,42 @@ function makePackage (name: string, version: string, dependencies: Record<string
  * A local npm registry made of two real servers, as registry.npmjs.org is one host for
  * packuments and (in general) any other for tarballs: `registry` answers packuments under
  * `/registry/` (the full document, or the abbreviated one for npm's install Accept), whose
- * `dist.tarball` are absolute URLs on `files`. Two packages: `tiny-dep` and the scoped
- * `@tiny/app`, which depends on it. Faults are switched at run time: `tamper` serves a
+ * `dist.tarball` are absolute URLs on `files`. Two packages to begin with: `tiny-dep` and the
+ * scoped `@tiny/app`, which depends on it; `publish` adds versions. Faults are switched at run time: `tamper` serves a
  * tarball with one byte changed (same length), `stop` closes both servers.
  */
 export class NpmRegistry {
   readonly registry: UpstreamServer
   readonly files: UpstreamServer
-  readonly dep = makePackage('tiny-dep', '1.0.0', {}, "module.exports = 'tiny-dep 1.0.0'\n")
-  readonly app = makePackage('@tiny/app', '1.0.0', { 'tiny-dep': '^1.0.0' }, "module.exports = 'app with ' + require('tiny-dep')\n")
+  readonly dep: NpmPackage
+  readonly app: NpmPackage
+  /** Every version published, by package name, oldest first. */
+  readonly #versions = new Map<string, NpmPackage[]>()
   readonly #tampered = new Set<string>()
 
   private constructor (registry: UpstreamServer, files: UpstreamServer) {
     this.registry = registry
     this.files = files
-    for (const pkg of [this.dep, this.app]) {
+    this.dep = this.publish('tiny-dep', '1.0.0', {}, "module.exports = 'tiny-dep 1.0.0'\n")
+    this.app = this.publish('@tiny/app', '1.0.0', { 'tiny-dep': '^1.0.0' }, "module.exports = 'app with ' + require('tiny-dep')\n")
+  }
+
+  /** Adds a version (the latest from now on) to a package, new or not. */
+  publish (name: string, version: string, dependencies: Record<string, string>, index: string): NpmPackage {
+    const pkg = makePackage(name, version, dependencies, index)
+    const versions = this.#versions.get(name)
+    if (versions !== undefined) {
+      versions.push(pkg)
+    } else {
+      this.#versions.set(name, [pkg])
       // npm asks for a scoped name with its slash encoded, lower case; other clients upper case.
-      const escaped = pkg.name.replace('/', '%2f')
+      const escaped = name.replace('/', '%2f')
       for (const path of new Set([escaped, escaped.replace('%2f', '%2F')])) {
-        registry.on(`/registry/${path}`, (req, res) => { this.#packument(pkg, req, res) })
+        this.registry.on(`/registry/${path}`, (req, res) => { this.#packument(name, req, res) })
       }
-      files.on(pkg.tarballPath, (req, res) => { this.#tarball(pkg, req, res) })
     }
+    this.files.on(pkg.tarballPath, (req, res) => { this.#tarball(pkg, req, res) })
+    return pkg
   }
 
   static async start (): Promise<NpmRegistry> {
@@ -84,21 +98,26 @@ export class NpmRegistry {
     return [this.dep, this.app]
   }
 
-  /** The packument as the registry serves it, full or abbreviated. */
-  packument (pkg: NpmPackage, abbreviated: boolean): Record<string, unknown> {
-    const dist = { tarball: this.files.url(pkg.tarballPath.slice(1)), integrity: pkg.integrity, shasum: pkg.shasum }
+  /** The packument of `name` as the registry serves it, full or abbreviated. */
+  packument (name: string, abbreviated: boolean): Record<string, unknown> {
+    const versions = this.#versions.get(name) ?? []
     const modified = '2026-01-02T03:04:05.000Z'
-    const manifest = { name: pkg.name, version: pkg.version, dependencies: pkg.dependencies, dist }
-    if (abbreviated) return { name: pkg.name, modified, 'dist-tags': { latest: pkg.version }, versions: { [pkg.version]: manifest } }
+    const latest = { latest: versions[versions.length - 1]?.version }
+    const manifests = versions.map((pkg) => {
+      const dist = { tarball: this.files.url(pkg.tarballPath.slice(1)), integrity: pkg.integrity, shasum: pkg.shasum }
+      const manifest = { name, version: pkg.version, dependencies: pkg.dependencies, dist }
+      return [pkg.version, abbreviated ? manifest : { ...manifest, _id: `${name}@${pkg.version}`, main: 'index.js', license: 'MIT', description: `the ${name} fixture` }]
+    })
+    if (abbreviated) return { name, modified, 'dist-tags': latest, versions: Object.fromEntries(manifests) }
     return {
-      _id: pkg.name,
-      name: pkg.name,
-      description: `the ${pkg.name} fixture`,
-      'dist-tags': { latest: pkg.version },
-      versions: { [pkg.version]: { ...manifest, _id: `${pkg.name}@${pkg.version}`, main: 'index.js', license: 'MIT', description: `the ${pkg.name} fixture` } },
-      time: { created: modified, modified, [pkg.version]: modified },
+      _id: name,
+      name,
+      description: `the ${name} fixture`,
+      'dist-tags': latest,
+      versions: Object.fromEntries(manifests),
+      time: { created: modified, modified, ...Object.fromEntries(versions.map((pkg) => [pkg.version, modified])) },
       license: 'MIT',
-      readme: `# ${pkg.name}\n`
+      readme: `# ${name}\n`
     }
   }
 
@@ -114,8 +133,8 @@ export class NpmRegistry {
 
   /** Serves `pkg`'s tarball with one byte changed (its length kept), or again as it is. */
   tamper (pkg: NpmPackage, on = true): void {
-    if (on) this.#tampered.add(pkg.name)
-    else this.#tampered.delete(pkg.name)
+    if (on) this.#tampered.add(pkg.tarballPath)
+    else this.#tampered.delete(pkg.tarballPath)
   }
 
   /** Closes both servers: every later connection is refused. */
@@ -123,9 +142,9 @@ export class NpmRegistry {
     await Promise.all([this.registry.close(), this.files.close()])
   }
 
-  #packument (pkg: NpmPackage, req: IncomingMessage, res: ServerResponse): void {
+  #packument (name: string, req: IncomingMessage, res: ServerResponse): void {
     const abbreviated = isAbbreviated(req.headers.accept)
-    const body = JSON.stringify(this.packument(pkg, abbreviated))
+    const body = JSON.stringify(this.packument(name, abbreviated))
     const etag = `"${createHash('sha1').update(body).digest('hex')}"`
     const headers = { etag, vary: 'Accept', 'content-type': abbreviated ? 'application/vnd.npm.install-v1+json' : 'application/json' }
     if (req.headers['if-none-match'] === etag) {
@@ -139,7 +158,7 @@ export class NpmRegistry {
 
   #tarball (pkg: NpmPackage, req: IncomingMessage, res: ServerResponse): void {
     let body = pkg.tarball
-    if (this.#tampered.has(pkg.name)) {
+    if (this.#tampered.has(pkg.tarballPath)) {
       body = Buffer.from(body)
       body[body.length >> 1] ^= 0xff
     }
