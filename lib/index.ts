@@ -30,6 +30,7 @@ export type { ListTasksInput, WaitOptions } from './core/tasks'
 export type { CreateConsumerInput, BindInput, BindingWithDetails } from './core/consumers'
 export { Remote, FileRemote } from './plugins/remote'
 export { DebRemote } from './plugins/deb/remote'
+export { PythonRemote } from './plugins/python/remote'
 export { NpmRemote } from './plugins/npm/remote'
 export type {
   RemoteSettings, RemotePolicy, RemoteTypeClass, Freshness, UpstreamTarget, UpstreamDigest, UpstreamContext,

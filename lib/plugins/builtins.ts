@@ -4,6 +4,7 @@ import { WEB_DEFAULT_CONFIG, WebDistributor } from './web-distributor'
 import { FileRemote } from './remote'
 import { FileContent } from './content'
 import { DebRemote } from './deb/remote'
+import { PythonRemote } from './python/remote'
 import { NpmRemote } from './npm/remote'
 
 /** The types every instance has before the `plugins` option's: registered first, so their ids stay ours. */
@@ -11,6 +12,7 @@ export function registerBuiltins (registry: PluginRegistry): void {
   registry.registerDistributor(WebDistributor, { defaultConfig: { ...WEB_DEFAULT_CONFIG } })
   registry.registerRemoteType(FileRemote)
   registry.registerRemoteType(DebRemote)
+  registry.registerRemoteType(PythonRemote)
   registry.registerRemoteType(NpmRemote)
   registry.registerContentType(FileContent)
 }
