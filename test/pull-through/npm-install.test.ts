@@ -74,11 +74,14 @@ describe('real npm through an npm remote', { skip: skipUnless('npm') }, () => {
     assert.equal(m.upstream.packumentHits(app, false), 1)
   })
 
-  it('installs again with a fresh npm cache while both upstream hosts are down', async () => {
+  it('installs again with a fresh npm cache while both upstream hosts are down, with and without the lockfile', async () => {
     await m.upstream.stop()
     const run = await npm.install(m.registry, ['@tiny/app'])
     assert.ok(run.ok, run.stderr)
     assert.equal(await npm.load(run.project, '@tiny/app'), 'app with tiny-dep 1.0.0')
     assert.equal((await npm.lockEntry(run.project, '@tiny/app'))?.resolved, `${m.registry}@tiny/app/-/app-1.0.0.tgz`)
+    const ci = await npm.ci(m.registry, run.project)
+    assert.ok(ci.ok, ci.stderr)
+    assert.equal(await npm.load(ci.project, '@tiny/app'), 'app with tiny-dep 1.0.0')
   })
 })

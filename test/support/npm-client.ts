@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { isolatedEnv } from './clients'
@@ -54,19 +54,29 @@ export class NpmClient {
     return path.join(this.#work, `cache-${++this.#runs}`)
   }
 
-  /** `npm install <specs>` from `registry` in a new project; never throws for npm's failure. */
+  /** `npm install <specs>` from `registry` in a new project; never throws for npm's failure (nor does `ci`). */
   async install (registry: string, specs: string[], options: { cache?: string } = {}): Promise<NpmRun> {
     const project = path.join(this.#work, `project-${++this.#runs}`)
     await mkdir(project)
     await writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'project', version: '0.0.0', private: true }))
-    const args = ['install', ...specs, '--registry', registry, '--cache', options.cache ?? this.newCache(), ...this.#settings()]
-    try {
-      const { stdout, stderr } = await run('npm', args, { cwd: project, env: this.#env, timeout: 120_000 })
-      return { ok: true, stdout, stderr, project }
-    } catch (err: unknown) {
-      const { stdout = '', stderr = '' } = err as { stdout?: string, stderr?: string }
-      return { ok: false, stdout, stderr, project }
-    }
+    return await this.#npm(project, ['install', ...specs, '--registry', registry, '--cache', options.cache ?? this.newCache()])
+  }
+
+  /**
+   * `npm ci` in a new project holding `from`'s package.json and lockfile (`lockfile` edits it
+   * first), with a new cache directory.
+   */
+  async ci (registry: string, from: string, lockfile: (text: string) => string = (text) => text): Promise<NpmRun> {
+    const project = path.join(this.#work, `project-${++this.#runs}`)
+    await mkdir(project)
+    await copyFile(path.join(from, 'package.json'), path.join(project, 'package.json'))
+    await writeFile(path.join(project, 'package-lock.json'), lockfile(await readFile(path.join(from, 'package-lock.json'), 'utf8')))
+    return await this.#npm(project, ['ci', '--registry', registry, '--cache', this.newCache()])
+  }
+
+  /** `npm view <name> name`: asks the registry for the packument. */
+  async view (registry: string, name: string): Promise<NpmRun> {
+    return await this.#npm(this.#work, ['view', name, 'name', '--registry', registry, '--cache', this.newCache()])
   }
 
   /** The lockfile entry of an installed package (`tiny-dep`, `@tiny/app`). */
@@ -83,6 +93,16 @@ export class NpmClient {
 
   async cleanup (): Promise<void> {
     await rm(this.#work, { recursive: true, force: true })
+  }
+
+  async #npm (project: string, args: string[]): Promise<NpmRun> {
+    try {
+      const { stdout, stderr } = await run('npm', [...args, ...this.#settings()], { cwd: project, env: this.#env, timeout: 120_000 })
+      return { ok: true, stdout, stderr, project }
+    } catch (err: unknown) {
+      const { stdout = '', stderr = '' } = err as { stdout?: string, stderr?: string }
+      return { ok: false, stdout, stderr, project }
+    }
   }
 
   #settings (): string[] {
