@@ -1,17 +1,13 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { rm } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
-import express from 'express'
-import { pulpMiddleware, type PulpMiddleware } from '../../lib'
 import { buildDistsRepo, type AptRepo } from '../support/apt'
 import { AptUpstream, hello } from '../support/apt-mirror'
 import { skipUnless } from '../support/clients'
 import { dialects } from '../support/databases'
 import { tempDir } from '../support/pulp'
-import { fetchRaw, startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
+import { fetchRaw, startPullThrough, startSecondInstance, type PullThroughFixture, type SecondInstance } from '../support/upstream-pulp'
 
 const TTL = 1
 const RELEASE = 'debian/dists/stable/Release'
@@ -20,13 +16,12 @@ const INDEX = 'dists/stable/main/binary-all/Packages.gz'
 for (const d of dialects()) {
   describe(`a deb remote on two instances (${d.name})`, { skip: d.skip || skipUnless('apt-ftparchive', 'dpkg-deb') }, () => {
     let f: PullThroughFixture
-    let second: PulpMiddleware
-    let server: Server
+    let second: SecondInstance
     let root: string
     let repo: AptRepo
     let upstream: AptUpstream
     const get = async (i: number, p: string): ReturnType<typeof fetchRaw> =>
-      await fetchRaw(i === 0 ? f.port : (server.address() as AddressInfo).port, `/pulp/content/${p}`)
+      await fetchRaw(i === 0 ? f.port : second.port, `/pulp/content/${p}`)
 
     before(async () => {
       f = await startPullThrough({ dialect: d.name })
@@ -36,15 +31,9 @@ for (const d of dialects()) {
       upstream.publish(repo.files)
       await f.wire('debian', { dir: 'debian/', remoteTypeId: 'deb', metadataTtl: TTL })
       // A second instance on the same database and data directory.
-      second = pulpMiddleware({ dataDir: f.t.dataDir, database: f.t.database, runner: false })
-      await second.ready
-      const app = express()
-      app.use('/pulp', second)
-      server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+      second = await startSecondInstance(f)
     })
     after(async () => {
-      server?.closeAllConnections()
-      await new Promise((resolve) => server === undefined ? resolve(undefined) : server.close(resolve))
       await second?.close()
       await f?.cleanup()
       if (root !== undefined) await rm(root, { recursive: true, force: true })

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { isolatedEnv, readTree } from './clients'
 import { UpstreamServer } from './upstream-server'
@@ -114,6 +115,8 @@ export interface PublishedFile {
 export class PypiUpstream {
   readonly index: UpstreamServer
   readonly files: UpstreamServer
+  /** Wait before answering a page (ms), so that requests overlap. */
+  pageDelay = 0
   readonly #projects = new Map<string, Record<string, PublishedFile>>()
 
   private constructor (index: UpstreamServer, files: UpstreamServer) {
@@ -140,7 +143,8 @@ export class PypiUpstream {
         res.end(req.method === 'HEAD' ? undefined : body)
       })
     }
-    this.index.on(`/simple/${project}/`, (req, res) => {
+    this.index.on(`/simple/${project}/`, async (req, res) => {
+      if (this.pageDelay > 0) await sleep(this.pageDelay)
       const json = /application\/vnd\.pypi\.simple\.v1\+json/.test(String(req.headers.accept))
       const body = Buffer.from(json ? this.#json(project) : this.#html(project))
       const etag = `"${sha256(body).slice(0, 16)}"`

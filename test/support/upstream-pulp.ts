@@ -3,7 +3,8 @@ import { request as httpRequest, type IncomingHttpHeaders, type Server } from 'n
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { readdir, stat } from 'node:fs/promises'
-import type { CreateRemoteInput, PulpOptions } from '../../lib'
+import express from 'express'
+import { pulpMiddleware, type CreateRemoteInput, type PulpOptions } from '../../lib'
 import type { DialectName } from './databases'
 import { startPulp, type TestPulp } from './pulp'
 import { UpstreamServer } from './upstream-server'
@@ -117,6 +118,28 @@ export async function startPullThrough (options: PulpOptions & { dialect?: Diale
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await upstream.close()
       await t.cleanup()
+    }
+  }
+}
+
+/** Another instance on a fixture's database and data directory, listening on a port of its own. */
+export interface SecondInstance {
+  port: number
+  close: () => Promise<void>
+}
+
+export async function startSecondInstance (f: PullThroughFixture): Promise<SecondInstance> {
+  const second = pulpMiddleware({ dataDir: f.t.dataDir, database: f.t.database, runner: false })
+  await second.ready
+  const app = express()
+  app.use('/pulp', second)
+  const server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close () {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await second.close()
     }
   }
 }
