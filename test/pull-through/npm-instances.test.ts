@@ -1,33 +1,21 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import express from 'express'
-import { pulpMiddleware, type PulpMiddleware } from '../../lib'
 import { dialects } from '../support/databases'
 import { startNpmMirror, type NpmMirror } from '../support/npm-mirror'
-import { fetchRaw } from '../support/upstream-pulp'
+import { fetchRaw, startSecondInstance, type SecondInstance } from '../support/upstream-pulp'
 
 for (const d of dialects()) {
   describe(`an npm remote on two instances (${d.name})`, { skip: d.skip }, () => {
     let m: NpmMirror
-    let second: PulpMiddleware
-    let server: Server
-    const getSecond = async (p: string): ReturnType<typeof fetchRaw> =>
-      await fetchRaw((server.address() as AddressInfo).port, `/pulp/content/npm/${p}`)
+    let second: SecondInstance
+    const getSecond = async (p: string): ReturnType<typeof fetchRaw> => await fetchRaw(second.port, `/pulp/content/npm/${p}`)
 
     before(async () => {
       m = await startNpmMirror({ dialect: d.name })
       // A second instance on the same database and data directory, as behind a load balancer.
-      second = pulpMiddleware({ dataDir: m.f.t.dataDir, database: m.f.t.database, runner: false })
-      await second.ready
-      const app = express()
-      app.use('/pulp', second)
-      server = await new Promise<Server>((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)) })
+      second = await startSecondInstance(m.f)
     })
     after(async () => {
-      server?.closeAllConnections()
-      await new Promise((resolve) => server === undefined ? resolve(undefined) : server.close(resolve))
       await second?.close()
       await m?.cleanup()
     })
