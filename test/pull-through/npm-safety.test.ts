@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { MAX_ORIGINS } from '../../lib/plugins/npm/variant'
+import { MAX_ORIGINS } from '../../lib/plugins/npm/origin'
 import { startNpmMirror, type NpmMirror } from '../support/npm-mirror'
 import { ABBREVIATED_ACCEPT } from '../support/npm-registry'
 import { UpstreamServer } from '../support/upstream-server'

@@ -3,7 +3,8 @@ import { Remote, type Freshness, type RewriteContext, type RewrittenMetadata, ty
 import type { TypeMetadata } from '../types'
 import { rewritePackument } from './packument'
 import { npmPathOf, packumentUrl } from './paths'
-import { OriginBound, packumentKind, packumentVariant, parsePackumentVariant, requestOrigin, UPSTREAM_ACCEPT } from './variant'
+import { OriginBound, requestOrigin } from './origin'
+import { packumentKind, packumentVariant, parsePackumentVariant, UPSTREAM_ACCEPT } from './variant'
 
 const debug = createDebug('pulp:plugins:npm')
 
