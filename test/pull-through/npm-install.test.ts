@@ -49,6 +49,16 @@ describe('real npm through an npm remote', { skip: skipUnless('npm') }, () => {
     assert.equal(m.upstream.tarballHits(dep), 1, 'the dependency came from the cache')
   })
 
+  it('answers npm outdated from the abbreviated packument', async () => {
+    const { app } = m.upstream
+    const run = await npm.install(m.registry, ['@tiny/app'])
+    assert.ok(run.ok, run.stderr)
+    assert.equal(m.upstream.packumentHits(app, true), 0)
+    const outdated = await npm.outdated(m.registry, run.project)
+    assert.ok(outdated.ok, `nothing is outdated: ${outdated.stdout} ${outdated.stderr}`)
+    assert.equal(m.upstream.packumentHits(app, true), 1, 'the abbreviated document was asked for')
+  })
+
   it('keeps the tarballs as units of the distribution\'s repository, never the packuments', async () => {
     await eventually(async () => (await m.f.t.pulp.repositories.listContent(m.repository)).count === 2, 5000, 'two units')
     const paths = (await m.f.t.pulp.repositories.listContent(m.repository)).results.map((u) => u.relativePath).sort()

@@ -74,6 +74,11 @@ export class NpmClient {
     return await this.#npm(project, ['ci', '--registry', registry, '--cache', this.newCache()])
   }
 
+  /** `npm outdated` in an installed project: asks for abbreviated packuments. */
+  async outdated (registry: string, project: string): Promise<NpmRun> {
+    return await this.#npm(project, ['outdated', '--registry', registry, '--cache', this.newCache()])
+  }
+
   /** `npm view <name> name`: asks the registry for the packument. */
   async view (registry: string, name: string): Promise<NpmRun> {
     return await this.#npm(this.#work, ['view', name, 'name', '--registry', registry, '--cache', this.newCache()])
