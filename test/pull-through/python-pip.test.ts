@@ -40,8 +40,12 @@ describe('pip through a python remote (index and files on two hosts)', { skip: s
     up.publish('tiny-pkg', { ...asPublished(tiny), 'tiny_pkg-0.9.tar.gz': { bytes: testBytes(300), yanked: 'broken &amp; gone' } })
     tampered = testBytes(bad[BAD].length)
     up.publish('bad-pkg', { ...asPublished(bad), [BAD]: { bytes: bad[BAD], served: tampered } })
-    await f.t.pulp.remotes.create({ name: 'pypi-up', url: up.url, remoteTypeId: 'python', metadataTtl: 600 })
-    await f.t.pulp.distributions.create({ name: 'pypi', basePath: 'pypi', remote: 'pypi-up' })
+    // The two REST calls README's "Mirror PyPI" shows.
+    const api = `http://127.0.0.1:${f.port}/pulp/api/v1`
+    for (const [url, body] of [[`${api}/remotes`, { name: 'pypi-up', url: up.url, remote_type_id: 'python', metadata_ttl: 600 }], [`${api}/distributions`, { name: 'pypi', base_path: 'pypi', remote: 'pypi-up' }]] as const) {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      assert.equal(res.status, 201, await res.text())
+    }
   })
   after(async () => {
     await knex?.destroy()
