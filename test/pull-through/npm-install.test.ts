@@ -80,6 +80,8 @@ describe('real npm through an npm remote', { skip: skipUnless('npm') }, () => {
     }
     assert.equal((await ask(ABBREVIATED_ACCEPT)).headers['x-pulp-cache'], 'HIT')
     assert.equal((await ask('application/json')).headers['x-pulp-cache'], 'HIT')
+    const upper = await m.f.get('npm/@tiny%2Fapp', { headers: { accept: 'application/json' } })
+    assert.equal(upper.headers['x-pulp-cache'], 'HIT', '%2F names the same package')
     assert.equal(m.upstream.packumentHits(app, true), 1)
     assert.equal(m.upstream.packumentHits(app, false), 1)
   })
