@@ -53,3 +53,27 @@ describe('packuments of an npm remote over time', () => {
     assert.ok(stale.body.equals(cached))
   })
 })
+
+describe('an npm remote under the streamed policy', () => {
+  let m: NpmMirror
+
+  before(async () => {
+    m = await startNpmMirror()
+    await m.f.t.pulp.remotes.update(m.remote, { policy: 'streamed' })
+  })
+  after(async () => { await m?.cleanup() })
+
+  it('still rewrites and caches packuments, and streams tarballs without saving them', async () => {
+    const { dep } = m.upstream
+    const packument = await m.f.get('npm/tiny-dep')
+    assert.equal(JSON.parse(packument.body.toString()).versions['1.0.0'].dist.tarball, `${m.registry}tiny-dep/-/tiny-dep-1.0.0.tgz`)
+    assert.equal((await m.f.get('npm/tiny-dep')).headers['x-pulp-cache'], 'HIT')
+    for (let i = 0; i < 2; i++) {
+      const tarball = await m.f.get('npm/tiny-dep/-/tiny-dep-1.0.0.tgz')
+      assert.equal(tarball.headers['x-pulp-cache'], 'MISS')
+      assert.ok(tarball.complete && tarball.body.equals(dep.tarball))
+    }
+    assert.equal(m.upstream.tarballHits(dep), 2)
+    assert.equal(await m.f.stored(dep.tarball), false)
+  })
+})

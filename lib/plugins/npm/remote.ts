@@ -18,8 +18,8 @@ const debug = createDebug('pulp:plugins:npm')
  * `@types%2fnode`, which this type accepts: see `acceptsScopedNames`), a tarball below it
  * (`left-pad/-/left-pad-1.3.0.tgz`); anything else answers 404 without asking the registry.
  *
- * Packuments are metadata (section 9 freshness), cached apart for the abbreviated
- * (`application/vnd.npm.install-v1+json`) and the full document, and per origin: each
+ * Packuments are metadata (under any policy: they must be rewritten), cached apart for the
+ * abbreviated (`application/vnd.npm.install-v1+json`) and the full document, and per origin: each
  * `dist.tarball` is rewritten to an absolute URL of the distribution (npm reads a relative one
  * as a local file), on the origin (scheme and Host) the client asked, so a client is never
  * handed another client's Host; at most `MAX_ORIGINS` origins per remote and instance.
@@ -44,10 +44,13 @@ export class NpmRemote extends Remote {
     return true
   }
 
-  /** Packuments change (new versions, dist-tags); tarballs never do. The `streamed` policy still streams everything. */
+  /**
+   * Packuments change (new versions, dist-tags); tarballs never do. Packuments are metadata
+   * even under the `streamed` policy, which streams tarballs: a packument not rewritten would
+   * send npm around the mirror for every tarball.
+   */
   override getFreshness (relativePath: string): Freshness {
-    const base = super.getFreshness(relativePath)
-    return base === 'immutable' && npmPathOf(relativePath)?.kind === 'packument' ? 'metadata' : base
+    return npmPathOf(relativePath)?.kind === 'packument' ? 'metadata' : super.getFreshness(relativePath)
   }
 
   override async getUpstreamTarget (relativePath: string, context: UpstreamContext): Promise<UpstreamTarget | null> {
