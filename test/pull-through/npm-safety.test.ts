@@ -73,9 +73,23 @@ describe('an npm remote fetches only what a packument bound', () => {
     assert.equal(bad.status, 400)
   })
 
+  it('names the origin the proxy says once the host app trusts it, and only then', async () => {
+    const tarballOf = (body: Buffer): string => JSON.parse(body.toString()).versions['1.0.0'].dist.tarball
+    const forwarded = { 'x-forwarded-host': 'npm.example.org', 'x-forwarded-proto': 'https' }
+    assert.equal(tarballOf((await m.f.get('npm/tiny-dep', { headers: forwarded })).body), `${m.registry}tiny-dep/-/tiny-dep-1.0.0.tgz`)
+    m.f.t.app.set('trust proxy', 'loopback')
+    try {
+      const res = await m.f.get('npm/tiny-dep', { headers: forwarded })
+      assert.equal(tarballOf(res.body), 'https://npm.example.org/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz')
+    } finally {
+      m.f.t.app.set('trust proxy', false)
+    }
+  })
+
   it(`rewrites packuments for at most ${MAX_ORIGINS} origins per remote, then answers 400`, async () => {
-    // Three are in use already: 127.0.0.1 with this port and the canary's, and evil.example:8443.
-    for (let i = 3; i < MAX_ORIGINS; i++) assert.equal((await m.f.get('npm/tiny-dep', { headers: { host: `h${i}.example` } })).status, 200)
+    // Four are in use already: 127.0.0.1 with this port and the canary's, evil.example:8443
+    // and https://npm.example.org.
+    for (let i = 4; i < MAX_ORIGINS; i++) assert.equal((await m.f.get('npm/tiny-dep', { headers: { host: `h${i}.example` } })).status, 200)
     const refused = await m.f.get('npm/tiny-dep', { headers: { host: 'one-more.example' } })
     assert.equal(refused.status, 400)
     assert.match(JSON.parse(refused.body.toString()).error.message, new RegExp(`npm remote "npmjs" already serves packuments for ${MAX_ORIGINS} origins`))
