@@ -299,7 +299,8 @@ export class PullThrough {
     return {
       readCachedMetadata: async (p, variant = '') => await this.#cachedMetadata(remote, p, variant),
       readBinding: async (p) => await this.#bindings.read(remote, p),
-      basePath: basePathOf(req, route),
+      // Built when asked: most types never read it, and a HIT stays cheap.
+      get basePath () { return basePathOf(req, route) },
       request: req
     }
   }

@@ -64,7 +64,7 @@ for (const d of dialects()) {
       ['a url that is no URL', { name: 'v3', url: 'not a url' }, /"url" is not a valid URL/],
       ['credentials in the url', { name: 'v4', url: 'http://u:p@example.org/' }, /"url" may not carry credentials/],
       ['a bad name', { name: 'a b', url: 'http://example.org/' }, /"name"/],
-      ['an unknown remote type', { name: 'v5', url: 'http://example.org/', remote_type_id: 'rpm' }, /"rpm" is not a registered remote type \(registered: file, deb\)/],
+      ['an unknown remote type', { name: 'v5', url: 'http://example.org/', remote_type_id: 'rpm' }, /"rpm" is not a registered remote type \(registered: file, deb, python\b[^)]*\)/],
       ['an unknown policy', { name: 'v6', url: 'http://example.org/', policy: 'immediate' }, /"policy"/],
       ['a zero total_timeout', { name: 'v7', url: 'http://example.org/', total_timeout: 0 }, /"total_timeout"/],
       ['a string connect_timeout', { name: 'v8', url: 'http://example.org/', connect_timeout: '5' }, /"connect_timeout"/],

@@ -151,6 +151,29 @@ for (const d of dialects()) {
       assert.ok(again.body.equals(before.body))
     })
 
+    it('fetches and rewrites a page a HEAD asks for first, then serves it', async () => {
+      f.upstream.on('/idx/head/', (_req, res) => {
+        const body = `h.bin ${files.url('blobs/good.bin')} ${sha256(good)}\n`
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
+      })
+      const head = await f.get('linked/head/', { method: 'HEAD' })
+      assert.equal(head.status, 200)
+      assert.equal(head.headers['content-type'], 'text/x-linked')
+      assert.equal(Number(head.headers['content-length']), Buffer.byteLength(`h.bin /pulp/content/linked/head/h.bin ${sha256(good)}\n`))
+      assert.equal((await f.get('linked/head/')).headers['x-pulp-cache'], 'HIT')
+    })
+
+    it('answers 502 naming the remote when the type cannot rewrite a page, and saves nothing', async () => {
+      f.upstream.on('/idx/broken/', (_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('only-a-name\n') })
+      const res = await f.get('linked/broken/')
+      assert.equal(res.status, 502)
+      const { error } = JSON.parse(res.body.toString()) as { error: { message: string } }
+      assert.equal(error.message.startsWith(`remote "${remote}": LinkedRemote could not rewrite "broken/"`), true, error.message)
+      assert.equal((await knex('pulp_pull_entries').where({ remote_name: remote, relative_path: 'broken/' })).length, 0)
+      assert.equal((await f.get('linked/broken/')).status, 502)
+      assert.equal(f.upstream.hits('/idx/broken/'), 2, 'nothing remembered: asked again')
+    })
+
     it('forgets a remote\'s bindings with the remote', async () => {
       const dist = (await f.t.pulp.distributions.list()).results.find((x) => x.remote === remote)
       assert.ok(dist !== undefined)
