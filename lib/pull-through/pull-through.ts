@@ -187,7 +187,7 @@ export class PullThrough {
     return (parsed.scopedName as number) >= below && type.acceptsScopedNames?.() === true
   }
 
-    /** Aborts running downloads, waits for their bookkeeping, then closes every dispatcher. */
+  /** Aborts running downloads, waits for their bookkeeping, then closes every dispatcher. */
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
