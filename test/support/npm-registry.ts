@@ -18,10 +18,8 @@ export interface NpmPackage {
   integrity: string
   /** Hex sha1, as `dist.shasum` gives it. */
   shasum: string
-  /** Path of the tarball on the tarball host. */
+  /** Path of the tarball on the tarball host, whose file name is the registry's (`<name without scope>-<version>.tgz`). */
   tarballPath: string
-  /** The tarball's file name, as the registry names it (`<name without scope>-<version>.tgz`). */
-  fileName: string
 }
 
 function makePackage (name: string, version: string, dependencies: Record<string, string>, index: string): NpmPackage {
@@ -38,8 +36,7 @@ function makePackage (name: string, version: string, dependencies: Record<string
     tarball,
     integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
     shasum: createHash('sha1').update(tarball).digest('hex'),
-    tarballPath: `/tarballs/${name}/-/${fileName}`,
-    fileName
+    tarballPath: `/tarballs/${name}/-/${fileName}`
   }
 }
 
