@@ -670,8 +670,9 @@ export class PullThrough {
     let rewritten: Rewritten | undefined
     try {
       if (download.state === 'failed') {
+        const failing = this.#failed(key, flight, route)
         outcome.reject(download.error)
-        await this.#failed(key, flight, route)
+        await failing
         return
       }
       rewritten = await rewriteDownload(instance, download, { ...context, contentType: download.head?.contentType }, this.#ctx.artifacts.temp)
@@ -696,6 +697,8 @@ export class PullThrough {
       else await shared.finish(download, save)
       outcome.resolve({ sha256: done.sha256, contentType: done.contentType, contentEncoding: null, fetched })
     } catch (err: unknown) {
+      // Forgotten before its clients hear: the next request fetches afresh, it does not join this failure.
+      if (this.#inflight.get(key) === flight) this.#inflight.delete(key)
       outcome.reject(err)
       this.#ctx.log.part(NS).error({ err, remote: remote.name, path: relativePath }, 'rewriting a pulled index failed')
       await shared?.finish(download, async () => { throw err }).catch(() => {})
