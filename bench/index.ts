@@ -27,7 +27,8 @@ const MEASURES = [
   { id: 'metrics-overhead', number: 9, title: 'metrics on vs off' },
   { id: 'orphan-cleanup', number: 10, title: 'orphan cleanup vs bare unlink loop' },
   { id: 'pull-through-freshness', number: 11, title: 'pull-through freshness' },
-  { id: 'python-hit', number: 12, title: 'python remote warm hits' }
+  { id: 'python-hit', number: 12, title: 'python remote warm hits' },
+  { id: 'npm-hit', number: 13, title: 'npm remote warm hits' }
 ] as const
 
 async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {

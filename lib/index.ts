@@ -31,6 +31,7 @@ export type { CreateConsumerInput, BindInput, BindingWithDetails } from './core/
 export { Remote, FileRemote } from './plugins/remote'
 export { DebRemote } from './plugins/deb/remote'
 export { PythonRemote } from './plugins/python/remote'
+export { NpmRemote } from './plugins/npm/remote'
 export type {
   RemoteSettings, RemotePolicy, RemoteTypeClass, Freshness, UpstreamTarget, UpstreamDigest, UpstreamContext,
   RemoteBinding, RewriteContext, RewrittenMetadata

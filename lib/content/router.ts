@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response } from 'express'
+import { errorBody, ValidationError } from '../errors'
 import type { PulpServices } from '../services'
 import { sendEntries } from './listing'
-import { displayPathOf } from './paths'
+import { displayPathOf, ENCODED_SEPARATOR } from './paths'
 import { createStaticTree, parseContentRequest } from './static-tree'
 
 export type ContentHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
@@ -18,7 +19,7 @@ export function createContentRouter (services: PulpServices): ContentHandler {
   const { pullThrough } = services
   const log = services.ctx.log.part('pulp:content')
   return async function content (req, res, next) {
-    const parsed = parseContentRequest(req, res)
+    const parsed = parseContentRequest(req, res, { scopedNames: true })
     if (parsed === undefined) return
     try {
       if (await staticTree.serve(req, res, parsed) || await pullThrough.serve(req, res, parsed)) return
@@ -27,6 +28,11 @@ export function createContentRouter (services: PulpServices): ContentHandler {
       if (counts !== undefined) counts.error++
       log.error({ err, method: req.method, url: req.originalUrl }, 'content request failed')
       next(err)
+      return
+    }
+    // Only a remote type that takes scoped names (npm) answers for `@scope%2fname`.
+    if (parsed.scopedName !== undefined) {
+      res.status(400).json(errorBody(new ValidationError(`${ENCODED_SEPARATOR} (an npm scoped name, @scope%2fname, only under a distribution whose remote type takes one, such as npm)`)))
       return
     }
     // Before the first publish there is no tree at all: its root is still a directory, empty.

@@ -5,7 +5,7 @@ import type { NextFunction, Request, Response } from 'express'
 import { errorBody, httpStatusOf, NotFoundError } from '../errors'
 import { realpath, stat } from './fast-fs'
 import { sendListing } from './listing'
-import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget, type RequestPath } from './paths'
+import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget, type ParseOptions, type RequestPath } from './paths'
 import { isWithin, openedWithin } from './containment'
 import { absentGuard, fileGuard, ResolutionCache, type FileResolution } from './resolution-cache'
 import { FileChangedError, sendFile } from './send-file'
@@ -146,6 +146,8 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   }
 
   async function serveParsed (req: Request, res: Response, parsed: RequestPath): Promise<boolean> {
+    // `@scope%2fname` is a registry's name for a package, never a published file's.
+    if (parsed.scopedName !== undefined) return false
     const found = await find(parsed.segments, req.secure)
     if (found === undefined) return false
     const served = await serve(req, res, found, parsed.segments, parsed.trailingSlash)
@@ -253,12 +255,12 @@ function artifactEtag (real: string, artifacts: string): string | undefined {
  * The parsed path of a content request, or undefined once a method other than GET and HEAD
  * got its 405, or a bad path its 400 or 404.
  */
-export function parseContentRequest (req: Request, res: Response): RequestPath | undefined {
+export function parseContentRequest (req: Request, res: Response, options: ParseOptions = {}): RequestPath | undefined {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     sendError(res, 405, { code: 'ERR_PULP_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here` }, { allow: 'GET, HEAD' })
     return undefined
   }
-  const parsed = parseRequestPath(req.path)
+  const parsed = parseRequestPath(req.path, options)
   if (!parsed.ok) {
     debug('bad path %j: %s', req.path, parsed.error.message)
     sendError(res, httpStatusOf(parsed.error), errorBody(parsed.error).error)

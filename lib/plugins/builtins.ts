@@ -5,6 +5,7 @@ import { FileRemote } from './remote'
 import { FileContent } from './content'
 import { DebRemote } from './deb/remote'
 import { PythonRemote } from './python/remote'
+import { NpmRemote } from './npm/remote'
 
 /** The types every instance has before the `plugins` option's: registered first, so their ids stay ours. */
 export function registerBuiltins (registry: PluginRegistry): void {
@@ -12,6 +13,7 @@ export function registerBuiltins (registry: PluginRegistry): void {
   registry.registerRemoteType(FileRemote)
   registry.registerRemoteType(DebRemote)
   registry.registerRemoteType(PythonRemote)
+  registry.registerRemoteType(NpmRemote)
   registry.registerContentType(FileContent)
 }
 

@@ -119,6 +119,8 @@ export interface RemoteTypeClass<T extends Remote = Remote> {
   new (settings: RemoteSettings): T
   metadata: () => TypeMetadata
   defaultMetadataPatterns: () => string[]
+  /** See `Remote.acceptsScopedNames`; a class without it takes none. */
+  acceptsScopedNames?: () => boolean
 }
 
 /**
@@ -164,6 +166,18 @@ export class Remote implements RemoteSettings {
   /** The globs of paths that are metadata when a remote sets none (`metadata_patterns: null`). */
   static defaultMetadataPatterns (): string[] {
     return []
+  }
+
+  /**
+   * Whether request paths under this type's distributions may name an npm scoped package as
+   * one segment with its slash encoded, `@scope%2fname` (npm asks a registry for exactly
+   * that). The content path parser accepts that one encoded slash, only in that form and only
+   * below the base path, and hands the type the relative path `@scope/name` (plus whatever
+   * follows); every other encoded separator, and this one under any other type, answers 400.
+   * Default: false.
+   */
+  static acceptsScopedNames (): boolean {
+    return false
   }
 
   constructor (settings: RemoteSettings) {

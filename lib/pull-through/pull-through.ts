@@ -6,7 +6,7 @@ import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { instantiateRemote } from '../core/remotes'
 import { ClosedError, DigestMismatchError, httpStatusOf, LoopDetectedError, NotFoundError, UpstreamError } from '../errors'
-import { Remote, type Freshness, type RewriteContext, type UpstreamContext, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
+import { Remote, type Freshness, type RemoteTypeClass, type RewriteContext, type UpstreamContext, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
 import type { PluginRegistry } from '../plugins/registry'
 import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-entries'
 import { findRemoteArtifact, type RemoteArtifact } from '../storage/remote-artifacts'
@@ -170,6 +170,7 @@ export class PullThrough {
     try {
       let route = await this.#index.route(segments)
       if (route === undefined) return false
+      if (parsed.scopedName !== undefined && !this.#takesScopedName(route, parsed)) return false
       // A directory page upstream (a PEP 503 project page is `simple/<name>/`) is asked for
       // with its slash; #start never saves it, as no publication can hold a file named `x/`.
       if (parsed.trailingSlash) route = { ...route, relativePath: `${route.relativePath}/` }
@@ -185,6 +186,13 @@ export class PullThrough {
       sendError(res, err)
     }
     return true
+  }
+
+  /** `@scope%2fname` lies below the base path, and the remote's type takes such names. */
+  #takesScopedName (route: Route, parsed: RequestPath): boolean {
+    const type = this.#instance(route.remote).constructor as Partial<RemoteTypeClass>
+    const below = parsed.segments.length - route.relativePath.split('/').length
+    return (parsed.scopedName as number) >= below && type.acceptsScopedNames?.() === true
   }
 
   /** Aborts running downloads, waits for their bookkeeping, then closes every dispatcher. */

@@ -67,6 +67,43 @@ describe('parseRequestPath', () => {
   })
 })
 
+describe('parseRequestPath with scopedNames (npm\'s @scope%2fname)', () => {
+  const scoped = (p: string): ReturnType<typeof parseRequestPath> => parseRequestPath(p, { scopedNames: true })
+
+  it('splits the one segment in two and says where, %2f or %2F', () => {
+    assert.deepEqual(scoped('/npm/@types%2fnode'), { ok: true, segments: ['npm', '@types', 'node'], trailingSlash: false, scopedName: 1 })
+    assert.deepEqual(scoped('/npm/@Scope%2FName.js'), { ok: true, segments: ['npm', '@Scope', 'Name.js'], trailingSlash: false, scopedName: 1 })
+    assert.deepEqual(scoped('/npm/@a-b%2fc~d_e/-/x.tgz'), { ok: true, segments: ['npm', '@a-b', 'c~d_e', '-', 'x.tgz'], trailingSlash: false, scopedName: 1 })
+  })
+
+  it('leaves paths without one as they were, with no scopedName', () => {
+    assert.deepEqual(scoped('/npm/@types/node'), { ok: true, segments: ['npm', '@types', 'node'], trailingSlash: false })
+    assert.deepEqual(scoped('/npm/left-pad'), { ok: true, segments: ['npm', 'left-pad'], trailingSlash: false })
+  })
+
+  it('is off by default: the static tree\'s parse refuses @scope%2fname', () => {
+    const parsed = parseRequestPath('/npm/@types%2fnode')
+    assert.ok(!parsed.ok && parsed.error instanceof ValidationError)
+    assert.match(parsed.error.message, /encoded separators/)
+  })
+
+  for (const p of [
+    '/@a%2fb%2fc', '/@a%2f..', '/@..%2fa', '/@.a%2fb', '/@a%2f_b', '/@%2fb', '/@a%2f', '/a%2fb', '/@a%5cb', '/@a%2f%2e%2e',
+    '/@a%252fb%2fc', '/@a%2fb/@c%2fd', '/x@a%2fb', '/@a%2fb%00', '/@a b%2fc', '/@a%20b%2fc', '/@a%2fb%2f', '/@a/b%2fc'
+  ]) {
+    it(`still refuses ${JSON.stringify(p)} (400)`, () => {
+      const parsed = scoped(p)
+      assert.ok(!parsed.ok, `expected ${p} to be refused`)
+      assert.ok(parsed.error instanceof ValidationError)
+    })
+  }
+
+  it('counts the name towards the length limits (404 past them)', () => {
+    const parsed = scoped(`/@${'a'.repeat(200)}%2f${'b'.repeat(60)}`)
+    assert.ok(!parsed.ok && parsed.error instanceof NotFoundError)
+  })
+})
+
 describe('slashRedirectLocation', () => {
   it('adds the slash and keeps the query', () => {
     assert.equal(slashRedirectLocation('/content/a?x=1&y=2'), '/content/a/?x=1&y=2')

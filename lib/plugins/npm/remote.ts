@@ -1,0 +1,76 @@
+import createDebug from 'debug'
+import { Remote, type Freshness, type RewriteContext, type RewrittenMetadata, type UpstreamContext, type UpstreamTarget } from '../remote'
+import type { TypeMetadata } from '../types'
+import { rewritePackument } from './packument'
+import { npmPathOf, packumentUrl } from './paths'
+import { OriginBound, requestOrigin } from './origin'
+import { packumentKind, packumentVariant, parsePackumentVariant, UPSTREAM_ACCEPT } from './variant'
+
+const debug = createDebug('pulp:plugins:npm')
+
+/**
+ * The built-in `npm` remote type: an npm registry (`url` is its root, as `npm --registry`
+ * takes it, e.g. `https://registry.npmjs.org/`), so that
+ * `npm install --registry http://HOST/pulp/content/<base_path>/` installs through the
+ * distribution.
+ *
+ * Paths: a packument at the package's name (`left-pad`; a scoped one as npm asks for it,
+ * `@types%2fnode`, which this type accepts: see `acceptsScopedNames`), a tarball below it
+ * (`left-pad/-/left-pad-1.3.0.tgz`); anything else answers 404 without asking the registry.
+ *
+ * Packuments are metadata (under any policy: they must be rewritten), cached apart for the
+ * abbreviated (`application/vnd.npm.install-v1+json`) and the full document, and per origin: each
+ * `dist.tarball` is rewritten to an absolute URL of the distribution (npm reads a relative one
+ * as a local file), on the origin (scheme and Host) the client asked, so a client is never
+ * handed another client's Host; at most `MAX_ORIGINS` origins per remote and instance.
+ * Tarballs are immutable units, fetched only from the URL the packument that listed them
+ * gave (recorded on the server, shared by instances) and verified against its
+ * `dist.integrity` (sha512), else `dist.shasum` (sha1).
+ *
+ * @example
+ * await pulp.remotes.create({ name: 'npmjs', url: 'https://registry.npmjs.org/', remoteTypeId: 'npm' })
+ * await pulp.distributions.create({ name: 'npm', basePath: 'npm', remote: 'npmjs' })
+ * // npm install --registry http://localhost:3000/pulp/content/npm/ left-pad
+ */
+export class NpmRemote extends Remote {
+  readonly #origins = new OriginBound()
+
+  static metadata (): TypeMetadata {
+    return { id: 'npm', displayName: 'npm registry' }
+  }
+
+  /** npm asks for `@scope%2fname`. */
+  static override acceptsScopedNames (): boolean {
+    return true
+  }
+
+  /**
+   * Packuments change (new versions, dist-tags); tarballs never do. Packuments are metadata
+   * even under the `streamed` policy, which streams tarballs: a packument not rewritten would
+   * send npm around the mirror for every tarball.
+   */
+  override getFreshness (relativePath: string): Freshness {
+    return npmPathOf(relativePath)?.kind === 'packument' ? 'metadata' : super.getFreshness(relativePath)
+  }
+
+  override async getUpstreamTarget (relativePath: string, context: UpstreamContext): Promise<UpstreamTarget | null> {
+    const found = npmPathOf(relativePath)
+    if (found === null) return null
+    // Only a packument this remote served says where a tarball is.
+    if (found.kind === 'tarball') return await context.readBinding(relativePath)
+    const origin = requestOrigin(context.request)
+    this.#origins.admit(origin, this.name)
+    const kind = packumentKind(context.request.headers.accept)
+    return { url: packumentUrl(this.url, found.name), variant: packumentVariant(kind, origin), accept: UPSTREAM_ACCEPT[kind] }
+  }
+
+  override rewriteMetadata (relativePath: string, body: Buffer, context: RewriteContext): RewrittenMetadata | null {
+    const found = npmPathOf(relativePath)
+    if (found?.kind !== 'packument') return null
+    // The origin the copy is kept for, which getUpstreamTarget put in its variant.
+    const origin = parsePackumentVariant(context.variant)?.origin ?? context.origin
+    const rewritten = rewritePackument(body, { name: found.name, url: context.url, tarballBase: origin + context.basePath })
+    debug('%s: %s for %s lists %d tarballs', this.name, found.name, origin, rewritten.bindings.length)
+    return rewritten
+  }
+}

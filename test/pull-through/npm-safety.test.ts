@@ -1,0 +1,100 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { MAX_ORIGINS } from '../../lib/plugins/npm/origin'
+import { startNpmMirror, type NpmMirror } from '../support/npm-mirror'
+import { ABBREVIATED_ACCEPT } from '../support/npm-registry'
+import { UpstreamServer } from '../support/upstream-server'
+import { fetchRaw } from '../support/upstream-pulp'
+
+describe('an npm remote fetches only what a packument bound', () => {
+  let m: NpmMirror
+  let canary: UpstreamServer
+  let upstreamRequests = 0
+  const seenUpstream = (): number => m.upstream.registry.log.length + m.upstream.files.log.length
+
+  before(async () => {
+    m = await startNpmMirror()
+    canary = await UpstreamServer.start()
+    // Learn the packuments the usual way first: the bindings exist, the crafted requests come after.
+    for (const name of ['tiny-dep', '@tiny%2fapp']) assert.equal((await m.f.get(`npm/${name}`)).status, 200)
+    upstreamRequests = seenUpstream()
+  })
+  after(async () => {
+    await canary?.close()
+    await m?.cleanup()
+  })
+
+  it('never fetches a URL a crafted request names: the canary sees nothing', async () => {
+    const at = canary.url()
+    const crafted: Array<{ target: string, headers?: Record<string, string> }> = [
+      { target: `/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz?redirect=${encodeURIComponent(at)}x.tgz` },
+      { target: `/pulp/content/npm/tiny-dep?registry=${encodeURIComponent(at)}` },
+      { target: `${at}pulp/content/npm/tiny-dep/-/canary-1.0.0.tgz` },
+      { target: `/pulp/content/npm/${encodeURIComponent(at)}` },
+      { target: `/pulp/content/npm/http:/127.0.0.1:${canary.port}/x.tgz` },
+      { target: '/pulp/content/npm/@tiny%2fapp/-/..%2f..%2fx.tgz' },
+      { target: '/pulp/content/npm/canary/-/canary-1.0.0.tgz', headers: { host: `127.0.0.1:${canary.port}` } },
+      { target: '/pulp/content/npm/canary/-/canary-1.0.0.tgz', headers: { 'x-forwarded-host': `127.0.0.1:${canary.port}`, referer: at } },
+      { target: '/pulp/content/npm/tiny-dep', headers: { host: `127.0.0.1:${canary.port}` } },
+      { target: '/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz', headers: { host: `127.0.0.1:${canary.port}` } }
+    ]
+    for (const { target, headers } of crafted) {
+      const res = await fetchRaw(m.f.port, target, { headers })
+      assert.ok(res.status !== 500, `${target}: ${res.status}`)
+    }
+    assert.equal(canary.log.length, 0, `the canary saw ${canary.log.map((r) => r.path).join(', ')}`)
+  })
+
+  it('answers 404 for a tarball no packument listed, without an upstream request', async () => {
+    const before = seenUpstream()
+    for (const p of ['tiny-dep/-/tiny-dep-9.9.9.tgz', '@tiny%2fapp/-/app-0.0.1.tgz', 'never-listed/-/never-listed-1.0.0.tgz']) {
+      const res = await m.f.get(`npm/${p}`)
+      assert.equal(res.status, 404, p)
+    }
+    assert.equal(seenUpstream(), before)
+  })
+
+  it('answers 404 for registry endpoints a mirror does not serve, without an upstream request', async () => {
+    const before = seenUpstream()
+    for (const p of ['-/v1/search?text=tiny', '-/whoami', '-/package/tiny-dep/dist-tags', 'tiny-dep/1.0.0', '.hidden']) {
+      assert.equal((await m.f.get(`npm/${p}`)).status, 404, p)
+    }
+    assert.equal(seenUpstream(), before)
+    assert.ok(upstreamRequests > 0)
+  })
+
+  it('hands a client only tarball URLs of the origin it asked, whatever another client\'s Host', async () => {
+    const tarballOf = (body: Buffer): string => JSON.parse(body.toString()).versions['1.0.0'].dist.tarball
+    const evil = await m.f.get('npm/tiny-dep', { headers: { host: 'evil.example:8443', accept: ABBREVIATED_ACCEPT } })
+    assert.equal(tarballOf(evil.body), 'http://evil.example:8443/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz')
+    const honest = await m.f.get('npm/tiny-dep', { headers: { accept: ABBREVIATED_ACCEPT } })
+    assert.equal(tarballOf(honest.body), `${m.registry}tiny-dep/-/tiny-dep-1.0.0.tgz`)
+    const bad = await m.f.get('npm/tiny-dep', { headers: { host: 'evil.example/x?' } })
+    assert.equal(bad.status, 400)
+  })
+
+  it('names the origin the proxy says once the host app trusts it, and only then', async () => {
+    const tarballOf = (body: Buffer): string => JSON.parse(body.toString()).versions['1.0.0'].dist.tarball
+    const forwarded = { 'x-forwarded-host': 'npm.example.org', 'x-forwarded-proto': 'https' }
+    assert.equal(tarballOf((await m.f.get('npm/tiny-dep', { headers: forwarded })).body), `${m.registry}tiny-dep/-/tiny-dep-1.0.0.tgz`)
+    m.f.t.app.set('trust proxy', 'loopback')
+    try {
+      const res = await m.f.get('npm/tiny-dep', { headers: forwarded })
+      assert.equal(tarballOf(res.body), 'https://npm.example.org/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz')
+    } finally {
+      m.f.t.app.set('trust proxy', false)
+    }
+  })
+
+  it(`rewrites packuments for at most ${MAX_ORIGINS} origins per remote, then answers 400`, async () => {
+    // Four are in use already: 127.0.0.1 with this port and the canary's, evil.example:8443
+    // and https://npm.example.org.
+    for (let i = 4; i < MAX_ORIGINS; i++) assert.equal((await m.f.get('npm/tiny-dep', { headers: { host: `h${i}.example` } })).status, 200)
+    const refused = await m.f.get('npm/tiny-dep', { headers: { host: 'one-more.example' } })
+    assert.equal(refused.status, 400)
+    assert.match(JSON.parse(refused.body.toString()).error.message, new RegExp(`npm remote "npmjs" already serves packuments for ${MAX_ORIGINS} origins`))
+    assert.equal((await m.f.get('npm/tiny-dep')).status, 200, 'an origin in use still is')
+    // Tarballs do not depend on the origin.
+    assert.equal((await m.f.get('npm/tiny-dep/-/tiny-dep-1.0.0.tgz', { headers: { host: 'yet-another.example' } })).status, 200)
+  })
+})
