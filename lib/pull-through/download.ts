@@ -268,14 +268,18 @@ export class Download {
         head = origin.head
         body = origin.body
       } else {
-        // The temp file opens while the upstream is asked, not before: first bytes come sooner.
-        opening = this.spool.open()
-        opening.catch(() => {})
         const conditional = this.#spec.conditional
+        // The temp file opens while the upstream is asked, not before: first bytes come sooner.
+        // A revalidation, mostly answered 304, opens it only for a new body.
+        if (conditional === undefined) {
+          opening = this.spool.open()
+          opening.catch(() => {})
+        }
         const res = await this.#spec.clients.request({
           remote, url: this.#spec.url, method: 'GET', via: this.#spec.via, relativePath, signal: this.#controller.signal, conditional, accept: this.#spec.accept
         })
-        await opening.catch((err: unknown) => {
+        if (res.statusCode !== 304) opening ??= this.spool.open()
+        await opening?.catch((err: unknown) => {
           // The abort that follows fails the body too; nobody reads it any more.
           res.body.on('error', () => {}).destroy()
           throw err
