@@ -4,7 +4,6 @@ import { ConflictError, InvalidConfigError, NotFoundError, PulpError, Validation
 import { PluginConfig, assertJson, mergeStoredConfig, type JsonObject } from '../plugins/config'
 import type { ConfigConduit, RelativeUrlClaim, ValidationResult } from '../plugins/distributor'
 import type { DistributorType, PluginRegistry } from '../plugins/registry'
-import { WebDistributor } from '../plugins/web-distributor'
 import { createConfigConduit, type ConduitDeps } from '../publish/conduit'
 import type { PublicationTree } from '../publish/tree'
 import { lockWiring } from '../storage/distributions'
@@ -270,7 +269,7 @@ export class DistributorService {
 
   /**
    * Distributors whose served place overlaps `relativeUrl`: their `relative_url` config (stored,
-   * else the registration's default; a web distributor without one uses its repository id).
+   * else the registration's default, else what their class's `defaultRelativeUrl` says).
    */
   async relativeUrlClaims (relativeUrl: string, excludeRepoId?: string): Promise<RelativeUrlClaim[]> {
     return await this.#claimsIn(this.#ctx.knex, relativeUrl, excludeRepoId)
@@ -281,8 +280,7 @@ export class DistributorService {
     for await (const row of store.iterateAllDistributors(db)) {
       if (excludeRepoId !== undefined && row.repoId === excludeRepoId) continue
       const type = this.#registry.distributorType(row.distributorTypeId)
-      let url = row.config.relative_url ?? type?.defaultConfig.relative_url
-      if (url === undefined && type !== undefined && (type.Class === WebDistributor || type.Class.prototype instanceof WebDistributor)) url = row.repoId
+      const url = row.config.relative_url ?? type?.defaultConfig.relative_url ?? type?.Class.defaultRelativeUrl?.({ id: row.repoId })
       if (typeof url === 'string' && relativeUrlsOverlap(url, relativeUrl)) {
         claims.push({ repoId: row.repoId, distributorId: row.id, distributorTypeId: row.distributorTypeId, relativeUrl: url })
       }
