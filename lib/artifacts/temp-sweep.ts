@@ -1,8 +1,7 @@
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { DEFAULT_RUNNER } from '../options'
-import { isAlive, localHost } from '../publish/recovery'
-import { beat, databaseNow, findWorkers, removeWorker } from '../storage/workers'
+import { beat, databaseNow, findWorkers, isAlive, localHost, removeWorker } from '../storage/workers'
 import type { SweepJudge } from './temp-files'
 
 const debug = createDebug('pulp:artifacts:temp')

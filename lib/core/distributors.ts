@@ -4,8 +4,6 @@ import { ConflictError, InvalidConfigError, NotFoundError, PulpError, Validation
 import { PluginConfig, assertJson, mergeStoredConfig, type JsonObject } from '../plugins/config'
 import type { ConfigConduit, RelativeUrlClaim, ValidationResult } from '../plugins/distributor'
 import type { DistributorType, PluginRegistry } from '../plugins/registry'
-import { createConfigConduit, type ConduitDeps } from '../publish/conduit'
-import type { PublicationTree } from '../publish/tree'
 import { lockWiring } from '../storage/distributions'
 import * as store from '../storage/distributors'
 import type { RepoDistributor } from '../storage/distributors'
@@ -59,6 +57,18 @@ export function relativeUrlsOverlap (a: string, b: string): boolean {
   return sa.slice(0, n).every((s, i) => s === sb[i])
 }
 
+/** Where a config conduit reads and writes (the pool, or a transaction) and how it finds relative_url claims. */
+export interface ConduitSource {
+  db: Knex
+  relativeUrlClaims: (relativeUrl: string, excludeRepoId?: string) => Promise<RelativeUrlClaim[]>
+}
+
+/**
+ * Builds the conduit of validateConfig, distributorAdded and distributorRemoved. The publishing
+ * side provides it (it owns the tree a conduit unpublishes from), so this service needs none of it.
+ */
+export type ConfigConduitFactory = (owner: { repoId: string, distributorId: string }, source: ConduitSource) => ConfigConduit
+
 /** What `pulp.distributors` offers code (the service's other members serve the runner and hooks). */
 export type DistributorsApi = Pick<DistributorService, 'add' | 'get' | 'list' | 'update' | 'remove' | 'history'>
 
@@ -68,22 +78,17 @@ export class DistributorService {
   readonly #registry: PluginRegistry
   readonly #repositories: RepositoryService
   readonly #tasks: TaskService
-  readonly conduitDeps: ConduitDeps
+  readonly #configConduit: ConfigConduitFactory
   // Adds and updates of this instance run one at a time (an update reads, merges and writes);
   // the wiring lock of #validateAndStore keeps other instances out.
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor (ctx: PulpContext, deps: { registry: PluginRegistry, repositories: RepositoryService, tasks: TaskService, tree: PublicationTree }) {
+  constructor (ctx: PulpContext, deps: { registry: PluginRegistry, repositories: RepositoryService, tasks: TaskService, configConduit: ConfigConduitFactory }) {
     this.#ctx = ctx
     this.#registry = deps.registry
     this.#repositories = deps.repositories
     this.#tasks = deps.tasks
-    this.conduitDeps = {
-      knex: ctx.knex,
-      artifacts: ctx.artifacts,
-      tree: deps.tree,
-      relativeUrlClaims: async (url, exclude) => await this.relativeUrlClaims(url, exclude)
-    }
+    this.#configConduit = deps.configConduit
     ctx.beforeRepositoryDelete.push(async (repoId) => { await this.#removeAllOf(repoId) })
   }
 
@@ -118,11 +123,7 @@ export class DistributorService {
 
   /** A config conduit whose reads and writes go through `db` (a transaction). */
   #conduitOn (db: Knex, repoId: string, distributorId: string): ConfigConduit {
-    return createConfigConduit({
-      ...this.conduitDeps,
-      knex: db,
-      relativeUrlClaims: async (url, exclude) => await this.#claimsIn(db, url, exclude)
-    }, { repoId, distributorId })
+    return this.#configConduit({ repoId, distributorId }, { db, relativeUrlClaims: async (url, exclude) => await this.#claimsIn(db, url, exclude) })
   }
 
   /** The registered type of a stored distributor; a ValidationError if it is not registered. */
@@ -140,7 +141,7 @@ export class DistributorService {
   }
 
   conduit (repoId: string, distributorId: string): ConfigConduit {
-    return createConfigConduit(this.conduitDeps, { repoId, distributorId })
+    return this.#conduitOn(this.#ctx.knex, repoId, distributorId)
   }
 
   async add (repoId: string, input: AddDistributorInput): Promise<RepoDistributor> {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import createDebug from 'debug'
 import { PulpError, ValidationError } from '../errors'
-import { validateRelativePath } from '../core/validate'
+import { validateRelativePath } from '../relative-path'
 import type { Repository } from '../storage/repositories'
 import type { JsonObject, PluginConfig } from './config'
 import {

@@ -1,7 +1,7 @@
 import createDebug from 'debug'
 import type { Knex } from 'knex'
 import type { ArtifactStore } from '../artifacts/store'
-import { validateRelativePath } from '../core/validate'
+import { validateRelativePath } from '../relative-path'
 import { PulpError } from '../errors'
 import { assertJson } from '../plugins/config'
 import type {

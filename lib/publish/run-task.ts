@@ -12,7 +12,7 @@ import * as history from '../storage/history'
 import { findRepository, type Repository } from '../storage/repositories'
 import { now } from '../storage/rows'
 import { endTask, type Task, type TaskEnd } from '../storage/tasks'
-import { RunConduit } from './conduit'
+import { RunConduit, type ConduitDeps } from './conduit'
 import { publishFingerprint } from './fingerprint'
 import { isReport } from './report'
 import type { PublicationTree } from './tree'
@@ -23,6 +23,7 @@ export interface RunDeps {
   ctx: PulpContext
   distributors: DistributorService
   tree: PublicationTree
+  conduitDeps: ConduitDeps
 }
 
 /** What the runner holds of a running publish, to cancel it. */
@@ -122,7 +123,7 @@ async function execute (deps: RunDeps, task: Task, control: RunControl, p: Plan)
   await deps.tree.prepareWorkingDir(workingDir)
   const instance = p.type.create()
   control.instance = instance
-  const conduit = new RunConduit(deps.distributors.conduitDeps, {
+  const conduit = new RunConduit(deps.conduitDeps, {
     owner,
     taskId: task.taskId,
     workerId: deps.ctx.instanceId,

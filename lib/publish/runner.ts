@@ -2,8 +2,8 @@ import createDebug from 'debug'
 import type { ResolvedRunnerOptions } from '../options'
 import { now } from '../storage/rows'
 import { cancelRequested, claimTasks, type Task } from '../storage/tasks'
-import { beat, removeWorker } from '../storage/workers'
-import { interrupt, localHost, recoverInterrupted } from './recovery'
+import { beat, localHost, removeWorker } from '../storage/workers'
+import { interrupt, recoverInterrupted } from './recovery'
 import { runPublishTask, type RunControl, type RunDeps } from './run-task'
 
 const debug = createDebug('pulp:publish:runner')
