@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises'
 import createDebug from 'debug'
 import type { Knex } from 'knex'
+import { ERROR_CODES } from '../errors'
 import type { Dialect } from '../storage/connection'
 import { insertHistory } from '../storage/history'
 import { now } from '../storage/rows'
@@ -15,7 +16,7 @@ const debug = createDebug('pulp:publish:recovery')
 export { isAlive, localHost, type Observer } from '../storage/workers'
 
 export const INTERRUPTED = Object.freeze({
-  code: 'ERR_PULP_TASK_INTERRUPTED',
+  code: ERROR_CODES.TASK_INTERRUPTED,
   message: 'interrupted: the process running this publish stopped before it ended'
 })
 
