@@ -128,6 +128,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     await services.publishing.close()
     await services.pullThrough.close()
     await services.orphans.close()
+    await ctx.artifacts.close()
     if (connection.owned) await ctx.knex.destroy()
     debug('closed')
   }
