@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import createDebug from 'debug'
-import { ConflictError, NotFoundError, PulpError, TaskTimeoutError, ValidationError } from '../errors'
+import { ConflictError, NotFoundError, TaskTimeoutError, ValidationError } from '../errors'
 import * as tasks from '../storage/tasks'
 import { ENDED_STATES, TASK_STATES, type Task, type TaskState } from '../storage/tasks'
 import type { PageOf } from '../storage/rows'
