@@ -5,6 +5,53 @@ import path from 'node:path'
  * Domain code throws these; the HTTP edge (`api/`, `content/`) maps codes to statuses.
  */
 
+/**
+ * Every code the package gives: on thrown errors (each class below has one), in HTTP error
+ * bodies and in a task's `error`. Stable: clients match on them.
+ */
+export const ERROR_CODES = Object.freeze({
+  /** A PulpError raised without a more precise code. */
+  GENERIC: 'ERR_PULP',
+  INVALID: 'ERR_PULP_INVALID',
+  INVALID_CONFIG: 'ERR_PULP_INVALID_CONFIG',
+  /** A bad `pulpMiddleware()` option (InvalidOptionError, a TypeError). */
+  INVALID_OPTION: 'ERR_PULP_INVALID_OPTION',
+  UNAUTHORIZED: 'ERR_PULP_UNAUTHORIZED',
+  FORBIDDEN: 'ERR_PULP_FORBIDDEN',
+  NOT_FOUND: 'ERR_PULP_NOT_FOUND',
+  /** Content paths answer only GET and HEAD. */
+  METHOD_NOT_ALLOWED: 'ERR_PULP_METHOD_NOT_ALLOWED',
+  CONFLICT: 'ERR_PULP_CONFLICT',
+  TOO_LARGE: 'ERR_PULP_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'ERR_PULP_UNSUPPORTED_MEDIA_TYPE',
+  UPSTREAM: 'ERR_PULP_UPSTREAM',
+  UPSTREAM_DOWN: 'ERR_PULP_UPSTREAM_DOWN',
+  DIGEST_MISMATCH: 'ERR_PULP_DIGEST_MISMATCH',
+  UPSTREAM_TIMEOUT: 'ERR_PULP_UPSTREAM_TIMEOUT',
+  LOOP: 'ERR_PULP_LOOP',
+  LOCAL_FAULT: 'ERR_PULP_LOCAL_FAULT',
+  INSUFFICIENT_STORAGE: 'ERR_PULP_INSUFFICIENT_STORAGE',
+  INTERNAL: 'ERR_PULP_INTERNAL',
+  CLOSED: 'ERR_PULP_CLOSED',
+  /** The instance failed to start: its paths answer 503. */
+  UNAVAILABLE: 'ERR_PULP_UNAVAILABLE',
+  COMMAND: 'ERR_PULP_COMMAND',
+  /** `pulp.tasks.wait()` gave up before the task ended. */
+  TIMEOUT: 'ERR_PULP_TIMEOUT',
+  /** A task whose process (or instance) stopped before it ended. */
+  TASK_INTERRUPTED: 'ERR_PULP_TASK_INTERRUPTED',
+  /** A publish whose `publishRepo` returned a failure report. */
+  PUBLISH_FAILED: 'ERR_PULP_PUBLISH_FAILED',
+  /** A publish whose `publishRepo` threw an error without a code, or returned no report. */
+  PUBLISH_ERROR: 'ERR_PULP_PUBLISH_ERROR',
+  /** A failed orphan cleanup task. */
+  ORPHAN_CLEANUP: 'ERR_PULP_ORPHAN_CLEANUP',
+  /** Internal to pull-through: another request saved the file meanwhile. */
+  SAVED_ELSEWHERE: 'ERR_PULP_SAVED_ELSEWHERE',
+  /** Internal to pull-through: the upstream answered 304. */
+  NOT_MODIFIED: 'ERR_PULP_NOT_MODIFIED'
+})
+
 export interface PulpErrorOptions {
   cause?: unknown
   /** Whether the message is safe to show to a client (default true below 500). */
@@ -15,7 +62,7 @@ export class PulpError extends Error {
   readonly code: string
   readonly expose: boolean
 
-  constructor (message: string, code = 'ERR_PULP', options: PulpErrorOptions = {}) {
+  constructor (message: string, code: string = ERROR_CODES.GENERIC, options: PulpErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = new.target.name
     this.code = code
@@ -25,37 +72,37 @@ export class PulpError extends Error {
 
 /** Bad input: a field, a path, a config. */
 export class ValidationError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_INVALID', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.INVALID, options) }
 }
 
 /** A plugin's validateConfig said no. */
 export class InvalidConfigError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_INVALID_CONFIG', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.INVALID_CONFIG, options) }
 }
 
 export class NotFoundError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_NOT_FOUND', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.NOT_FOUND, options) }
 }
 
 /** A duplicate id, an overlapping path, a task that already ended. */
 export class ConflictError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_CONFLICT', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.CONFLICT, options) }
 }
 
 export class PayloadTooLargeError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_TOO_LARGE', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.TOO_LARGE, options) }
 }
 
 export class UnsupportedMediaTypeError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_UNSUPPORTED_MEDIA_TYPE', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.UNSUPPORTED_MEDIA_TYPE, options) }
 }
 
 export class UnauthorizedError extends PulpError {
-  constructor (message = 'authentication required', options?: PulpErrorOptions) { super(message, 'ERR_PULP_UNAUTHORIZED', options) }
+  constructor (message = 'authentication required', options?: PulpErrorOptions) { super(message, ERROR_CODES.UNAUTHORIZED, options) }
 }
 
 export class ForbiddenError extends PulpError {
-  constructor (message = 'not allowed', options?: PulpErrorOptions) { super(message, 'ERR_PULP_FORBIDDEN', options) }
+  constructor (message = 'not allowed', options?: PulpErrorOptions) { super(message, ERROR_CODES.FORBIDDEN, options) }
 }
 
 /** The upstream of a remote answered with an error or could not be reached. */
@@ -63,7 +110,7 @@ export class UpstreamError extends PulpError {
   /** The status the upstream answered with; undefined when it answered nothing usable (a connection error). */
   readonly upstreamStatus: number | undefined
 
-  constructor (message: string, options?: PulpErrorOptions & { upstreamStatus?: number }, code = 'ERR_PULP_UPSTREAM') {
+  constructor (message: string, options?: PulpErrorOptions & { upstreamStatus?: number }, code: string = ERROR_CODES.UPSTREAM) {
     super(message, code, options)
     this.upstreamStatus = options?.upstreamStatus
   }
@@ -71,45 +118,68 @@ export class UpstreamError extends PulpError {
 
 /** A remote marked down after consecutive failures: nothing is asked of it until its retry time. */
 export class UpstreamDownError extends UpstreamError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, options, 'ERR_PULP_UPSTREAM_DOWN') }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, options, ERROR_CODES.UPSTREAM_DOWN) }
 }
 
 /** Bytes that do not hash to the digest an index gives for them: never saved nor served whole. */
 export class DigestMismatchError extends UpstreamError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, options, 'ERR_PULP_DIGEST_MISMATCH') }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, options, ERROR_CODES.DIGEST_MISMATCH) }
 }
 
 export class UpstreamTimeoutError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_UPSTREAM_TIMEOUT', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.UPSTREAM_TIMEOUT, options) }
 }
 
 /** A request that already went through this instance: a proxy loop. */
 export class LoopDetectedError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_LOOP', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.LOOP, options) }
 }
 
 /** The instance is closing or closed. */
 export class ClosedError extends PulpError {
-  constructor (message = 'pulp-middleware is closed', options?: PulpErrorOptions) { super(message, 'ERR_PULP_CLOSED', options) }
+  constructor (message = 'pulp-middleware is closed', options?: PulpErrorOptions) { super(message, ERROR_CODES.CLOSED, options) }
 }
 
 /** The command line could not do what it was asked; `exitCode` is what the process ends with. */
 export class CommandError extends PulpError {
   readonly exitCode: number
   constructor (message: string, exitCode = 1, options?: PulpErrorOptions) {
-    super(message, 'ERR_PULP_COMMAND', options)
+    super(message, ERROR_CODES.COMMAND, options)
     this.exitCode = exitCode
   }
 }
 
 /** The disk (or the quota, or the database's disk) is full. */
 export class InsufficientStorageError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_INSUFFICIENT_STORAGE', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.INSUFFICIENT_STORAGE, options) }
 }
 
 /** A local fault other than a full disk (permissions, a read-only or failing disk): a 500 that names it. */
 export class LocalFaultError extends PulpError {
-  constructor (message: string, options?: PulpErrorOptions) { super(message, 'ERR_PULP_LOCAL_FAULT', options) }
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.LOCAL_FAULT, options) }
+}
+
+/** `pulp.tasks.wait()` gave up: the task had not ended within its timeout. */
+export class TaskTimeoutError extends PulpError {
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.TIMEOUT, options) }
+}
+
+/** A publish found its task had been taken from this instance (marked interrupted by recovery). */
+export class TaskInterruptedError extends PulpError {
+  constructor (message: string, options?: PulpErrorOptions) { super(message, ERROR_CODES.TASK_INTERRUPTED, options) }
+}
+
+/**
+ * A bad `pulpMiddleware()` option. A TypeError, as a wrong argument is, with a code like every
+ * other error of the package.
+ */
+export class InvalidOptionError extends TypeError {
+  readonly code = ERROR_CODES.INVALID_OPTION
+
+  constructor (message: string) {
+    super(message)
+    this.name = 'InvalidOptionError'
+  }
 }
 
 /** Error codes of a full disk or quota: Node's, SQLite's, and PostgreSQL's SQLSTATE disk_full. */
@@ -167,22 +237,22 @@ function shownPath (file: string, dataDir: string): string {
 }
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = Object.freeze({
-  ERR_PULP_INVALID: 400,
-  ERR_PULP_INVALID_CONFIG: 400,
-  ERR_PULP_UNAUTHORIZED: 401,
-  ERR_PULP_FORBIDDEN: 403,
-  ERR_PULP_NOT_FOUND: 404,
-  ERR_PULP_CONFLICT: 409,
-  ERR_PULP_TOO_LARGE: 413,
-  ERR_PULP_UNSUPPORTED_MEDIA_TYPE: 415,
-  ERR_PULP_UPSTREAM: 502,
-  ERR_PULP_UPSTREAM_DOWN: 502,
-  ERR_PULP_DIGEST_MISMATCH: 502,
-  ERR_PULP_LOCAL_FAULT: 500,
-  ERR_PULP_CLOSED: 503,
-  ERR_PULP_UPSTREAM_TIMEOUT: 504,
-  ERR_PULP_INSUFFICIENT_STORAGE: 507,
-  ERR_PULP_LOOP: 508
+  [ERROR_CODES.INVALID]: 400,
+  [ERROR_CODES.INVALID_CONFIG]: 400,
+  [ERROR_CODES.UNAUTHORIZED]: 401,
+  [ERROR_CODES.FORBIDDEN]: 403,
+  [ERROR_CODES.NOT_FOUND]: 404,
+  [ERROR_CODES.CONFLICT]: 409,
+  [ERROR_CODES.TOO_LARGE]: 413,
+  [ERROR_CODES.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [ERROR_CODES.UPSTREAM]: 502,
+  [ERROR_CODES.UPSTREAM_DOWN]: 502,
+  [ERROR_CODES.DIGEST_MISMATCH]: 502,
+  [ERROR_CODES.LOCAL_FAULT]: 500,
+  [ERROR_CODES.CLOSED]: 503,
+  [ERROR_CODES.UPSTREAM_TIMEOUT]: 504,
+  [ERROR_CODES.INSUFFICIENT_STORAGE]: 507,
+  [ERROR_CODES.LOOP]: 508
 })
 
 /** The HTTP status for an error; used only at the HTTP edge. */
@@ -199,5 +269,5 @@ export function errorBody (err: unknown): { error: { code: string, message: stri
   if (err instanceof PulpError && err.expose && (status !== 500 || err instanceof LocalFaultError)) {
     return { error: { code: err.code, message: err.message } }
   }
-  return { error: { code: 'ERR_PULP_INTERNAL', message: 'internal server error' } }
+  return { error: { code: ERROR_CODES.INTERNAL, message: 'internal server error' } }
 }

@@ -4,7 +4,8 @@ export type { PulpOptions, RunnerOptions, AuthorizeFn } from './options'
 export {
   PulpError, ValidationError, InvalidConfigError, NotFoundError, ConflictError, PayloadTooLargeError,
   UnsupportedMediaTypeError, UnauthorizedError, ForbiddenError, UpstreamError, UpstreamTimeoutError,
-  LoopDetectedError, ClosedError, UpstreamDownError, DigestMismatchError
+  LoopDetectedError, ClosedError, UpstreamDownError, DigestMismatchError, TaskTimeoutError, TaskInterruptedError,
+  InvalidOptionError, ERROR_CODES
 } from './errors'
 export type { Repository, RepositoryFields } from './storage/repositories'
 export type { Unit, RepositoryUnit } from './storage/units'

@@ -5,7 +5,7 @@ import { resolveOptions, type PulpOptions } from './options'
 import { openConnection } from './storage/connection'
 import { migrateLatest } from './storage/migrations'
 import { TempSweeper } from './artifacts/temp-sweep'
-import { ClosedError, errorBody, httpStatusOf } from './errors'
+import { ClosedError, ERROR_CODES, errorBody, httpStatusOf } from './errors'
 import { createServices, type Status } from './services'
 import { createApiRouter } from './api/router'
 import { createContentRouter } from './content/router'
@@ -109,7 +109,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
       await ready
     } catch (err: unknown) {
       res.status(err instanceof ClosedError ? httpStatusOf(err) : 503).json(
-        err instanceof ClosedError ? errorBody(err) : { error: { code: 'ERR_PULP_UNAVAILABLE', message: 'pulp-middleware failed to start; see the server log' } })
+        err instanceof ClosedError ? errorBody(err) : { error: { code: ERROR_CODES.UNAVAILABLE, message: 'pulp-middleware failed to start; see the server log' } })
       return
     }
     next()
@@ -128,6 +128,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     await services.publishing.close()
     await services.pullThrough.close()
     await services.orphans.close()
+    await ctx.artifacts.close()
     if (connection.owned) await ctx.knex.destroy()
     debug('closed')
   }

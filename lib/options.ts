@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import path from 'node:path'
 import type { Knex } from 'knex'
+import { InvalidOptionError } from './errors'
 import type { Request } from 'express'
 import type { PluginBundle } from './plugins/types'
 import { LOG_LEVELS, type Logger } from './log/logger'
@@ -103,7 +104,7 @@ const KNOWN = new Set(['dataDir', 'database', 'apiPath', 'contentPath', 'authori
 const KNOWN_RUNNER = new Set(['concurrency', 'closeTimeout', 'pollInterval', 'heartbeatInterval', 'heartbeatTimeout'])
 
 function fail (name: string, what: string): never {
-  throw new TypeError(`pulpMiddleware: option "${name}" ${what}`)
+  throw new InvalidOptionError(`pulpMiddleware: option "${name}" ${what}`)
 }
 
 function nonNegativeNumber (name: string, value: unknown, fallback: number): number {
@@ -187,7 +188,7 @@ function resolveRunner (value: unknown): ResolvedRunnerOptions | false {
  */
 export function resolveOptions (options: PulpOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new TypeError('pulpMiddleware: options must be an object')
+    throw new InvalidOptionError('pulpMiddleware: options must be an object')
   }
   for (const key of Object.keys(options)) if (!KNOWN.has(key)) fail(key, 'is not a known option')
   const o = options as Record<string, unknown>

@@ -2,7 +2,7 @@ import { Router, type Request } from 'express'
 import type { DistributorService } from '../core/distributors'
 import type { PublishService } from '../core/publish'
 import type { TaskService } from '../core/tasks'
-import { PulpError, ValidationError } from '../errors'
+import { TaskTimeoutError, ValidationError } from '../errors'
 import { onlyFields, requireObject, validateId } from '../core/validate'
 import type { AuthorizeFn } from '../options'
 import type { RepoDistributor } from '../storage/distributors'
@@ -77,7 +77,7 @@ export function distributorRoutes ({ distributors, publisher, tasks, authorize }
       res.status(200).json(taskToWire(await tasks.wait(task.taskId, { timeout: wait, signal: gone.signal })))
     } catch (err: unknown) {
       if (gone.signal.aborted) return
-      if (!(err instanceof PulpError && err.code === 'ERR_PULP_TIMEOUT')) throw err
+      if (!(err instanceof TaskTimeoutError)) throw err
       res.status(202).json(taskToWire(await tasks.get(task.taskId)))
     }
   })

@@ -1,12 +1,11 @@
+import { extname, join } from 'node:path'
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { createReadStream, existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import createDebug from 'debug'
+import { STEP, type HashReply, type HashRequest } from './hash-protocol'
 
 const debug = createDebug('pulp:artifacts:hasher')
-
-/** Bytes read per call while hashing. */
-const STEP = 1024 * 1024
 
 /**
  * The worker is told of new bytes on disk at most once per this many. A message costs the
@@ -15,61 +14,16 @@ const STEP = 1024 * 1024
  */
 const TELL_EVERY = 8 * 1024 * 1024
 
-/** A worker with nothing to hash for this long stops (ms); see `setHashWorkerIdle`. */
-let idleMs = 10_000
+/** A worker with nothing to hash for this long stops, by default (ms). */
+const IDLE_MS = 10_000
 
 /**
- * The worker's code, plain CommonJS so it loads the same from `dist/`, from the sources under
- * a TypeScript loader, or from a bundle. It hashes files that are still being written, reading
- * only below the offset the writer reported flushed, in 1 MiB synchronous reads (the worker
- * does nothing else). Messages: `open`, `advance`, `finish`, `drop`, each with the job's id.
+ * The worker's module, next to this one: hash-worker.js in the build. Run from the
+ * TypeScript sources (tests, `tsx`), Node 20 does not pass a TypeScript loader given by
+ * `--import` on to a worker's entry, so the worker gets tsx's require hook instead.
  */
-const WORKER_SOURCE = `
-'use strict'
-const { parentPort } = require('node:worker_threads')
-const { openSync, readSync, closeSync } = require('node:fs')
-const { createHash } = require('node:crypto')
-const buffer = Buffer.allocUnsafe(${STEP})
-const jobs = new Map()
-function readTo (job, end) {
-  while (job.pos < end) {
-    const n = readSync(job.fd, buffer, 0, Math.min(buffer.length, end - job.pos), job.pos)
-    if (n === 0) throw new Error('the file ended at byte ' + job.pos + ' of ' + end)
-    job.hash.update(n === buffer.length ? buffer : buffer.subarray(0, n))
-    job.pos += n
-  }
-}
-function close (job) { if (job.fd !== undefined) try { closeSync(job.fd) } catch {} }
-parentPort.on('message', (m) => {
-  if (m.op === 'open') {
-    const job = { fd: undefined, hash: createHash('sha256'), pos: 0, failed: undefined }
-    jobs.set(m.id, job)
-    try { job.fd = openSync(m.path, 'r') } catch (err) { job.failed = err }
-    return
-  }
-  const job = jobs.get(m.id)
-  if (job === undefined) return
-  if (m.op === 'drop') {
-    jobs.delete(m.id)
-    close(job)
-    return
-  }
-  try {
-    if (job.failed === undefined) readTo(job, m.op === 'finish' ? m.size : m.upTo)
-  } catch (err) {
-    job.failed = err
-  }
-  if (m.op !== 'finish') return
-  jobs.delete(m.id)
-  close(job)
-  const failed = job.failed
-  parentPort.postMessage(failed === undefined
-    ? { id: m.id, sha256: job.hash.digest('hex') }
-    : { id: m.id, error: String((failed && failed.message) || failed) })
-})
-`
-
-interface Reply { id: number, sha256?: string, error?: string }
+const FROM_SOURCES = extname(__filename) === '.ts'
+const WORKER_FILE = join(__dirname, `hash-worker${extname(__filename)}`)
 
 /** The sha256 of a file being written, told how far the writer got. */
 export interface FileDigest {
@@ -81,26 +35,41 @@ export interface FileDigest {
   dispose: () => void
 }
 
+/** Hashes files as they are written; each middleware instance has its own (its artifact store's). */
+export interface Hasher {
+  /** Starts hashing `path`, a file its caller is writing from byte 0 on. */
+  follow: (path: string) => FileDigest
+  /** Stops hashing off the calling thread: digests awaited now and later are computed on it. */
+  close: () => Promise<void>
+}
+
 /**
- * Hashes files off the main thread: one worker for the whole process, started on first use,
+ * Hashes files off the main thread: one worker per hasher, started on first use,
  * keeping the process alive only while a digest is awaited, and stopping once idle. While a
  * file is written (an upload), the worker reads behind the writer (the page cache still holds
  * those bytes), so the event loop only moves bytes, and the digest is ready as soon as the
  * last write lands. Where no worker can start, or one died, the file is hashed on the main
  * thread once complete.
  */
-class HashWorker {
+export class FileHasher implements Hasher {
+  readonly #idleMs: number
   #current: Current | undefined
+  /** No worker could start here, or close() was called: files are hashed on the calling thread. */
   #broken = false
   #nextId = 1
   readonly #pending = new Map<number, { resolve: (sha256: string) => void, reject: (err: Error) => void, lost: () => void }>()
 
+  /** `idleMs`: how long a worker with nothing to hash stays (default 10 s). */
+  constructor (options: { idleMs?: number } = {}) {
+    this.#idleMs = options.idleMs ?? IDLE_MS
+  }
+
   follow (path: string): FileDigest {
     const current = this.#spawn()
     if (current === undefined) return afterwards(path)
-    const { worker } = current
     const id = this.#nextId++
-    worker.postMessage({ op: 'open', id, path })
+    const tell = (request: HashRequest): void => { current.worker.postMessage(request) }
+    tell({ op: 'open', id, path })
     current.open++
     clearTimeout(current.idle)
     let told = 0
@@ -111,7 +80,7 @@ class HashWorker {
       if (finished) return
       finished = true
       if (--current.open === 0 && this.#current === current) {
-        current.idle = setTimeout(() => this.#stop(current), idleMs).unref()
+        current.idle = setTimeout(() => this.#stop(current), this.#idleMs).unref()
       }
     }
     const end = (): boolean => {
@@ -123,7 +92,7 @@ class HashWorker {
       advance: (flushed) => {
         if (ended || flushed - told < TELL_EVERY) return
         told = flushed
-        worker.postMessage({ op: 'advance', id, upTo: flushed })
+        tell({ op: 'advance', id, upTo: flushed })
       },
       digest: async (size) => {
         if (!end()) throw new Error(`${path}: digest() after the hashing ended`)
@@ -144,12 +113,12 @@ class HashWorker {
             reject: (err) => { settle(); reject(err) },
             lost: () => { settle(); hashFile(path, size).then(resolve, reject) }
           })
-          worker.postMessage({ op: 'finish', id, size })
+          tell({ op: 'finish', id, size })
         })
       },
       dispose: () => {
         if (!end()) return
-        worker.postMessage({ op: 'drop', id })
+        tell({ op: 'drop', id })
         finish()
       }
     }
@@ -157,6 +126,15 @@ class HashWorker {
 
   /** Whether a worker is running now. */
   get running (): boolean { return this.#current !== undefined }
+
+  async close (): Promise<void> {
+    this.#broken = true
+    const current = this.#current
+    if (current === undefined) return
+    clearTimeout(current.idle)
+    // Its exit hands the digests still awaited to the calling thread (see `lost`).
+    await current.worker.terminate()
+  }
 
   /** An idle worker goes, and its memory (~10 MB) with it; the next job starts another. */
   #stop (current: Current): void {
@@ -170,14 +148,20 @@ class HashWorker {
     if (this.#current !== undefined || this.#broken) return this.#current
     let worker: Worker
     try {
+      // A bundle that left the worker's file behind: every start would fail the same way.
+      if (!existsSync(WORKER_FILE)) throw new Error(`${WORKER_FILE} is missing`)
       // It holds one 1 MiB buffer and a hash per job: a small heap keeps its RSS small too.
-      worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 } })
+      worker = new Worker(WORKER_FILE, {
+        resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
+        // Resolved here, not from the process's working directory, which may be anywhere.
+        ...(FROM_SOURCES ? { execArgv: ['--require', require.resolve('tsx/cjs')] } : {})
+      })
     } catch (err: unknown) {
       this.#broken = true
       debug('no hashing worker, hashing on the main thread: %s', (err as Error).message)
       return undefined
     }
-    worker.on('message', (reply: Reply) => {
+    worker.on('message', (reply: HashReply) => {
       const waiter = this.#pending.get(reply.id)
       if (waiter === undefined) return
       this.#pending.delete(reply.id)
@@ -238,21 +222,4 @@ export async function hashFile (path: string, size: number): Promise<string> {
   }
   if (read !== size) throw new Error(`${path} holds ${read} of ${size} bytes`)
   return hash.digest('hex')
-}
-
-const shared = new HashWorker()
-
-/** Whether the hashing worker is running (it stops once idle for a while). */
-export function hashWorkerRunning (): boolean {
-  return shared.running
-}
-
-/** How long the hashing worker may sit idle before it stops (ms): 10 s unless changed here. */
-export function setHashWorkerIdle (ms: number): void {
-  idleMs = ms
-}
-
-/** Starts hashing `path`, a file its caller is writing from byte 0 on. */
-export function followFile (path: string): FileDigest {
-  return shared.follow(path)
 }

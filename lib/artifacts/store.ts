@@ -6,7 +6,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import createDebug from 'debug'
 import { localFault, PayloadTooLargeError, ValidationError } from '../errors'
-import { followFile, hashFile, type FileDigest } from './file-hasher'
+import { FileHasher, hashFile, type FileDigest, type Hasher } from './file-hasher'
 import { TempFiles } from './temp-files'
 
 const debug = createDebug('pulp:artifacts')
@@ -69,7 +69,7 @@ export class PendingArtifact {
     this.tmpPath = store.temp.create('part')
     this.file = createWriteStream(this.tmpPath, { flags: 'wx', mode: 0o644, highWaterMark: WRITE_BUFFER })
     // The worker opens the file by name, so only once it exists.
-    this.file.once('open', () => { if (!this.#discarded) this.#digest = followFile(this.tmpPath) })
+    this.file.once('open', () => { if (!this.#discarded) this.#digest = store.hasher.follow(this.tmpPath) })
     this.#counter = new CountingStream(limit, () => this.#digest?.advance(this.file.bytesWritten))
   }
 
@@ -128,14 +128,22 @@ export class ArtifactStore {
   readonly tmpDir: string
   /** Names every temp file this instance writes under `tmp/`. */
   readonly temp: TempFiles
+  /** Hashes what is written here as it lands; this store's own, stopped by `close()`. */
+  readonly hasher: Hasher
   #ready: Promise<void> | undefined
 
   /** `instanceId` names this instance's temp files (see temp-files.ts). */
-  constructor (dataDir: string, instanceId: string = randomUUID()) {
+  constructor (dataDir: string, instanceId: string = randomUUID(), hasher: Hasher = new FileHasher()) {
     this.dataDir = dataDir
     this.root = path.join(dataDir, 'artifacts')
     this.tmpDir = path.join(dataDir, 'tmp')
     this.temp = new TempFiles(this.tmpDir, instanceId)
+    this.hasher = hasher
+  }
+
+  /** Stops its hashing worker; files written later are hashed on the calling thread. */
+  async close (): Promise<void> {
+    await this.hasher.close()
   }
 
   async init (): Promise<void> {

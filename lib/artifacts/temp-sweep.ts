@@ -1,14 +1,24 @@
 import createDebug from 'debug'
-import type { PulpContext } from '../core/context'
-import { DEFAULT_RUNNER } from '../options'
-import { isAlive, localHost } from '../publish/recovery'
-import { beat, databaseNow, findWorkers, removeWorker } from '../storage/workers'
+import type { Knex } from 'knex'
+import { DEFAULT_RUNNER, type ResolvedOptions } from '../options'
+import type { Dialect } from '../storage/connection'
+import { beat, databaseNow, findWorkers, isAlive, localHost, removeWorker } from '../storage/workers'
+import type { ArtifactStore } from './store'
 import type { SweepJudge } from './temp-files'
 
 const debug = createDebug('pulp:artifacts:temp')
 
 /** Sweeps at least this often, whatever the heartbeat timeout. */
 const MIN_EVERY_MS = 60_000
+
+/** What the sweep uses of its instance's context (core/context.ts), and no more. */
+export interface SweepContext {
+  readonly options: Pick<ResolvedOptions, 'runner'>
+  readonly knex: Knex
+  readonly dialect: Dialect
+  readonly instanceId: string
+  readonly artifacts: ArtifactStore
+}
 
 /**
  * Sweeps `tmp/` at start-up and then every `max(heartbeatTimeout, 60 s)` until `close()`.
@@ -17,7 +27,7 @@ const MIN_EVERY_MS = 60_000
  * a runner beats here, so its downloads and uploads count as alive too.
  */
 export class TempSweeper {
-  readonly #ctx: PulpContext
+  readonly #ctx: SweepContext
   readonly #everyMs: number
   readonly #host = localHost()
   #timer: NodeJS.Timeout | undefined
@@ -26,7 +36,7 @@ export class TempSweeper {
   #beating: Promise<unknown> = Promise.resolve()
   #closed = false
 
-  constructor (ctx: PulpContext, options: { everyMs?: number } = {}) {
+  constructor (ctx: SweepContext, options: { everyMs?: number } = {}) {
     this.#ctx = ctx
     this.#everyMs = options.everyMs ?? Math.max(this.#settings.heartbeatTimeout * 1000, MIN_EVERY_MS)
   }

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express'
-import { errorBody, ValidationError } from '../errors'
+import { ERROR_CODES, errorBody, ValidationError } from '../errors'
 import type { PulpServices } from '../services'
 import { sendEntries } from './listing'
 import { displayPathOf, ENCODED_SEPARATOR } from './paths'
@@ -41,6 +41,6 @@ export function createContentRouter (services: PulpServices): ContentHandler {
       return sendEntries(req, res, [], { displayPath: displayPathOf(req.originalUrl), isRoot: true })
     }
     if (counts !== undefined) counts.not_found++
-    res.status(404).json({ error: { code: 'ERR_PULP_NOT_FOUND', message: `nothing is published at ${req.path}` } })
+    res.status(404).json({ error: { code: ERROR_CODES.NOT_FOUND, message: `nothing is published at ${req.path}` } })
   }
 }

@@ -2,7 +2,7 @@ import { lstatSync, type Stats } from 'node:fs'
 import path from 'node:path'
 import createDebug from 'debug'
 import type { NextFunction, Request, Response } from 'express'
-import { errorBody, httpStatusOf, NotFoundError } from '../errors'
+import { ERROR_CODES, errorBody, httpStatusOf, NotFoundError } from '../errors'
 import { realpath, stat } from './fast-fs'
 import { sendListing } from './listing'
 import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget, type ParseOptions, type RequestPath } from './paths'
@@ -257,7 +257,7 @@ function artifactEtag (real: string, artifacts: string): string | undefined {
  */
 export function parseContentRequest (req: Request, res: Response, options: ParseOptions = {}): RequestPath | undefined {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    sendError(res, 405, { code: 'ERR_PULP_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here` }, { allow: 'GET, HEAD' })
+    sendError(res, 405, { code: ERROR_CODES.METHOD_NOT_ALLOWED, message: `${req.method} is not allowed here` }, { allow: 'GET, HEAD' })
     return undefined
   }
   const parsed = parseRequestPath(req.path, options)

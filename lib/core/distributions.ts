@@ -5,7 +5,7 @@ import { isUniqueViolation, type PageOf } from '../storage/rows'
 import * as store from '../storage/distributions'
 import type { Distribution, DistributionColumns } from '../storage/distributions'
 import type { PulpContext } from './context'
-import type { EvictionResult } from '../pull-through/quota'
+import type { EvictionResult } from '../storage/cache-quota'
 import { onlyFields, requireObject, validateByteLimit, validateId, validatePage, validateRelativePath } from './validate'
 
 const debug = createDebug('pulp:core:distributions')

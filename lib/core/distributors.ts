@@ -1,11 +1,10 @@
 import createDebug from 'debug'
+import type { Knex } from 'knex'
 import { ConflictError, InvalidConfigError, NotFoundError, PulpError, ValidationError } from '../errors'
 import { PluginConfig, assertJson, mergeStoredConfig, type JsonObject } from '../plugins/config'
 import type { ConfigConduit, RelativeUrlClaim, ValidationResult } from '../plugins/distributor'
 import type { DistributorType, PluginRegistry } from '../plugins/registry'
-import { WebDistributor } from '../plugins/web-distributor'
-import { createConfigConduit, type ConduitDeps } from '../publish/conduit'
-import type { PublicationTree } from '../publish/tree'
+import { lockWiring } from '../storage/distributions'
 import * as store from '../storage/distributors'
 import type { RepoDistributor } from '../storage/distributors'
 import type { Repository } from '../storage/repositories'
@@ -58,6 +57,18 @@ export function relativeUrlsOverlap (a: string, b: string): boolean {
   return sa.slice(0, n).every((s, i) => s === sb[i])
 }
 
+/** Where a config conduit reads and writes (the pool, or a transaction) and how it finds relative_url claims. */
+export interface ConduitSource {
+  db: Knex
+  relativeUrlClaims: (relativeUrl: string, excludeRepoId?: string) => Promise<RelativeUrlClaim[]>
+}
+
+/**
+ * Builds the conduit of validateConfig, distributorAdded and distributorRemoved. The publishing
+ * side provides it (it owns the tree a conduit unpublishes from), so this service needs none of it.
+ */
+export type ConfigConduitFactory = (owner: { repoId: string, distributorId: string }, source: ConduitSource) => ConfigConduit
+
 /** What `pulp.distributors` offers code (the service's other members serve the runner and hooks). */
 export type DistributorsApi = Pick<DistributorService, 'add' | 'get' | 'list' | 'update' | 'remove' | 'history'>
 
@@ -67,21 +78,17 @@ export class DistributorService {
   readonly #registry: PluginRegistry
   readonly #repositories: RepositoryService
   readonly #tasks: TaskService
-  readonly conduitDeps: ConduitDeps
-  // Adds and updates run one at a time here, so two cannot both pass a relative_url check.
+  readonly #configConduit: ConfigConduitFactory
+  // Adds and updates of this instance run one at a time (an update reads, merges and writes);
+  // the wiring lock of #validateAndStore keeps other instances out.
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor (ctx: PulpContext, deps: { registry: PluginRegistry, repositories: RepositoryService, tasks: TaskService, tree: PublicationTree }) {
+  constructor (ctx: PulpContext, deps: { registry: PluginRegistry, repositories: RepositoryService, tasks: TaskService, configConduit: ConfigConduitFactory }) {
     this.#ctx = ctx
     this.#registry = deps.registry
     this.#repositories = deps.repositories
     this.#tasks = deps.tasks
-    this.conduitDeps = {
-      knex: ctx.knex,
-      artifacts: ctx.artifacts,
-      tree: deps.tree,
-      relativeUrlClaims: async (url, exclude) => await this.relativeUrlClaims(url, exclude)
-    }
+    this.#configConduit = deps.configConduit
     ctx.beforeRepositoryDelete.push(async (repoId) => { await this.#removeAllOf(repoId) })
   }
 
@@ -89,6 +96,34 @@ export class DistributorService {
     const run = this.#queue.then(work, work)
     this.#queue = run.catch(() => {})
     return await run
+  }
+
+  /**
+   * Validates and stores a distributor's config so that no other instance can store a
+   * conflicting one in between: validation runs first outside (a refusal there is the plugin's
+   * 400), then again with the write, in a transaction holding the wiring lock (SQLite's
+   * IMMEDIATE transactions serialise writers across processes already). A refusal only the
+   * second time means another request stored a conflicting config meanwhile: a ConflictError.
+   * Inside, everything goes through the transaction: a SQLite pool may have one connection.
+   */
+  async #validateAndStore (type: DistributorType, repo: Repository, config: PluginConfig, distributorId: string,
+    write: (trx: Knex.Transaction) => Promise<void>): Promise<void> {
+    await this.#validate(type, repo, config, this.conduit(repo.id, distributorId))
+    await this.#ctx.knex.transaction(async (trx) => {
+      await lockWiring(trx)
+      try {
+        await this.#validate(type, repo, config, this.#conduitOn(trx, repo.id, distributorId))
+      } catch (err: unknown) {
+        if (err instanceof InvalidConfigError) throw new ConflictError(`${err.message} (stored by another request while this one ran)`, { cause: err })
+        throw err
+      }
+      await write(trx)
+    })
+  }
+
+  /** A config conduit whose reads and writes go through `db` (a transaction). */
+  #conduitOn (db: Knex, repoId: string, distributorId: string): ConfigConduit {
+    return this.#configConduit({ repoId, distributorId }, { db, relativeUrlClaims: async (url, exclude) => await this.#claimsIn(db, url, exclude) })
   }
 
   /** The registered type of a stored distributor; a ValidationError if it is not registered. */
@@ -106,7 +141,7 @@ export class DistributorService {
   }
 
   conduit (repoId: string, distributorId: string): ConfigConduit {
-    return createConfigConduit(this.conduitDeps, { repoId, distributorId })
+    return this.#conduitOn(this.#ctx.knex, repoId, distributorId)
   }
 
   async add (repoId: string, input: AddDistributorInput): Promise<RepoDistributor> {
@@ -123,16 +158,16 @@ export class DistributorService {
     if (foreign.length > 0) {
       throw new ValidationError(`distributor type "${type.id}" publishes content of type ${type.types.join(', ')}, but repository "${repo.id}" also holds ${foreign.join(', ')}`)
     }
+    const exists = (): ConflictError => new ConflictError(`repository "${repo.id}" already has a distributor "${id}"`)
     return await this.#serial(async () => {
-      if (await store.findDistributor(this.#ctx.knex, repo.id, id) !== undefined) {
-        throw new ConflictError(`repository "${repo.id}" already has a distributor "${id}"`)
-      }
-      const config = this.configFor(type, stored)
-      await this.#validate(type, repo, config, this.conduit(repo.id, id))
+      if (await store.findDistributor(this.#ctx.knex, repo.id, id) !== undefined) throw exists()
       try {
-        await store.insertDistributor(this.#ctx.knex, { repoId: repo.id, id, typeId: type.id, config: stored, autoPublish })
+        await this.#validateAndStore(type, repo, this.configFor(type, stored), id, async (trx) => {
+          if (await store.findDistributor(trx, repo.id, id) !== undefined) throw exists()
+          await store.insertDistributor(trx, { repoId: repo.id, id, typeId: type.id, config: stored, autoPublish })
+        })
       } catch (err: unknown) {
-        if (isUniqueViolation(err)) throw new ConflictError(`repository "${repo.id}" already has a distributor "${id}"`)
+        if (isUniqueViolation(err)) throw exists()
         throw err
       }
       try {
@@ -184,11 +219,9 @@ export class DistributorService {
       const row = await this.get(repoId, distributorId)
       const type = this.typeOf(row.distributorTypeId)
       const stored = mergeStoredConfig(row.config, change)
-      if (body.distributorConfig !== undefined) {
-        const repo = await this.#repositories.get(repoId)
-        await this.#validate(type, repo, this.configFor(type, stored), this.conduit(repoId, row.id))
-      }
-      await store.updateDistributor(this.#ctx.knex, repoId, row.id, { config: stored, autoPublish })
+      const write = async (db: Knex): Promise<void> => { await store.updateDistributor(db, repoId, row.id, { config: stored, autoPublish }) }
+      if (body.distributorConfig === undefined) await write(this.#ctx.knex)
+      else await this.#validateAndStore(type, await this.#repositories.get(repoId), this.configFor(type, stored), row.id, write)
       return await this.get(repoId, row.id)
     })
   }
@@ -237,15 +270,18 @@ export class DistributorService {
 
   /**
    * Distributors whose served place overlaps `relativeUrl`: their `relative_url` config (stored,
-   * else the registration's default; a web distributor without one uses its repository id).
+   * else the registration's default, else what their class's `defaultRelativeUrl` says).
    */
   async relativeUrlClaims (relativeUrl: string, excludeRepoId?: string): Promise<RelativeUrlClaim[]> {
+    return await this.#claimsIn(this.#ctx.knex, relativeUrl, excludeRepoId)
+  }
+
+  async #claimsIn (db: Knex, relativeUrl: string, excludeRepoId?: string): Promise<RelativeUrlClaim[]> {
     const claims: RelativeUrlClaim[] = []
-    for await (const row of store.iterateAllDistributors(this.#ctx.knex)) {
+    for await (const row of store.iterateAllDistributors(db)) {
       if (excludeRepoId !== undefined && row.repoId === excludeRepoId) continue
       const type = this.#registry.distributorType(row.distributorTypeId)
-      let url = row.config.relative_url ?? type?.defaultConfig.relative_url
-      if (url === undefined && type !== undefined && (type.Class === WebDistributor || type.Class.prototype instanceof WebDistributor)) url = row.repoId
+      const url = row.config.relative_url ?? type?.defaultConfig.relative_url ?? type?.Class.defaultRelativeUrl?.({ id: row.repoId })
       if (typeof url === 'string' && relativeUrlsOverlap(url, relativeUrl)) {
         claims.push({ repoId: row.repoId, distributorId: row.id, distributorTypeId: row.distributorTypeId, relativeUrl: url })
       }

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors'
+import { ERROR_CODES, ValidationError } from '../errors'
 import { cleanupOrphans, type CleanupResult } from '../orphans/cleanup'
 import { endTask, insertRunningTask, type Task } from '../storage/tasks'
 import type { PulpContext } from './context'
@@ -49,7 +49,7 @@ export class OrphanService {
     } catch (err: unknown) {
       this.#ctx.log.part('pulp:orphans').error({ err, taskId }, 'orphan cleanup failed')
       const message = (err as Error)?.message ?? String(err)
-      end = { state: 'failed', result: { result: 'error', summary: message, details: null }, error: { code: 'ERR_PULP_ORPHAN_CLEANUP', message } }
+      end = { state: 'failed', result: { result: 'error', summary: message, details: null }, error: { code: ERROR_CODES.ORPHAN_CLEANUP, message } }
     }
     await endTask(knex, taskId, instanceId, end)
       .catch((err: unknown) => this.#ctx.log.part('pulp:orphans').error({ err, taskId }, 'recording the end of an orphan cleanup failed'))

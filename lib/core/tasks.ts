@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import createDebug from 'debug'
-import { ConflictError, NotFoundError, PulpError, ValidationError } from '../errors'
+import { ConflictError, NotFoundError, TaskTimeoutError, ValidationError } from '../errors'
 import * as tasks from '../storage/tasks'
 import { ENDED_STATES, TASK_STATES, type Task, type TaskState } from '../storage/tasks'
 import type { PageOf } from '../storage/rows'
@@ -19,7 +19,7 @@ export interface ListTasksInput {
 }
 
 export interface WaitOptions {
-  /** Seconds to wait at most; rejects with code ERR_PULP_TIMEOUT after. Default: no limit. */
+  /** Seconds to wait at most; rejects with a TaskTimeoutError (code ERR_PULP_TIMEOUT) after. Default: no limit. */
   timeout?: number
   signal?: AbortSignal
 }
@@ -71,7 +71,7 @@ export class TaskService {
       if (isEnded(task)) return task
       signal?.throwIfAborted()
       const left = deadline - Date.now()
-      if (left <= 0) throw new PulpError(`task "${taskId}" is still ${task.state} after ${timeout} s`, 'ERR_PULP_TIMEOUT')
+      if (left <= 0) throw new TaskTimeoutError(`task "${taskId}" is still ${task.state} after ${timeout} s`)
       // Woken by this process's runner at once; a runner elsewhere is seen by polling.
       const ac = new AbortController()
       const onAbort = (): void => ac.abort()

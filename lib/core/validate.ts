@@ -2,6 +2,9 @@ import { ValidationError } from '../errors'
 import { camelCase, snakeCase } from './naming'
 import type { Page } from '../storage/rows'
 
+// Re-exported for the request validators that import their rules from here.
+export { validateRelativePath } from '../relative-path'
+
 const ID = /^[A-Za-z0-9_.-]+$/
 
 /** Ids of repositories, distributors, consumers, remotes and distributions. */
@@ -10,23 +13,6 @@ export function validateId (value: unknown, field = 'id'): string {
   if (value.length > 255) throw new ValidationError(`"${field}" must be at most 255 characters`)
   if (!ID.test(value) || value === '.' || value === '..') {
     throw new ValidationError(`"${field}" may contain only letters, digits, "-", "_" and "." (and may not be "." or ".."): got ${JSON.stringify(value)}`)
-  }
-  return value
-}
-
-/**
- * A path inside a repository or a published tree: relative, no empty, "." or ".." segment,
- * no backslash or NUL, at most 1024 characters.
- */
-export function validateRelativePath (value: unknown, field = 'relative_path'): string {
-  if (typeof value !== 'string' || value === '') throw new ValidationError(`"${field}" must be a non-empty string`)
-  if (value.length > 1024) throw new ValidationError(`"${field}" must be at most 1024 characters`)
-  if (value.startsWith('/')) throw new ValidationError(`"${field}" must be relative: remove the leading "/"`)
-  if (value.includes('\0')) throw new ValidationError(`"${field}" may not contain a NUL byte`)
-  if (value.includes('\\')) throw new ValidationError(`"${field}" may not contain a backslash; use "/" between segments`)
-  for (const segment of value.split('/')) {
-    if (segment === '') throw new ValidationError(`"${field}" may not contain an empty segment ("//" or a trailing "/")`)
-    if (segment === '..' || segment === '.') throw new ValidationError(`"${field}" may not contain a "${segment}" segment`)
   }
   return value
 }

@@ -1,9 +1,19 @@
 import path from 'node:path'
 import { unlink } from 'node:fs/promises'
 import type { Knex } from 'knex'
-import type { PulpContext } from '../core/context'
+import type { ArtifactStore } from '../artifacts/store'
+import type { ResolvedOptions } from '../options'
+import type { Dialect } from '../storage/connection'
 import { toNumber } from '../storage/rows'
 import { linkedArtifacts } from './publication-links'
+
+/** What a cleanup uses of its instance's context (core/context.ts), and no more. */
+export interface CleanupContext {
+  readonly options: Pick<ResolvedOptions, 'dataDir'>
+  readonly knex: Knex
+  readonly dialect: Dialect
+  readonly artifacts: Pick<ArtifactStore, 'pathOf'>
+}
 
 export interface CleanupResult {
   /** Units that no repository held and no remote path recorded. */
@@ -53,7 +63,7 @@ function unreferencedArtifacts (db: Knex | Knex.Transaction, cutoff: string): Kn
  * writer links its own copy back once its rows are in (see PendingArtifact.commitWith and
  * saveDownload), so bytes that rows point to are never left missing.
  */
-export async function cleanupOrphans (ctx: PulpContext, protectionMinutes: number): Promise<CleanupResult> {
+export async function cleanupOrphans (ctx: CleanupContext, protectionMinutes: number): Promise<CleanupResult> {
   const { knex } = ctx
   const cutoff = new Date(Date.now() - protectionMinutes * 60_000).toISOString()
   const result: CleanupResult = { units: 0, files: 0, bytes: 0 }
@@ -86,7 +96,7 @@ export async function cleanupOrphans (ctx: PulpContext, protectionMinutes: numbe
   return result
 }
 
-async function removeBatch (ctx: PulpContext, batch: string[], cutoff: string, result: CleanupResult): Promise<void> {
+async function removeBatch (ctx: CleanupContext, batch: string[], cutoff: string, result: CleanupResult): Promise<void> {
   const freed = { files: 0, bytes: 0 }
   await ctx.knex.transaction(async (trx) => {
     const rows = await unreferencedArtifacts(trx, cutoff).whereIn('a.sha256', batch).select('a.sha256', 'a.size') as Array<{ sha256: string, size: number | string }>

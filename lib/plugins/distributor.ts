@@ -120,4 +120,13 @@ export abstract class Distributor {
 }
 
 /** A distributor class as the registry takes it. */
-export type DistributorClass = (new () => Distributor) & { metadata: () => DistributorMetadata }
+export type DistributorClass = (new () => Distributor) & {
+  metadata: () => DistributorMetadata
+  /**
+   * Optional: where a distributor of this type without a `relative_url` in its stored or default
+   * config serves `repo` (the `web` distributor: the repository id). Other distributors'
+   * `getRepoDistributorsByRelativeUrl` then count that place as claimed; without it, such a
+   * distributor claims none.
+   */
+  defaultRelativeUrl?: (repo: Readonly<Pick<Repository, 'id'>>) => string
+}

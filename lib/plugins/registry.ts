@@ -104,6 +104,7 @@ export class PluginRegistry {
         ? 'it has publishRepo but no cancelPublishRepo: a distributor that publishes must be able to cancel'
         : 'it has cancelPublishRepo but no publishRepo: define both, or neither for a type that publishes nothing')
     }
+    if (Class.defaultRelativeUrl !== undefined && typeof Class.defaultRelativeUrl !== 'function') fail('a static defaultRelativeUrl must be a function (repo) => string')
     if (options === null || typeof options !== 'object') fail('options must be an object { defaultConfig? }')
     const defaultConfig = options.defaultConfig ?? {}
     if (defaultConfig === null || typeof defaultConfig !== 'object' || Array.isArray(defaultConfig)) fail('defaultConfig must be a JSON object')

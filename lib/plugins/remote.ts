@@ -2,10 +2,11 @@ import type { IncomingMessage } from 'node:http'
 import { FileContent, type ContentTypeClass } from './content'
 import { compilePathGlobs, type PathMatcher } from './path-globs'
 import type { TypeMetadata } from './types'
-import { DEFAULT_READ_TIMEOUT } from '../storage/remotes'
+import type { StoredDigest } from '../storage/remote-bindings'
+import { DEFAULT_READ_TIMEOUT, type RemotePolicy, type RemoteSettings } from '../storage/remotes'
 
-/** `on_demand` saves what it pulls; `streamed` passes it through and saves nothing. */
-export type RemotePolicy = 'on_demand' | 'streamed'
+// Defined beside the rows they describe (storage never imports plugins); part of this interface.
+export type { RemotePolicy, RemoteSettings }
 
 /**
  * How the pull-through keeps a path: `immutable` is saved once and served for ever (and joins
@@ -15,11 +16,7 @@ export type RemotePolicy = 'on_demand' | 'streamed'
 export type Freshness = 'immutable' | 'metadata' | 'streamed'
 
 /** A digest the bytes of a path must have, known from an index (a Release file, a PEP 503 page, ...). */
-export interface UpstreamDigest {
-  algorithm: 'sha256' | 'sha512' | 'sha1'
-  /** Lower-case hexadecimal. */
-  hex: string
-}
+export type UpstreamDigest = StoredDigest
 
 /** Where a path comes from upstream, and what its bytes must hash to when that is known. */
 export interface UpstreamTarget {
@@ -84,35 +81,6 @@ export interface RewrittenMetadata {
   bindings: RemoteBinding[]
 }
 
-/** A stored remote, with its real header values: what a remote type is built from. */
-export interface RemoteSettings {
-  readonly name: string
-  readonly url: string
-  readonly remoteTypeId: string
-  readonly headers: Readonly<Record<string, string>>
-  readonly policy: RemotePolicy
-  /** Seconds; null for undici's default. */
-  readonly connectTimeout: number | null
-  /** Seconds for a whole upstream request, body included; null for none. */
-  readonly totalTimeout: number | null
-  /**
-   * Seconds the upstream may send nothing (before its headers, or within its body) before the
-   * request fails; a stored remote always has one, default 30.
-   */
-  readonly readTimeout?: number
-  readonly proxyUrl: string | null
-  readonly tlsValidation: boolean
-  /** Seconds an upstream 404 is remembered; null or 0 for never. */
-  readonly negativeCacheTtl: number | null
-  /** Globs of the paths that are metadata; null for the type's `defaultMetadataPatterns()`. */
-  readonly metadataPatterns: readonly string[] | null
-  /** Seconds a metadata copy is fresh. */
-  readonly metadataTtl: number
-  /** Seconds after expiry that a copy may still be served while the upstream fails. */
-  readonly staleIfError: number
-  /** Consecutive upstream failures before the remote is marked down. */
-  readonly maxFailures: number
-}
 
 /** A remote type as the registry holds it. */
 export interface RemoteTypeClass<T extends Remote = Remote> {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import createDebug from 'debug'
 import { PulpError, ValidationError } from '../errors'
-import { validateRelativePath } from '../core/validate'
+import { validateRelativePath } from '../relative-path'
 import type { Repository } from '../storage/repositories'
 import type { JsonObject, PluginConfig } from './config'
 import {
@@ -42,14 +42,14 @@ interface WebSettings {
 
 interface Published { relative_url: string, http: boolean, https: boolean }
 
-function settingsOf (repo: Readonly<Repository>, config: PluginConfig): WebSettings {
+function settingsOf (defaultUrl: string, config: PluginConfig): WebSettings {
   const flag = (key: string, fallback: boolean): boolean => {
     const value = config.get(key, fallback)
     if (typeof value !== 'boolean') throw new ValidationError(`"${key}" must be true or false`)
     return value
   }
   return {
-    relativeUrl: validateRelativePath(config.get('relative_url', repo.id), 'relative_url'),
+    relativeUrl: validateRelativePath(config.get('relative_url', defaultUrl), 'relative_url'),
     http: flag('http', true),
     https: flag('https', false),
     manifest: flag('manifest', true)
@@ -77,12 +77,22 @@ export class WebDistributor extends Distributor {
     return { id: 'web', displayName: 'Web: a static tree served over HTTP', types: ['file'] }
   }
 
+  /** Without a `relative_url`, a repository is served at its id. */
+  static defaultRelativeUrl (repo: Readonly<Pick<Repository, 'id'>>): string {
+    return repo.id
+  }
+
+  /** This class's `defaultRelativeUrl`, so a subclass that overrides it is served where it says. */
+  protected defaultUrl (repo: Readonly<Repository>): string {
+    return (this.constructor as typeof WebDistributor).defaultRelativeUrl(repo)
+  }
+
   async validateConfig (repo: Readonly<Repository>, config: PluginConfig, conduit: ConfigConduit): Promise<ValidationResult> {
     const unknown = Object.keys(config.flatten()).filter((k) => !KEYS.includes(k))
     if (unknown.length > 0) return { valid: false, message: `unknown config key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} (known: ${KEYS.join(', ')})` }
     let settings: WebSettings
     try {
-      settings = settingsOf(repo, config)
+      settings = settingsOf(this.defaultUrl(repo), config)
     } catch (err: unknown) {
       if (err instanceof ValidationError) return { valid: false, message: err.message }
       throw err
@@ -104,7 +114,7 @@ export class WebDistributor extends Distributor {
   override async publishRepo (repo: Readonly<Repository>, conduit: PublishConduit, config: PluginConfig): Promise<PublishReport> {
     let settings: WebSettings
     try {
-      settings = settingsOf(repo, config)
+      settings = settingsOf(this.defaultUrl(repo), config)
     } catch (err: unknown) {
       if (err instanceof ValidationError) return conduit.buildFailureReport(err.message)
       throw err
@@ -200,14 +210,14 @@ export class WebDistributor extends Distributor {
   override async cancelPublishRepo (): Promise<void> {}
 
   override createConsumerPayload (repo: Readonly<Repository>, config: PluginConfig): JsonObject {
-    const settings = settingsOf(repo, config)
+    const settings = settingsOf(this.defaultUrl(repo), config)
     return { relative_url: settings.relativeUrl, protocols: protocolsOf(settings), manifest: settings.manifest ? MANIFEST : null }
   }
 
   /** Unpublishes: the links at the configured relative_url and at the one last published. */
   override async distributorRemoved (repo: Readonly<Repository>, config: PluginConfig, conduit: ConfigConduit): Promise<void> {
     const urls = new Set<string>()
-    const configured = config.get('relative_url', repo.id)
+    const configured = config.get('relative_url', this.defaultUrl(repo))
     if (typeof configured === 'string') urls.add(configured)
     const pad = await conduit.getScratchpad() as { published?: Published } | null
     if (pad?.published !== undefined) urls.add(pad.published.relative_url)

@@ -1,8 +1,8 @@
 import createDebug from 'debug'
 import type { Knex } from 'knex'
 import type { ArtifactStore } from '../artifacts/store'
-import { validateRelativePath } from '../core/validate'
-import { PulpError } from '../errors'
+import { validateRelativePath } from '../relative-path'
+import { TaskInterruptedError } from '../errors'
 import { assertJson } from '../plugins/config'
 import type {
   ConfigConduit, PublishConduit, PublishReport, PublishUnit, RelativeUrlClaim, ServeProtocols, UnitCriteria
@@ -153,7 +153,7 @@ export class RunConduit implements PublishConduit {
     // An instance that stalled past its heartbeat timeout lost this task to recovery, and a
     // later publish may already serve newer content: it must not switch the tree back.
     if (!await ownsTask(this.#deps.knex, this.taskId, this.#run.workerId)) {
-      throw new PulpError(`task ${this.taskId} no longer runs on this instance (it was marked interrupted)`, 'ERR_PULP_TASK_INTERRUPTED')
+      throw new TaskInterruptedError(`task ${this.taskId} no longer runs on this instance (it was marked interrupted)`)
     }
     const publication = await this.#deps.tree.finalize(this.workingDir)
     this.#activated = true

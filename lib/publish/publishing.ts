@@ -6,6 +6,7 @@ import type { RepositoryService } from '../core/repositories'
 import { TaskService } from '../core/tasks'
 import type { PluginRegistry } from '../plugins/registry'
 import { AutoPublisher } from './auto-publish'
+import { createConfigConduit, type ConduitDeps } from './conduit'
 import { PublishRunner } from './runner'
 import { PublicationTree } from './tree'
 
@@ -28,10 +29,21 @@ export interface Publishing {
 export function createPublishing (ctx: PulpContext, repositories: RepositoryService, registry: PluginRegistry): Publishing {
   const tree = new PublicationTree(ctx.options.dataDir, ctx.options.publicationGracePeriod)
   const tasks = new TaskService(ctx)
-  const distributors = new DistributorService(ctx, { registry, repositories, tasks, tree })
+  const conduitDeps: ConduitDeps = {
+    knex: ctx.knex,
+    artifacts: ctx.artifacts,
+    tree,
+    relativeUrlClaims: async (url, exclude) => await distributors.relativeUrlClaims(url, exclude)
+  }
+  const distributors: DistributorService = new DistributorService(ctx, {
+    registry,
+    repositories,
+    tasks,
+    configConduit: (owner, { db, relativeUrlClaims }) => createConfigConduit({ ...conduitDeps, knex: db, relativeUrlClaims }, owner)
+  })
   const publisher = new PublishService(ctx, distributors)
   const consumers = new ConsumerService(ctx, { repositories, distributors })
-  const runner = ctx.options.runner === false ? null : new PublishRunner({ ctx, distributors, tree }, ctx.options.runner)
+  const runner = ctx.options.runner === false ? null : new PublishRunner({ ctx, distributors, tree, conduitDeps }, ctx.options.runner)
   const auto = new AutoPublisher(ctx, async (repoId, distributorId) => await publisher.publish(repoId, distributorId))
 
   return {

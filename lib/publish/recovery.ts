@@ -1,58 +1,24 @@
-import os from 'node:os'
-import { readFileSync, readlinkSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import createDebug from 'debug'
 import type { Knex } from 'knex'
+import { ERROR_CODES } from '../errors'
 import type { Dialect } from '../storage/connection'
 import { insertHistory } from '../storage/history'
 import { now } from '../storage/rows'
 import { setLastPublish } from '../storage/distributors'
 import { endOrphanTask, interruptTask, runningTasks, type Task, type TaskError } from '../storage/tasks'
-import { databaseNow, findWorkers, processRuns, pruneWorkers, removeWorker, type Worker } from '../storage/workers'
+import { databaseNow, findWorkers, isAlive, pruneWorkers, removeWorker, type Observer } from '../storage/workers'
 import type { PublicationTree } from './tree'
 
 const debug = createDebug('pulp:publish:recovery')
 
+// Where they were before liveness moved next to the worker rows; pull-through imports them here.
+export { isAlive, localHost, type Observer } from '../storage/workers'
+
 export const INTERRUPTED = Object.freeze({
-  code: 'ERR_PULP_TASK_INTERRUPTED',
+  code: ERROR_CODES.TASK_INTERRUPTED,
   message: 'interrupted: the process running this publish stopped before it ended'
 })
-
-/**
- * Names where this process runs, precisely enough that a pid found in a worker row with the
- * same name is a pid this process can check: the hostname, and on Linux the boot id and pid
- * namespace too, since containers (and cloned VMs) often share a hostname but not their pids.
- */
-export function localHost (): string {
-  const parts = [os.hostname()]
-  try {
-    parts.push(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), readlinkSync('/proc/self/ns/pid'))
-  } catch {
-    // Not Linux: processes with one hostname share one pid space there.
-  }
-  return parts.join(' ')
-}
-
-/** Who judges liveness: this process, where it runs, and the database clock's time. */
-export interface Observer {
-  host: string
-  pid: number
-  /** Milliseconds since the epoch, by the database server's clock (the one heartbeats use). */
-  now: number
-}
-
-/**
- * Whether a worker still runs: its heartbeat is recent and, on this host, its process exists.
- * The process check catches a killed process at once; the heartbeat catches the rest (other
- * hosts, a frozen process, a reused pid) after `heartbeatTimeout`.
- */
-export function isAlive (worker: Worker | undefined, heartbeatTimeoutSeconds: number, observer: Observer): boolean {
-  if (worker === undefined) return false
-  if (observer.now - Date.parse(worker.heartbeat) > heartbeatTimeoutSeconds * 1000) return false
-  // The same pid is this process: another instance in it is alive while it beats.
-  if (worker.hostname !== observer.host || worker.pid === observer.pid) return true
-  return processRuns(worker.pid)
-}
 
 /**
  * Ends a running task of `task.workerId` and records it in the history: as failed with `error`,

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { rm } from 'node:fs/promises'
 import createDebug from 'debug'
 import type { DistributorService } from '../core/distributors'
-import { localFault } from '../errors'
+import { ERROR_CODES, localFault } from '../errors'
 import type { PulpContext } from '../core/context'
 import type { Distributor, PublishReport } from '../plugins/distributor'
 import type { DistributorType } from '../plugins/registry'
@@ -12,7 +12,7 @@ import * as history from '../storage/history'
 import { findRepository, type Repository } from '../storage/repositories'
 import { now } from '../storage/rows'
 import { endTask, type Task, type TaskEnd } from '../storage/tasks'
-import { RunConduit } from './conduit'
+import { RunConduit, type ConduitDeps } from './conduit'
 import { publishFingerprint } from './fingerprint'
 import { isReport } from './report'
 import type { PublicationTree } from './tree'
@@ -23,6 +23,7 @@ export interface RunDeps {
   ctx: PulpContext
   distributors: DistributorService
   tree: PublicationTree
+  conduitDeps: ConduitDeps
 }
 
 /** What the runner holds of a running publish, to cancel it. */
@@ -61,7 +62,7 @@ function fromReport (report: PublishReport, fingerprint: string): Outcome {
   }
   const message = messageOf(report.summary, 'the distributor reported a failure')
   return {
-    end: { state: 'failed', result: { result: 'failed', ...body }, error: { code: 'ERR_PULP_PUBLISH_FAILED', message } },
+    end: { state: 'failed', result: { result: 'failed', ...body }, error: { code: ERROR_CODES.PUBLISH_FAILED, message } },
     history: { result: 'failed', ...body, errorMessage: message }
   }
 }
@@ -80,7 +81,7 @@ function thrown (deps: RunDeps, err: unknown, fallback: string): Outcome {
 
 function codeOf (err: unknown): string {
   const code = (err as { code?: unknown })?.code
-  return typeof code === 'string' ? code : 'ERR_PULP_PUBLISH_ERROR'
+  return typeof code === 'string' ? code : ERROR_CODES.PUBLISH_ERROR
 }
 
 interface Plan {
@@ -96,7 +97,7 @@ async function plan (deps: RunDeps, task: Task, repoId: string, distributorId: s
   const repo = await findRepository(knex, repoId)
   const row = repo === undefined ? undefined : await distributors.findDistributor(knex, repoId, distributorId)
   if (repo === undefined || row === undefined) {
-    return { end: failed('ERR_PULP_NOT_FOUND', `repository "${repoId}" or its distributor "${distributorId}" no longer exists`).end }
+    return { end: failed(ERROR_CODES.NOT_FOUND, `repository "${repoId}" or its distributor "${distributorId}" no longer exists`).end }
   }
   const type = deps.distributors.typeOf(row.distributorTypeId)
   const fingerprint = publishFingerprint({
@@ -122,7 +123,7 @@ async function execute (deps: RunDeps, task: Task, control: RunControl, p: Plan)
   await deps.tree.prepareWorkingDir(workingDir)
   const instance = p.type.create()
   control.instance = instance
-  const conduit = new RunConduit(deps.distributors.conduitDeps, {
+  const conduit = new RunConduit(deps.conduitDeps, {
     owner,
     taskId: task.taskId,
     workerId: deps.ctx.instanceId,
@@ -136,7 +137,7 @@ async function execute (deps: RunDeps, task: Task, control: RunControl, p: Plan)
     signal.throwIfAborted()
     const report: unknown = await instance.publishRepo(p.repo, conduit, deps.distributors.configFor(p.type, p.row.config, task.overrideConfig))
     if (!isReport(report)) {
-      outcome = failed('ERR_PULP_PUBLISH_ERROR', `publishRepo of "${p.type.id}" must return conduit.buildSuccessReport(), buildFailureReport() or buildCancelReport()`)
+      outcome = failed(ERROR_CODES.PUBLISH_ERROR, `publishRepo of "${p.type.id}" must return conduit.buildSuccessReport(), buildFailureReport() or buildCancelReport()`)
     } else {
       // A failure report after a cancel is the cancel's doing; a success stands (the work is served).
       outcome = report.successFlag || report.canceledFlag || !signal.aborted ? fromReport(report, p.fingerprint) : canceled()

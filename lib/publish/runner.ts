@@ -1,9 +1,10 @@
 import createDebug from 'debug'
+import { ERROR_CODES } from '../errors'
 import type { ResolvedRunnerOptions } from '../options'
 import { now } from '../storage/rows'
 import { cancelRequested, claimTasks, type Task } from '../storage/tasks'
-import { beat, removeWorker } from '../storage/workers'
-import { interrupt, localHost, recoverInterrupted } from './recovery'
+import { beat, localHost, removeWorker } from '../storage/workers'
+import { interrupt, recoverInterrupted } from './recovery'
 import { runPublishTask, type RunControl, type RunDeps } from './run-task'
 
 const debug = createDebug('pulp:publish:runner')
@@ -204,7 +205,7 @@ export class PublishRunner {
       for (const id of [...this.#running.keys()]) this.#cancelLocal(id)
       if (!await within(ms, all())) {
         const { knex, instanceId } = this.#deps.ctx
-        const error = { code: 'ERR_PULP_TASK_INTERRUPTED', message: `interrupted: the instance closed at ${now()} and the publish did not stop` }
+        const error = { code: ERROR_CODES.TASK_INTERRUPTED, message: `interrupted: the instance closed at ${now()} and the publish did not stop` }
         for (const { task } of this.#running.values()) {
           await interrupt(knex, this.#deps.tree, { ...task, workerId: instanceId }, error)
             .catch((err: unknown) => { debug('could not mark %s interrupted: %O', task.taskId, err) })

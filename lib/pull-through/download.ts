@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import type { FileHandle } from 'node:fs/promises'
 import createDebug from 'debug'
 import type { TempFiles } from '../artifacts/temp-files'
-import { DigestMismatchError, localFault, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import { DigestMismatchError, ERROR_CODES, localFault, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { UpstreamDigest } from '../plugins/remote'
 import type { StoredRemote } from '../storage/remotes'
 import { upstreamFailure, type UpstreamClients } from './upstream'
@@ -58,12 +58,12 @@ const UPSTREAM: DownloadOrigin = Object.freeze({ kind: 'upstream' })
 
 /** The path was saved elsewhere before this download sent anything; never shown to a client. */
 export class SavedElsewhereError extends PulpError {
-  constructor (message: string) { super(message, 'ERR_PULP_SAVED_ELSEWHERE', { expose: false }) }
+  constructor (message: string) { super(message, ERROR_CODES.SAVED_ELSEWHERE, { expose: false }) }
 }
 
 /** The upstream answered a conditional request 304: the cached copy is good again; never shown to a client. */
 export class NotModifiedError extends PulpError {
-  constructor (message: string) { super(message, 'ERR_PULP_NOT_MODIFIED', { expose: false }) }
+  constructor (message: string) { super(message, ERROR_CODES.NOT_MODIFIED, { expose: false }) }
 }
 
 export interface DownloadSpec {

@@ -3,7 +3,7 @@ import { unlink } from 'node:fs/promises'
 import type { PulpContext } from '../core/context'
 import { linkedArtifacts } from '../orphans/publication-links'
 import { AdvisoryLocks } from '../storage/advisory-locks'
-import { cachedBytes, evictionCandidates, markEvicted, recordServed, type EvictionCandidate, type QuotaScope } from '../storage/cache-quota'
+import { cachedBytes, evictionCandidates, markEvicted, recordServed, type EvictionCandidate, type EvictionResult, type QuotaScope } from '../storage/cache-quota'
 import { distributionsWithQuotas, findDistribution, type Distribution } from '../storage/distributions'
 
 const NS = 'pulp:pull-through:quota'
@@ -19,15 +19,7 @@ const SWEEP_MS = 60_000
 const SAVED_DELAY_MS = 500
 const UNLINKS_AT_ONCE = 8
 
-export interface EvictionResult {
-  /** Artifact files whose bytes went, and how many bytes. */
-  files: number
-  bytes: number
-  /** Bytes the distribution's cache holds afterwards. */
-  cached: number
-  /** Another instance was evicting for the same remote (PostgreSQL): this one left it to it. */
-  busy: boolean
-}
+export type { EvictionResult }
 
 const NOTHING: EvictionResult = Object.freeze({ files: 0, bytes: 0, cached: 0, busy: false })
 

@@ -5,12 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Knex } from 'knex'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
-import { NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import { ERROR_CODES, NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import { PullLeases, type PullLease, type PullProgress, type PullTarget } from '../storage/pull-leases'
-import { localHost } from '../publish/recovery'
 import { findRemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
-import { processRuns } from '../storage/workers'
+import { localHost, processRuns } from '../storage/workers'
 import type { Download, DownloadHead, DownloadOrigin } from './download'
 
 const debug = createDebug('pulp:content:pull-through:shared')
@@ -34,9 +33,9 @@ const TMP_NAME = /^(?:[0-9a-f-]{36}\.)?[0-9a-f-]{36}\.pull$/
 
 /** Errors a follower answers as its leader did; any other failure (the leader closing, ...) is retried. */
 const REPLAYED = new Map<string, (message: string) => PulpError>([
-  ['ERR_PULP_NOT_FOUND', (m) => new NotFoundError(m)],
-  ['ERR_PULP_UPSTREAM', (m) => new UpstreamError(m)],
-  ['ERR_PULP_UPSTREAM_TIMEOUT', (m) => new UpstreamTimeoutError(m)]
+  [ERROR_CODES.NOT_FOUND, (m) => new NotFoundError(m)],
+  [ERROR_CODES.UPSTREAM, (m) => new UpstreamError(m)],
+  [ERROR_CODES.UPSTREAM_TIMEOUT, (m) => new UpstreamTimeoutError(m)]
 ])
 
 export interface Final { size: number, sha256: string }

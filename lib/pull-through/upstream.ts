@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import { Agent, ProxyAgent, type Dispatcher } from 'undici'
 import createDebug from 'debug'
-import { NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import { ERROR_CODES, NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import type { StoredRemote } from '../storage/remotes'
 import { version } from '../version'
 import type { PartLog } from '../log/logger'
@@ -43,7 +43,7 @@ export type UpstreamOutcome = 'success' | 'failure'
 /** Whether an error (of a request or a body) counts against the upstream's health. */
 export function isUpstreamFailure (err: unknown): boolean {
   if (err instanceof UpstreamTimeoutError) return true
-  if (!(err instanceof UpstreamError) || err.code !== 'ERR_PULP_UPSTREAM') return false
+  if (!(err instanceof UpstreamError) || err.code !== ERROR_CODES.UPSTREAM) return false
   return err.upstreamStatus === undefined || err.upstreamStatus >= 500
 }
 

@@ -1,6 +1,17 @@
 import type { Knex } from 'knex'
 import { now, toNumber } from './rows'
 
+/** What one eviction run of a distribution's quota did. */
+export interface EvictionResult {
+  /** Artifact files whose bytes went, and how many bytes. */
+  files: number
+  bytes: number
+  /** Bytes the distribution's cache holds afterwards. */
+  cached: number
+  /** Another instance was evicting for the same remote (PostgreSQL): this one left it to it. */
+  busy: boolean
+}
+
 /** Rows per statement: under SQLite's 999 bound parameters. */
 const CHUNK = 200
 

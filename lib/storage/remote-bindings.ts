@@ -1,19 +1,25 @@
 import type { Knex } from 'knex'
-import type { UpstreamDigest } from '../plugins/remote'
 import { now } from './rows'
+
+/** A digest an index gives for a path's bytes (the plugin interface's `UpstreamDigest`). */
+export interface StoredDigest {
+  algorithm: 'sha256' | 'sha512' | 'sha1'
+  /** Lower-case hexadecimal. */
+  hex: string
+}
 
 const TABLE = 'pulp_remote_bindings'
 
 /** Rows per insert: SQLite takes at most 999 bound values in one statement (6 a row). */
 const CHUNK = 150
 
-const ALGORITHMS = new Set<UpstreamDigest['algorithm']>(['sha256', 'sha512', 'sha1'])
+const ALGORITHMS = new Set<StoredDigest['algorithm']>(['sha256', 'sha512', 'sha1'])
 
 /** Where a path a rewritten index points at is upstream, and the digest that index gave. */
 export interface StoredBinding {
   relativePath: string
   url: string
-  digest?: UpstreamDigest
+  digest?: StoredDigest
 }
 
 interface BindingRow {
@@ -24,7 +30,7 @@ interface BindingRow {
 }
 
 function fromRow (row: BindingRow): StoredBinding {
-  const algorithm = row.digest_algorithm as UpstreamDigest['algorithm'] | null
+  const algorithm = row.digest_algorithm as StoredDigest['algorithm'] | null
   return algorithm !== null && ALGORITHMS.has(algorithm) && row.digest_hex !== null
     ? { relativePath: row.relative_path, url: row.url, digest: { algorithm, hex: row.digest_hex } }
     : { relativePath: row.relative_path, url: row.url }

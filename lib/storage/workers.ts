@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import { readFileSync, readlinkSync } from 'node:fs'
 import type { Knex } from 'knex'
 import type { Dialect } from './connection'
 import { now } from './rows'
@@ -6,7 +7,7 @@ import { now } from './rows'
 /** A runner's heartbeat row: how other runners tell a live instance from a dead one. */
 export interface Worker {
   id: string
-  /** Where the process runs (see `localHost` in publish/recovery): its pid means something only there. */
+  /** Where the process runs (see `localHost`): its pid means something only there. */
   hostname: string
   pid: number
   started: string
@@ -79,4 +80,40 @@ export function processRuns (pid: number): boolean {
 export async function pruneWorkers (knex: Knex, before: string): Promise<number> {
   // Every heartbeat has the same fixed-width UTC format, so text order is time order.
   return await knex(TABLE).where('heartbeat', '<', before).delete()
+}
+
+/**
+ * Names where this process runs, precisely enough that a pid found in a worker row with the
+ * same name is a pid this process can check: the hostname, and on Linux the boot id and pid
+ * namespace too, since containers (and cloned VMs) often share a hostname but not their pids.
+ */
+export function localHost (): string {
+  const parts = [os.hostname()]
+  try {
+    parts.push(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), readlinkSync('/proc/self/ns/pid'))
+  } catch {
+    // Not Linux: processes with one hostname share one pid space there.
+  }
+  return parts.join(' ')
+}
+
+/** Who judges liveness: this process, where it runs, and the database clock's time. */
+export interface Observer {
+  host: string
+  pid: number
+  /** Milliseconds since the epoch, by the database server's clock (the one heartbeats use). */
+  now: number
+}
+
+/**
+ * Whether a worker still runs: its heartbeat is recent and, on this host, its process exists.
+ * The process check catches a killed process at once; the heartbeat catches the rest (other
+ * hosts, a frozen process, a reused pid) after `heartbeatTimeout`.
+ */
+export function isAlive (worker: Worker | undefined, heartbeatTimeoutSeconds: number, observer: Observer): boolean {
+  if (worker === undefined) return false
+  if (observer.now - Date.parse(worker.heartbeat) > heartbeatTimeoutSeconds * 1000) return false
+  // The same pid is this process: another instance in it is alive while it beats.
+  if (worker.hostname !== observer.host || worker.pid === observer.pid) return true
+  return processRuns(worker.pid)
 }

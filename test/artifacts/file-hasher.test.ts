@@ -1,14 +1,20 @@
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import { open, rm, writeFile } from 'node:fs/promises'
-import { followFile, hashFile, hashWorkerRunning, setHashWorkerIdle } from '../../lib/artifacts/file-hasher'
+import { Readable } from 'node:stream'
+import { FileHasher, hashFile } from '../../lib/artifacts/file-hasher'
+import { ArtifactStore } from '../../lib/artifacts/store'
 import { tempDir } from '../support/pulp'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 describe('file hasher', () => {
+  const hasher = new FileHasher()
+  const followFile = (file: string): ReturnType<FileHasher['follow']> => hasher.follow(file)
+  after(async () => { await hasher.close() })
+
   it('hashes a file as it is written, reading only what the writer reported', async () => {
     const dir = await tempDir()
     try {
@@ -90,7 +96,9 @@ describe('file hasher', () => {
 
   it('stops the worker once idle, and starts another for the next file', async () => {
     const dir = await tempDir()
-    setHashWorkerIdle(100)
+    const quick = new FileHasher({ idleMs: 100 })
+    const followFile = (file: string): ReturnType<FileHasher['follow']> => quick.follow(file)
+    const hashWorkerRunning = (): boolean => quick.running
     try {
       const file = path.join(dir, 'again')
       const body = randomBytes(100_000)
@@ -102,7 +110,71 @@ describe('file hasher', () => {
       assert.equal(await followFile(file).digest(body.length), sha(body))
       assert.equal(hashWorkerRunning(), true)
     } finally {
-      setHashWorkerIdle(10_000)
+      await quick.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('gives each hasher its own worker: closing one leaves the other hashing off-thread', async () => {
+    const dir = await tempDir()
+    const a = new FileHasher()
+    const b = new FileHasher()
+    try {
+      const file = path.join(dir, 'shared')
+      const body = randomBytes(300_000)
+      await writeFile(file, body)
+      assert.equal(await a.follow(file).digest(body.length), sha(body))
+      assert.equal(a.running, true)
+      assert.equal(b.running, false, 'b started no worker of its own yet, and shares none')
+      assert.equal(await b.follow(file).digest(body.length), sha(body))
+      assert.equal(b.running, true)
+      await a.close()
+      assert.equal(a.running, false)
+      assert.equal(b.running, true, 'closing a stopped b\'s worker')
+      assert.equal(await b.follow(file).digest(body.length), sha(body))
+      // A closed hasher hashes on the calling thread, still right.
+      assert.equal(await a.follow(file).digest(body.length), sha(body))
+      assert.equal(a.running, false)
+    } finally {
+      await a.close()
+      await b.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('finishes a digest awaited when its hasher closes, on the calling thread', async () => {
+    const dir = await tempDir()
+    const closing = new FileHasher()
+    try {
+      const file = path.join(dir, 'late')
+      const body = randomBytes(4 * 1024 * 1024 + 3)
+      await writeFile(file, body)
+      const digest = closing.follow(file)
+      const answer = digest.digest(body.length)
+      await closing.close()
+      assert.equal(await answer, sha(body))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('gives every artifact store its own hasher, stopped by its close()', async () => {
+    const dir = await tempDir()
+    const one = new ArtifactStore(dir)
+    const two = new ArtifactStore(dir)
+    try {
+      assert.notEqual(one.hasher, two.hasher)
+      await one.init()
+      const body = randomBytes(200_000)
+      const stored = await one.ingest(Readable.from([body]))
+      assert.equal(stored.sha256, sha(body))
+      assert.equal((one.hasher as FileHasher).running, true)
+      assert.equal((two.hasher as FileHasher).running, false)
+      await one.close()
+      assert.equal((one.hasher as FileHasher).running, false)
+    } finally {
+      await one.close()
+      await two.close()
       await rm(dir, { recursive: true, force: true })
     }
   })

@@ -85,6 +85,15 @@ describe('PluginRegistry.registerDistributor', () => {
     assert.match(refusal(NoValidate), /NoValidate.*needs a validateConfig/)
   })
 
+  it('refuses a defaultRelativeUrl that is not a function', () => {
+    class Fixed extends Distributor {
+      static metadata () { return { id: 'x', displayName: 'X', types: ['file'] } }
+      static defaultRelativeUrl = 'fixed'
+      validateConfig () { return valid }
+    }
+    assert.match(refusal(Fixed), /Fixed.*defaultRelativeUrl must be a function/)
+  })
+
   it('refuses publishRepo without cancelPublishRepo', () => {
     class PublishOnly extends Distributor {
       static metadata () { return { id: 'x', displayName: 'X', types: ['file'] } }

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { Distributor, type DistributorMetadata, type ValidationResult } from '../../lib'
 import { dialects } from '../support/databases'
 import { startPulp, type TestPulp } from '../support/pulp'
 import { API, addFile, api } from '../support/publish-env'
@@ -157,6 +158,21 @@ for (const d of dialects()) {
       await api(t).post(`${API}/repositories/${r}/distributors`).send({ distributor_type_id: 'web', distributor_config: { relative_url: `pub/${r}` } }).expect(201)
       await api(t).post(`${API}/repositories/${r}/distributors`).send({ distributor_type_id: 'looker', distributor_config: { relative_url: 'pub' } }).expect(201)
       assert.deepEqual(seen.at(-1), [{ repoId: r, distributorId: 'web', distributorTypeId: 'web', relativeUrl: `pub/${r}` }])
+    })
+
+    it('counts the place a type\'s defaultRelativeUrl names for a distributor without relative_url', async () => {
+      class Mirrored extends Distributor {
+        static metadata (): DistributorMetadata { return { id: 'mirrored', displayName: 'Mirrored', types: ['file'] } }
+        static defaultRelativeUrl (repo: { id: string }): string { return `mirror/${repo.id}` }
+        validateConfig (): ValidationResult { return { valid: true } }
+      }
+      t.pulp.registry.registerDistributor(Mirrored)
+      const r = await repo()
+      await api(t).post(`${API}/repositories/${r}/distributors`).send({ distributor_type_id: 'mirrored' }).expect(201)
+      const other = await repo()
+      const res = await api(t).post(`${API}/repositories/${other}/distributors`).send({ distributor_type_id: 'web', distributor_config: { relative_url: 'mirror' } }).expect(400)
+      assert.equal(res.body.error.message, `relative_url "mirror" overlaps "mirror/${r}" of distributor "mirrored" of repository "${r}"`)
+      await api(t).post(`${API}/repositories/${other}/distributors`).send({ distributor_type_id: 'web', distributor_config: { relative_url: 'mirrors' } }).expect(201)
     })
 
     it('works the same through the programmatic API', async () => {

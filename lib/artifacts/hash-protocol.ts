@@ -1,0 +1,20 @@
+/** Bytes read per call while hashing, by the worker and by the calling-thread fallback. */
+export const STEP = 1024 * 1024
+
+/**
+ * What the calling thread tells the hashing worker about a job (a file being written):
+ * `open` it, bytes up to `upTo` are on disk (`advance`), it is complete at `size` bytes and
+ * its digest is wanted (`finish`), or it is abandoned (`drop`).
+ */
+export type HashRequest =
+  | { op: 'open', id: number, path: string }
+  | { op: 'advance', id: number, upTo: number }
+  | { op: 'finish', id: number, size: number }
+  | { op: 'drop', id: number }
+
+/** The worker's answer to `finish`: the sha256 (hex), or why it could not be computed. */
+export interface HashReply {
+  id: number
+  sha256?: string
+  error?: string
+}
