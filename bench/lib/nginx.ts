@@ -1,0 +1,96 @@
+/**
+ * Debian's nginx, started in the foreground on a loopback port of its own with a generated
+ * configuration in a directory of its own (pid, logs and temp files there): the bench's peer,
+ * and the front server of the accel test. Stopped by its own pid.
+ */
+import path from 'node:path'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { connect, createServer } from 'node:net'
+
+/** The nginx binary: on PATH, else Debian's /usr/sbin/nginx (not on a normal user's PATH); undefined when absent. */
+export function nginxBinary (): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin']
+  return dirs.filter((d) => path.isAbsolute(d)).map((d) => path.join(d, 'nginx')).find((file) => existsSync(file))
+}
+
+/** A port free on 127.0.0.1 a moment ago (taken by binding port 0). */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+export interface NginxServer {
+  port: number
+  /** `http://127.0.0.1:<port>` */
+  origin: string
+  process: ChildProcess
+  stop: () => Promise<void>
+}
+
+/**
+ * Starts nginx with `http` (server blocks and the like, `{port}` replaced by the port it gets)
+ * inside an http block that keeps every file nginx writes under `dir`. Resolves once the port
+ * accepts connections; rejects with nginx's own error log when it does not start.
+ */
+export async function startNginx (dir: string, http: string, options: { workers?: number } = {}): Promise<NginxServer> {
+  const binary = nginxBinary()
+  if (binary === undefined) throw new Error('nginx is not installed (apt-get install -y nginx)')
+  await mkdir(path.join(dir, 'temp'), { recursive: true })
+  const port = await freePort()
+  const temp = (name: string): string => `${name}_temp_path ${path.join(dir, 'temp', name)};`
+  const conf = [
+    // Workers run as `nobody` under a root master and could not read a private temp dir.
+    process.getuid?.() === 0 ? 'user root;' : '',
+    `worker_processes ${options.workers ?? 1};`,
+    `pid ${path.join(dir, 'nginx.pid')};`,
+    `error_log ${path.join(dir, 'error.log')} warn;`,
+    'events { worker_connections 1024; }',
+    'http {',
+    '  access_log off;',
+    '  default_type application/octet-stream;',
+    `  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}`,
+    http.replaceAll('{port}', String(port)),
+    '}'
+  ].join('\n')
+  const file = path.join(dir, 'nginx.conf')
+  await writeFile(file, conf + '\n')
+  // -e: the error log before the configuration is read, which would otherwise be /var/log/nginx.
+  const child = spawn(binary, ['-p', dir, '-c', file, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.kill('SIGQUIT') // graceful: workers finish their responses
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(timer)
+  }
+  const deadline = Date.now() + 10_000
+  while (!await accepts(port)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop()
+      const log = await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '')
+      throw new Error(`nginx did not start on port ${port}: ${stderr}${log}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return { port, origin: `http://127.0.0.1:${port}`, process: child, stop }
+}
+
+async function accepts (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => resolve(false))
+  })
+}
