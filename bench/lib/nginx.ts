@@ -5,9 +5,10 @@
  */
 import path from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
+import type { MeasureContext } from './measure'
 
 /** The nginx binary: on PATH, else Debian's /usr/sbin/nginx (not on a normal user's PATH); undefined when absent. */
 export function nginxBinary (): string | undefined {
@@ -33,7 +34,30 @@ export interface NginxServer {
   /** `http://127.0.0.1:<port>` */
   origin: string
   process: ChildProcess
+  /** CPU time (user + system, µs) of the master and its workers so far. */
+  cpu: () => number
   stop: () => Promise<void>
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const TICK_US = 1_000_000 / 100
+
+/** utime + stime (µs) of `pid` and of its children, from /proc; 0 where /proc cannot say. */
+function treeCpu (pid: number): number {
+  let total = 0
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue // gone meanwhile
+    }
+    // The name in parentheses may hold spaces: fields are counted after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(entry) === pid || Number(fields[1]) === pid) total += (Number(fields[11]) + Number(fields[12])) * TICK_US
+  }
+  return total
 }
 
 /**
@@ -41,7 +65,7 @@ export interface NginxServer {
  * inside an http block that keeps every file nginx writes under `dir`. Resolves once the port
  * accepts connections; rejects with nginx's own error log when it does not start.
  */
-export async function startNginx (dir: string, http: string, options: { workers?: number } = {}): Promise<NginxServer> {
+export async function startNginx (dir: string, http: string, options: { workers?: number, cpus?: string } = {}): Promise<NginxServer> {
   const binary = nginxBinary()
   if (binary === undefined) throw new Error('nginx is not installed (apt-get install -y nginx)')
   await mkdir(path.join(dir, 'temp'), { recursive: true })
@@ -64,7 +88,11 @@ export async function startNginx (dir: string, http: string, options: { workers?
   const file = path.join(dir, 'nginx.conf')
   await writeFile(file, conf + '\n')
   // -e: the error log before the configuration is read, which would otherwise be /var/log/nginx.
-  const child = spawn(binary, ['-p', dir, '-c', file, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const args = ['-p', dir, '-c', file, '-e', path.join(dir, 'error.log'), '-g', 'daemon off;']
+  // Pinned before it forks its workers (taskset execs nginx under the same pid).
+  const child = options.cpus === undefined
+    ? spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn('taskset', ['-c', options.cpus, binary, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
   const stop = async (): Promise<void> => {
@@ -84,7 +112,7 @@ export async function startNginx (dir: string, http: string, options: { workers?
     }
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  return { port, origin: `http://127.0.0.1:${port}`, process: child, stop }
+  return { port, origin: `http://127.0.0.1:${port}`, process: child, cpu: () => child.pid === undefined ? 0 : treeCpu(child.pid), stop }
 }
 
 async function accepts (port: number): Promise<boolean> {
@@ -93,4 +121,16 @@ async function accepts (port: number): Promise<boolean> {
     socket.once('connect', () => { socket.destroy(); resolve(true) })
     socket.once('error', () => resolve(false))
   })
+}
+
+/**
+ * The bench's nginx peer for a measure, under `ctx.tmp` and pinned like our servers: one
+ * worker, as we run one Node process. Null, with a note in the log, when nginx is absent.
+ */
+export async function benchNginx (ctx: MeasureContext, name: string, http: string): Promise<NginxServer | null> {
+  if (nginxBinary() === undefined) {
+    ctx.log('nginx is not installed (apt-get install -y nginx): no nginx column')
+    return null
+  }
+  return await startNginx(path.join(ctx.tmp, `nginx-${name}`), http, { workers: 1, cpus: ctx.server().cpus })
 }
