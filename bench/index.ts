@@ -26,7 +26,8 @@ const MEASURES = [
   { id: 'push', number: 8, title: 'push vs cp -r + sha256sum' },
   { id: 'metrics-overhead', number: 9, title: 'metrics on vs off' },
   { id: 'orphan-cleanup', number: 10, title: 'orphan cleanup vs bare unlink loop' },
-  { id: 'pull-through-freshness', number: 11, title: 'pull-through freshness' }
+  { id: 'pull-through-freshness', number: 11, title: 'pull-through freshness' },
+  { id: 'accel', number: 12, title: 'large file: nginx + us with accel vs nginx alone' }
 ] as const
 
 async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {
