@@ -108,9 +108,14 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * Answers a GET or HEAD for one regular file with RFC 9110 semantics: validators,
  * conditional requests (412, 304), byte ranges (206, multipart/byteranges, 416) and If-Range.
  *
- * Resolves with the body bytes sent (0 for 304, 412, 416 and HEAD) once the response is done
- * or the client has gone (a client that left early counts what was announced). Rejects only while nothing
- * has been sent (the file could not be opened or read), so the caller can still answer.
+ * With `options.accel`, a file of at least its `minSize` that the front server would answer
+ * as we would goes out as headers and an internal redirect, no body (see frontServerAgrees).
+ *
+ * Resolves with the body bytes sent (0 for 304, 412, 416 and HEAD; for a redirect, the bytes
+ * the front server is asked to send) once the response is done or the client has gone (a
+ * client that left early counts what was announced). Rejects only while nothing has been
+ * sent (the file could not be opened or read, or is not the one checked), so the caller can
+ * still answer.
  *
  * @example
  * const st = await fs.promises.stat(file)
