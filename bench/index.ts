@@ -27,7 +27,7 @@ const MEASURES = [
   { id: 'metrics-overhead', number: 9, title: 'metrics on vs off' },
   { id: 'orphan-cleanup', number: 10, title: 'orphan cleanup vs bare unlink loop' },
   { id: 'pull-through-freshness', number: 11, title: 'pull-through freshness' },
-  { id: 'accel', number: 12, title: 'large file: nginx + us with accel vs nginx alone' }
+  { id: 'accel', number: 12, title: 'large files: nginx + us with accel vs nginx alone' }
 ] as const
 
 async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {

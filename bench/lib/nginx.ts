@@ -135,23 +135,33 @@ export async function benchNginx (ctx: MeasureContext, name: string, http: strin
   return await startNginx(path.join(ctx.tmp, `nginx-${name}`), http, { workers: 1, cpus: ctx.server().cpus })
 }
 
+/** The `proxy_cache_path` (zone `pulp`) that proxyCacheLocation uses, under `dir`. */
+export function proxyCachePath (dir: string): string {
+  return `proxy_cache_path ${path.join(dir, 'proxy-cache')} levels=1:2 keys_zone=pulp:10m max_size=20g inactive=1h use_temp_path=off;`
+}
+
 /**
  * nginx's pull-through: `proxy_cache` with `proxy_cache_lock` in front of `upstream`
  * (`127.0.0.1:<port>`) for `location`, every 200 kept an hour (the bench upstream sends no
  * freshness of its own). `X-Cache-Status` says MISS or HIT.
  */
-export function proxyCacheConfig (dir: string, upstream: number, location: string): string {
-  return `proxy_cache_path ${path.join(dir, 'proxy-cache')} levels=1:2 keys_zone=pulp:10m max_size=20g inactive=1h use_temp_path=off;
-    server {
-      listen 127.0.0.1:{port};
-      sendfile on;
-      tcp_nopush on;
-      location ${location} {
+export function proxyCacheLocation (upstream: number, location: string): string {
+  return `location ${location} {
         proxy_pass http://127.0.0.1:${upstream};
         proxy_cache pulp;
         proxy_cache_lock on;
         proxy_cache_valid 200 1h;
         add_header X-Cache-Status $upstream_cache_status;
-      }
+      }`
+}
+
+/** A server of nginx's pull-through alone (see proxyCacheLocation). */
+export function proxyCacheConfig (dir: string, upstream: number, location: string): string {
+  return `${proxyCachePath(dir)}
+    server {
+      listen 127.0.0.1:{port};
+      sendfile on;
+      tcp_nopush on;
+      ${proxyCacheLocation(upstream, location)}
     }`
 }
