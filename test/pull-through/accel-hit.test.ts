@@ -1,9 +1,8 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
-import { mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { rename, symlink, unlink } from 'node:fs/promises'
 import path from 'node:path'
+import { makeFixture, type ContentFixture } from '../support/content-tree'
 import { serveFile, testBytes } from '../support/upstream-faults'
 import { sha256, startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
 
@@ -11,17 +10,16 @@ import { sha256, startPullThrough, type PullThroughFixture } from '../support/up
 // still streams, and the containment check still decides what may be named.
 describe('pull-through HIT with accel', () => {
   let f: PullThroughFixture
-  let outside: string
-  const secret = `OUTSIDE-SECRET-${randomBytes(8).toString('hex')}`
+  // Only its secret file is used: a file outside every store.
+  let outside: ContentFixture
   before(async () => {
     f = await startPullThrough({ accel: { header: 'X-Accel-Redirect', prefix: '/_f', minSize: 0 } })
     await f.wire('mirror')
-    outside = await mkdtemp(path.join(os.tmpdir(), 'pulp-outside-'))
-    await writeFile(path.join(outside, 'secret.txt'), secret)
+    outside = await makeFixture()
   })
   after(async () => {
     await f?.cleanup()
-    await rm(outside, { recursive: true, force: true })
+    await outside?.cleanup()
   })
 
   const artifactOf = (body: Buffer): string => `artifacts/${sha256(body).slice(0, 2)}/${sha256(body).slice(2)}`
@@ -66,13 +64,13 @@ describe('pull-through HIT with accel', () => {
     assert.ok((await f.get('mirror/link.bin')).headers['x-accel-redirect'] !== undefined)
     const file = path.join(f.t.dataDir, artifactOf(body))
     await rename(file, `${file}.kept`)
-    await symlink(path.join(outside, 'secret.txt'), file)
+    await symlink(outside.secretPath, file)
     try {
       for (let i = 0; i < 5; i++) {
         const res = await f.get('mirror/link.bin')
         assert.equal(res.status, 404)
         assert.equal(res.headers['x-accel-redirect'], undefined)
-        assert.ok(!res.body.toString().includes(secret))
+        assert.ok(!res.body.toString().includes(outside.secret))
       }
     } finally {
       await unlink(file)
