@@ -348,19 +348,27 @@ async function stream (
   if (length <= SMALL_BODY || budgeted) {
     // One read and one write: a stream's machinery would cost more than the bytes.
     let into: Buffer | undefined
+    let release = (): void => {}
     if (budgeted) {
       wholeInFlight += length
       const buffer = into = takeWholeBuffer()
-      whenOver(res, () => {
+      // Back once the response is over and the read filling it has finished, whichever comes
+      // last: a client that leaves mid-read must not hand the buffer to another response
+      // while the thread pool still writes this file into it.
+      let pending = 2
+      release = () => {
+        if (--pending > 0) return
         wholeInFlight -= length
         giveWholeBuffer(buffer)
-      })
+      }
+      whenOver(res, release)
     }
     let body: Buffer
     try {
       body = await readAt(fd, length, start, into)
     } finally {
       closeFd(fd)
+      release()
     }
     if (body.length !== length) throw new Error(`${file.path} changed while being read`)
     if (res.destroyed) return
