@@ -69,6 +69,17 @@ export async function startNginx (dir: string, http: string, options: { workers?
   const binary = nginxBinary()
   if (binary === undefined) throw new Error('nginx is not installed (apt-get install -y nginx)')
   await mkdir(path.join(dir, 'temp'), { recursive: true })
+  // The port found free may be taken before nginx binds it (other suites run alongside).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(binary, dir, http, options)
+    } catch (err: unknown) {
+      if (attempt >= 3 || !(err as Error).message.includes('Address already in use')) throw err
+    }
+  }
+}
+
+async function startOnce (binary: string, dir: string, http: string, options: { workers?: number, cpus?: string }): Promise<NginxServer> {
   const port = await freePort()
   const temp = (name: string): string => `${name}_temp_path ${path.join(dir, 'temp', name)};`
   const conf = [
@@ -104,7 +115,11 @@ export async function startNginx (dir: string, http: string, options: { workers?
     clearTimeout(timer)
   }
   const deadline = Date.now() + 10_000
-  while (!await accepts(port)) {
+  // Its own pid in its pid file: nginx has bound every port (the port alone could answer for another process).
+  const pidFile = path.join(dir, 'nginx.pid')
+  const ready = async (): Promise<boolean> =>
+    (await readFile(pidFile, 'utf8').catch(() => '')).trim() === String(child.pid) && await accepts(port)
+  while (!await ready()) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop()
       const log = await readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '')
