@@ -1,13 +1,16 @@
 /**
  * 3. Cold pull vs direct upstream: time to first byte and throughput of one large file
  * fetched through a distribution that has never seen it (MISS: fetched, streamed to the
- * client, written to tmp/ and hashed, then saved) versus fetched straight from the upstream.
+ * client, written to tmp/ and hashed, then saved) versus fetched straight from the upstream;
+ * and nginx's `proxy_cache` (with `proxy_cache_lock`) pulling the same from the same
+ * upstream, the ceiling.
  */
 import { formatBytes, MiB } from './lib/bytes'
 import { timedRequest, untilHit, type TimedResponse } from './lib/http'
 import { bySize, roundsOf, runMeasure, smallerNote, type MeasureContext } from './lib/measure'
+import { benchNginx, proxyCacheConfig, type NginxServer } from './lib/nginx'
 import { startPullSetup } from './lib/pull-setup'
-import { median, ratioLine, spread, type Line } from './lib/report'
+import { median, pairedRatio, ratioLine, spread, type Line } from './lib/report'
 
 const TITLE = 'cold pull vs direct upstream'
 
@@ -22,7 +25,12 @@ runMeasure(3, TITLE, async (ctx: MeasureContext) => {
   const setup = await startPullSetup(ctx)
   const direct: TimedResponse[] = []
   const pulled: TimedResponse[] = []
+  const cached: TimedResponse[] = []
+  let nginx: NginxServer | null = null
   try {
+    nginx = await benchNginx(ctx, 'proxy-cache', proxyCacheConfig(ctx.tmp, setup.upstream.ready.port, '/bytes/'))
+    const viaNginx = (name: string): string => `${nginx?.origin ?? ''}/bytes/${size}/${name}`
+    const sides = nginx === null ? ['direct', 'pulled'] as const : ['direct', 'pulled', 'nginx'] as const
     // Unmeasured pairs first: connections, JIT and the first distribution lookup warm up.
     const warmSize = bySize(ctx, { full: 32 * MiB, quick: 32 * MiB, smoke: MiB })
     for (let i = 0; i < 2; i++) {
@@ -30,10 +38,12 @@ runMeasure(3, TITLE, async (ctx: MeasureContext) => {
       const warm = setup.pulled(warmSize, `warm-pulled-${i}`)
       expectWhole(await timedRequest(warm), warmSize, warm)
       await untilHit(warm)
+      if (nginx !== null) expectWhole(await timedRequest(`${nginx.origin}/bytes/${warmSize}/warm-nginx-${i}`), warmSize, 'nginx warm-up')
     }
     for (let i = 0; i < repeats; i++) {
-      for (const side of i % 2 === 0 ? ['direct', 'pulled'] as const : ['pulled', 'direct'] as const) {
-        const url = side === 'direct' ? setup.direct(size, `direct-${i}`) : setup.pulled(size, `pulled-${i}`)
+      // Each side goes first in turn, so drift falls on all of them.
+      for (const side of sides.map((_, k) => sides[(k + i) % sides.length])) {
+        const url = side === 'direct' ? setup.direct(size, `direct-${i}`) : side === 'pulled' ? setup.pulled(size, `pulled-${i}`) : viaNginx(`nginx-${i}`)
         const cpu0 = side === 'pulled' ? await setup.server.rpc.call<NodeJS.CpuUsage>('cpu') : undefined
         const r = await timedRequest(url)
         expectWhole(r, size, url)
@@ -46,6 +56,9 @@ runMeasure(3, TITLE, async (ctx: MeasureContext) => {
           // The save (link and rows) finishes after the body; the next fetch starts after it.
           await untilHit(url)
           pulled.push(r)
+        } else if (side === 'nginx') {
+          if (r.headers['x-cache-status'] !== 'MISS') throw new Error(`${url} was not a MISS in nginx's cache`)
+          cached.push(r)
         } else {
           direct.push(r)
         }
@@ -53,14 +66,19 @@ runMeasure(3, TITLE, async (ctx: MeasureContext) => {
       }
     }
   } finally {
+    await nginx?.stop()
     await setup.stop()
   }
   const ttfb = { ours: pulled.map((r) => r.ttfbMs), peer: direct.map((r) => r.ttfbMs) }
   const rate = { ours: pulled.map((r) => size / MiB / (r.totalMs / 1000)), peer: direct.map((r) => size / MiB / (r.totalMs / 1000)) }
   const label = `${formatBytes(size)}${smallerNote(ctx, '256 MiB')}`
+  const nginxOf = (ours: number[], theirs: number[]): Pick<Line, 'nginx' | 'nginxRatio'> =>
+    nginx === null ? { nginx: null, nginxRatio: null } : { nginx: median(theirs), nginxRatio: pairedRatio(ours, theirs) }
+  const cachedTtfb = cached.map((r) => r.ttfbMs)
+  const cachedRate = cached.map((r) => size / MiB / (r.totalMs / 1000))
   const lines: Line[] = [
-    ratioLine({ measure: 3, title: TITLE, case: `${label}, time to first byte`, unit: 'ms', ours: median(ttfb.ours), peer: median(ttfb.peer), samples: ttfb, note: `+${(median(ttfb.ours) - median(ttfb.peer)).toFixed(1)} ms; median of ${repeats}` }, { op: '<=', value: 1.2 }),
-    ratioLine({ measure: 3, title: TITLE, case: `${label}, throughput`, unit: 'MiB/s', ours: median(rate.ours), peer: median(rate.peer), samples: rate, note: `spread ${spread(rate.ours).toFixed(0)}%/${spread(rate.peer).toFixed(0)}%` }, { op: '>=', value: 0.8 })
+    ratioLine({ measure: 3, title: TITLE, case: `${label}, time to first byte`, unit: 'ms', ours: median(ttfb.ours), peer: median(ttfb.peer), samples: ttfb, note: `+${(median(ttfb.ours) - median(ttfb.peer)).toFixed(1)} ms; median of ${repeats}`, ...nginxOf(ttfb.ours, cachedTtfb) }, { op: '<=', value: 1.2 }),
+    ratioLine({ measure: 3, title: TITLE, case: `${label}, throughput`, unit: 'MiB/s', ours: median(rate.ours), peer: median(rate.peer), samples: rate, note: `spread ${spread(rate.ours).toFixed(0)}%/${spread(rate.peer).toFixed(0)}%`, ...nginxOf(rate.ours, cachedRate) }, { op: '>=', value: 0.8 })
   ]
   return lines
 })

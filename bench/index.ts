@@ -28,7 +28,8 @@ const MEASURES = [
   { id: 'orphan-cleanup', number: 10, title: 'orphan cleanup vs bare unlink loop' },
   { id: 'pull-through-freshness', number: 11, title: 'pull-through freshness' },
   { id: 'python-hit', number: 12, title: 'python remote warm hits' },
-  { id: 'npm-hit', number: 13, title: 'npm remote warm hits' }
+  { id: 'npm-hit', number: 13, title: 'npm remote warm hits' },
+  { id: 'accel', number: 14, title: 'large files: nginx + us with accel vs nginx alone' }
 ] as const
 
 async function runOne (buildDir: string, id: string, argv: string[], timeoutMs: number): Promise<Line[]> {

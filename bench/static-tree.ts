@@ -1,7 +1,8 @@
 /**
  * 1. Static tree vs express.static: the same files (1 KiB, 1 MiB) published by the `web`
  * distributor (a tree of symlinks into the artifact store, served by pulp-middleware) and
- * copied into a plain directory served by `express.static`, each in its own Express app.
+ * copied into a plain directory served by `express.static`, each in its own Express app; and
+ * the same plain directory served by nginx (`alias`, sendfile), the ceiling.
  */
 import path from 'node:path'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -11,6 +12,7 @@ import { compareLoad, loadLines, type LoadCase } from './lib/compare-load'
 import { publishFiles, withPulp } from './lib/fixtures'
 import { timedRequest } from './lib/http'
 import { runMeasure, type MeasureContext } from './lib/measure'
+import { benchNginx, type NginxServer } from './lib/nginx'
 import type { PulpServerArgs } from './servers/pulp'
 import type { StaticServerArgs } from './servers/static'
 
@@ -36,7 +38,14 @@ runMeasure(1, TITLE, async (ctx: MeasureContext) => {
   for (const f of files) await writeFile(path.join(plain, 'bench', 'files', f.name), f.body)
 
   const children: Array<Child<unknown>> = []
+  let nginx: NginxServer | null = null
   try {
+    nginx = await benchNginx(ctx, 'static', `server {
+      listen 127.0.0.1:{port};
+      sendfile on;
+      tcp_nopush on;
+      location /static/ { alias ${plain}/; }
+    }`)
     const ours = await startChild<{ port: number }>('servers/pulp.ts', { dataDir } satisfies PulpServerArgs, ctx.server())
     children.push(ours)
     const peer = await startChild<{ port: number }>('servers/static.ts', { root: plain, mount: '/static' } satisfies StaticServerArgs, ctx.server())
@@ -45,18 +54,21 @@ runMeasure(1, TITLE, async (ctx: MeasureContext) => {
     children.push(load)
     const oursUrl = (f: { name: string }): string => `http://127.0.0.1:${ours.ready.port}/pulp/content/bench/files/${f.name}`
     const peerUrl = (f: { name: string }): string => `http://127.0.0.1:${peer.ready.port}/static/bench/files/${f.name}`
+    const nginxUrl = (f: { name: string }): string => `${nginx?.origin ?? ''}/static/bench/files/${f.name}`
     for (const f of files) {
       await expectBody(oursUrl(f), f.body)
       await expectBody(peerUrl(f), f.body)
+      if (nginx !== null) await expectBody(nginxUrl(f), f.body)
     }
     const cases: LoadCase[] = []
     for (const f of files) {
       for (const connections of CONNECTIONS) {
-        cases.push({ name: `${formatBytes(f.body.length)}, ${connections} conns`, ours: oursUrl(f), peer: peerUrl(f), connections, servers: { ours, peer } })
+        cases.push({ name: `${formatBytes(f.body.length)}, ${connections} conns`, ours: oursUrl(f), peer: peerUrl(f), connections, servers: { ours, peer }, nginx: nginx === null ? null : { url: nginxUrl(f), cpu: nginx.cpu } })
       }
     }
     return loadLines(1, TITLE, await compareLoad(ctx, load, cases), { op: '>=', value: 1.1 })
   } finally {
     for (const c of children.reverse()) await c.stop()
+    await nginx?.stop()
   }
 })

@@ -1,6 +1,6 @@
 export { pulpMiddleware } from './middleware'
 export type { PulpMiddleware } from './middleware'
-export type { PulpOptions, RunnerOptions, AuthorizeFn } from './options'
+export type { PulpOptions, RunnerOptions, AuthorizeFn, AccelOptions, AccelHeader } from './options'
 export {
   PulpError, ValidationError, InvalidConfigError, NotFoundError, ConflictError, PayloadTooLargeError,
   UnsupportedMediaTypeError, UnauthorizedError, ForbiddenError, UpstreamError, UpstreamTimeoutError,

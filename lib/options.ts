@@ -21,6 +21,22 @@ export interface RunnerOptions {
   heartbeatTimeout?: number
 }
 
+/** The front server's internal redirect (CONTRACT 14): nginx's or Apache mod_xsendfile's header. */
+export type AccelHeader = 'X-Accel-Redirect' | 'X-Sendfile'
+
+export interface AccelOptions {
+  /** `X-Accel-Redirect` (nginx: a URI on an `internal` location) or `X-Sendfile` (Apache mod_xsendfile: a file path, which it URL-decodes). */
+  header: AccelHeader
+  /**
+   * What stands for `dataDir` in the header's value: the `internal` location's URI prefix for
+   * nginx (`/_pulp_files/`), the directory as the front server sees it for X-Sendfile
+   * (`/srv/pulp-data/`). A slash is added at the end when it has none.
+   */
+  prefix: string
+  /** Files smaller than this many bytes are sent by the middleware itself. Default 1 MiB. */
+  minSize?: number
+}
+
 export interface PulpOptions {
   dataDir?: string
   database?: Knex.Config | Knex
@@ -48,6 +64,21 @@ export interface PulpOptions {
    * counts nothing (the bench compares both).
    */
   metrics?: boolean
+  /**
+   * Large files (static tree and pull-through HITs) answered with their headers and an
+   * internal redirect, no body: the front server sends the bytes with sendfile. Default false.
+   * See docs/serving-with-nginx.md for the matching nginx location.
+   * @example pulpMiddleware({ accel: { header: 'X-Accel-Redirect', prefix: '/_pulp_files/' } })
+   */
+  accel?: AccelOptions | false
+}
+
+export interface ResolvedAccelOptions {
+  /** The header's name in lower case, as Node writes it. */
+  readonly header: 'x-accel-redirect' | 'x-sendfile'
+  /** Ends with a slash. */
+  readonly prefix: string
+  readonly minSize: number
 }
 
 export interface ResolvedRunnerOptions {
@@ -75,6 +106,7 @@ export interface ResolvedOptions {
   readonly cacheControl: string | false
   readonly logger: Logger | undefined
   readonly metrics: boolean
+  readonly accel: ResolvedAccelOptions | false
 }
 
 const GiB = 1024 ** 3
@@ -96,11 +128,13 @@ export const DEFAULTS = Object.freeze({
   publicationGracePeriod: 300,
   indexes: true,
   index: Object.freeze(['index.html']) as readonly string[],
-  cacheControl: 'public, max-age=0, must-revalidate'
+  cacheControl: 'public, max-age=0, must-revalidate',
+  accelMinSize: 1024 * 1024
 })
 
 const KNOWN = new Set(['dataDir', 'database', 'apiPath', 'contentPath', 'authorize', 'plugins', 'maxUploadSize',
-  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'index', 'cacheControl', 'logger', 'metrics'])
+  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'index', 'cacheControl', 'logger', 'metrics', 'accel'])
+const KNOWN_ACCEL = new Set(['header', 'prefix', 'minSize'])
 const KNOWN_RUNNER = new Set(['concurrency', 'closeTimeout', 'pollInterval', 'heartbeatInterval', 'heartbeatTimeout'])
 
 function fail (name: string, what: string): never {
@@ -182,6 +216,24 @@ function resolveRunner (value: unknown): ResolvedRunnerOptions | false {
   return Object.freeze(resolved)
 }
 
+function resolveAccel (value: unknown): ResolvedAccelOptions | false {
+  if (value === undefined || value === false) return false
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('accel', 'must be false or an object { header, prefix, minSize? }')
+  const a = value as Record<string, unknown>
+  for (const key of Object.keys(a)) if (!KNOWN_ACCEL.has(key)) fail(`accel.${key}`, 'is not a known accel setting (header, prefix, minSize)')
+  const header = typeof a.header === 'string' ? a.header.toLowerCase() : ''
+  if (header !== 'x-accel-redirect' && header !== 'x-sendfile') fail('accel.header', 'must be "X-Accel-Redirect" (nginx) or "X-Sendfile" (Apache mod_xsendfile)')
+  // The value goes out as a header naming a URI (or a path the front server unescapes): only
+  // characters that need no escaping, and nothing that could climb out of the prefix.
+  if (typeof a.prefix !== 'string' || !/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/.test(a.prefix) ||
+      a.prefix.split('/').some((s) => s === '..' || s === '.')) {
+    fail('accel.prefix', 'must be a path starting with "/" in URL-safe characters (percent-encode others), without "." or ".." segments')
+  }
+  const minSize = nonNegativeNumber('accel.minSize', a.minSize, DEFAULTS.accelMinSize)
+  if (!Number.isInteger(minSize)) fail('accel.minSize', 'must be a whole number of bytes >= 0')
+  return Object.freeze({ header, prefix: a.prefix.endsWith('/') ? a.prefix : a.prefix + '/', minSize })
+}
+
 /**
  * Validates the caller's options once and returns a frozen copy with every default filled in.
  * The caller's object is never mutated. Throws a TypeError naming the bad option.
@@ -249,6 +301,7 @@ export function resolveOptions (options: PulpOptions = {}): ResolvedOptions {
     index: indexNames(o.index),
     cacheControl: (o.cacheControl as string | false | undefined) ?? DEFAULTS.cacheControl,
     logger: o.logger as Logger | undefined,
-    metrics: (o.metrics as boolean | undefined) ?? true
+    metrics: (o.metrics as boolean | undefined) ?? true,
+    accel: resolveAccel(o.accel)
   })
 }

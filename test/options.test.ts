@@ -17,6 +17,7 @@ describe('options', () => {
     assert.equal(o.indexes, true)
     assert.deepEqual(o.index, ['index.html'])
     assert.equal(o.cacheControl, DEFAULTS.cacheControl)
+    assert.equal(o.accel, false)
     assert.ok(Object.isFrozen(o))
   })
 
@@ -39,6 +40,14 @@ describe('options', () => {
     assert.deepEqual(resolveOptions({ index: 'default.htm' }).index, ['default.htm'])
     assert.deepEqual(resolveOptions({ index: ['index.htm', 'index.html'] }).index, ['index.htm', 'index.html'])
     assert.ok(Object.isFrozen(resolveOptions({ index: ['a'] }).index))
+  })
+
+  it('takes accel as false or { header, prefix, minSize? }, with a 1 MiB default and a slash ending the prefix', () => {
+    assert.equal(resolveOptions({ accel: false }).accel, false)
+    assert.deepEqual(resolveOptions({ accel: { header: 'X-Accel-Redirect', prefix: '/_pulp_files' } }).accel,
+      { header: 'x-accel-redirect', prefix: '/_pulp_files/', minSize: 1024 * 1024 })
+    assert.deepEqual(resolveOptions({ accel: { header: 'X-Sendfile', prefix: '/srv/pulp-data/', minSize: 0 } }).accel,
+      { header: 'x-sendfile', prefix: '/srv/pulp-data/', minSize: 0 })
   })
 
   const bad: Array<[string, Record<string, unknown>]> = [
@@ -68,6 +77,18 @@ describe('options', () => {
     ['index', { index: ['x\\y'] }],
     ['index', { index: [42] }],
     ['cacheControl', { cacheControl: 'a\r\nSet-Cookie: x' }],
+    ['accel', { accel: true }],
+    ['accel', { accel: 'X-Accel-Redirect' }],
+    ['accel.header', { accel: { header: 'X-Lighttpd-Send-File', prefix: '/p/' } }],
+    ['accel.header', { accel: { prefix: '/p/' } }],
+    ['accel.prefix', { accel: { header: 'X-Accel-Redirect' } }],
+    ['accel.prefix', { accel: { header: 'X-Accel-Redirect', prefix: 'files/' } }],
+    ['accel.prefix', { accel: { header: 'X-Accel-Redirect', prefix: '/a/../b/' } }],
+    ['accel.prefix', { accel: { header: 'X-Accel-Redirect', prefix: '/p?x=1' } }],
+    ['accel.prefix', { accel: { header: 'X-Sendfile', prefix: '/p\r\nSet-Cookie: x' } }],
+    ['accel.minSize', { accel: { header: 'X-Sendfile', prefix: '/p/', minSize: -1 } }],
+    ['accel.minSize', { accel: { header: 'X-Sendfile', prefix: '/p/', minSize: 0.5 } }],
+    ['accel.size', { accel: { header: 'X-Sendfile', prefix: '/p/', size: 1 } }],
     ['dataDirectory', { dataDirectory: '/tmp' }]
   ]
   for (const [name, given] of bad) {

@@ -2,6 +2,8 @@
 import http from 'node:http'
 import type { Writable } from 'node:stream'
 import { createHash } from 'node:crypto'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { bodyChunks } from './bytes'
 
 /** Resolves when `stream` can take more, or has closed. */
@@ -60,6 +62,30 @@ export async function timedRequest (url: string, options: { method?: string, kee
     req.once('error', reject)
     req.end()
   })
+}
+
+/**
+ * GETs `url` with curl (a client in C, as the large-file lines want: Node's own client would
+ * cap both sides near its parsing rate), timing the first and the last byte; the body goes
+ * to /dev/null. Undefined when curl is not installed.
+ */
+export async function curlTimed (url: string): Promise<TimedResponse | undefined> {
+  let out: string
+  try {
+    out = (await promisify(execFile)('curl', ['--silent', '--show-error', '--disable', '--output', '/dev/null', '--dump-header', '-',
+      '--write-out', '\n%{http_code} %{time_starttransfer} %{time_total} %{size_download}', url], { maxBuffer: 1024 * 1024, timeout: 300_000 })).stdout
+  } catch (err: unknown) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+  const lines = out.trimEnd().split(/\r?\n/)
+  const [status, first, total, bytes] = (lines.pop() ?? '').split(' ').map(Number)
+  const headers: http.IncomingHttpHeaders = {}
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+  }
+  return { status, headers, ttfbMs: first * 1000, totalMs: total * 1000, bytes }
 }
 
 export async function getJson<T> (url: string, init: RequestInit = {}): Promise<T> {

@@ -29,6 +29,20 @@ export interface Line {
   note?: string
   /** Every repetition, for the spread. */
   samples?: { ours: number[], peer: number[] }
+  /**
+   * Debian's nginx doing the same job, the ceiling (static `alias`, `proxy_cache`): its figure
+   * in `unit`, or null when nginx is not installed. Absent on lines it does not apply to.
+   */
+  nginx?: number | null
+  /** ours / nginx (the median of the pairs' ratios when repeated). */
+  nginxRatio?: number | null
+}
+
+/** ours / other: the median of the pairs' ratios when both were repeated alike, else of the medians. */
+export function pairedRatio (ours: number[], other: number[]): number | null {
+  if (ours.length > 1 && ours.length === other.length) return median(ours.map((o, i) => o / other[i]))
+  const m = median(other)
+  return m === 0 || Number.isNaN(m) ? null : median(ours) / m
 }
 
 function check (value: number, target: Target): boolean {
@@ -42,10 +56,9 @@ function check (value: number, target: Target): boolean {
  * the pairs' ratios: drift on a shared machine moves both sides of a pair together.
  */
 export function ratioLine (base: Omit<Line, 'ratio' | 'pass' | 'target'>, target: Omit<Target, 'unit'> | null): Line {
-  const pairs = base.samples !== undefined && base.samples.ours.length > 1 && base.samples.ours.length === base.samples.peer.length
-    ? base.samples.ours.map((o, i) => o / (base.samples as { peer: number[] }).peer[i])
-    : undefined
-  const ratio = pairs !== undefined ? median(pairs) : base.peer === null || base.peer === 0 ? null : base.ours / base.peer
+  const ratio = base.samples !== undefined
+    ? pairedRatio(base.samples.ours, base.samples.peer)
+    : base.peer === null || base.peer === 0 ? null : base.ours / base.peer
   const t = target === null ? null : { ...target, unit: 'x' }
   return { ...base, ratio, target: t, pass: t === null || ratio === null ? null : check(ratio, t) }
 }
@@ -92,9 +105,17 @@ function verdict (pass: boolean | null): string {
   return pass === null ? '' : pass ? 'ok' : 'MISS'
 }
 
-/** The lines as a Markdown table (readable as plain text too). */
+/** The nginx cell: its figure and ours / nginx, "not installed", or blank where it does not apply. */
+function nginxCell (l: Line): string {
+  if (l.nginx === undefined) return ''
+  if (l.nginx === null) return 'not installed'
+  return `${formatValue(l.nginx, l.unit)}${l.nginxRatio === null || l.nginxRatio === undefined ? '' : ` (${l.nginxRatio.toFixed(2)}x)`}`
+}
+
+/** The lines as a Markdown table (readable as plain text too); an nginx column when any line has one. */
 export function formatTable (lines: Line[]): string {
-  const rows = [['#', 'measure', 'ours', 'peer', 'ratio', 'target', '']]
+  const withNginx = lines.some((l) => l.nginx !== undefined)
+  const rows = [['#', 'measure', 'ours', 'peer', ...(withNginx ? ['nginx (ours/nginx)'] : []), 'ratio', 'target', '']]
   for (const l of lines) {
     const peer = l.peer === null ? (l.peerLabel ?? '—') : `${formatValue(l.peer, l.unit)}${l.peerLabel === undefined ? '' : ` (${l.peerLabel})`}`
     rows.push([
@@ -102,13 +123,17 @@ export function formatTable (lines: Line[]): string {
       `${l.title}: ${l.case}${l.note === undefined ? '' : ` [${l.note}]`}`,
       formatValue(l.ours, l.unit),
       peer,
+      ...(withNginx ? [nginxCell(l)] : []),
       l.ratio === null ? '—' : `${l.ratio.toFixed(2)}x`,
       formatTarget(l.target),
       verdict(l.pass)
     ])
   }
+  // The figures and the ratio are right-aligned: from "ours" to "ratio".
+  const last = withNginx ? 5 : 4
+  const right = (i: number): boolean => i >= 2 && i <= last
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  const fmt = (r: string[]): string => `| ${r.map((c, i) => i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i])).join(' | ')} |`
-  const rule = `|${widths.map((w, i) => (i >= 2 && i <= 4 ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|')}|`
+  const fmt = (r: string[]): string => `| ${r.map((c, i) => right(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])).join(' | ')} |`
+  const rule = `|${widths.map((w, i) => (right(i) ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|')}|`
   return [fmt(rows[0]), rule, ...rows.slice(1).map(fmt)].join('\n')
 }

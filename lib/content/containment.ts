@@ -19,9 +19,16 @@ export function isWithin (child: string, root: string): boolean {
  */
 export function openedWithin (fd: number, allowed: (real: string) => boolean): boolean {
   if (PROC_FD === undefined) return true
+  const opened = openedPath(fd)
+  return opened !== undefined && allowed(opened)
+}
+
+/** The real path of the file open at `fd` as the kernel keeps it; undefined where it cannot say. */
+export function openedPath (fd: number): string | undefined {
+  if (PROC_FD === undefined) return undefined
   try {
-    return allowed(readlinkSync(PROC_FD + String(fd)))
+    return readlinkSync(PROC_FD + String(fd))
   } catch {
-    return false
+    return undefined
   }
 }

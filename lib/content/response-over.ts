@@ -28,16 +28,23 @@ function onSocketClose (socket: Socket, callback: () => void): () => void {
  */
 export function whenOver (res: ServerResponse, done: () => void): () => void {
   let unwatchSocket = (): void => {}
+  let fallback: NodeJS.Immediate | undefined
   const stop = (): void => {
     res.off('close', over)
     unwatchSocket()
+    if (fallback !== undefined) clearImmediate(fallback)
   }
   const over = (): void => {
     stop()
     done()
   }
   res.once('close', over)
-  unwatchSocket = onSocketClose(res.req.socket, over)
+  const { socket } = res.req
+  unwatchSocket = onSocketClose(socket, over)
+  // A connection already destroyed (the client left while the caller awaited a file's open)
+  // may have sent its 'close' before anyone listened: then nothing else would call `done`.
+  // An immediate, not a tick, so a caller looping on this gives the event loop its turn.
+  if (socket.destroyed) fallback = setImmediate(over)
   return stop
 }
 

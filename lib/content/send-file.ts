@@ -7,6 +7,7 @@ import createDebug from 'debug'
 import fresh from 'fresh'
 import mime from 'mime-types'
 import parseRange from 'range-parser'
+import type { FrontServer } from './accel'
 import { whenOver } from './response-over'
 
 const debug = createDebug('pulp:content:static')
@@ -80,6 +81,8 @@ export interface SendFileTarget {
 export interface SendFileOptions {
   /** The Cache-Control header, or `false` for none. */
   cacheControl: string | false
+  /** Hands files of at least its `minSize` to the front server (the `accel` option); omitted: every body is sent here. */
+  accel?: FrontServer
 }
 
 interface Range { start: number, end: number }
@@ -105,9 +108,14 @@ const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants
  * Answers a GET or HEAD for one regular file with RFC 9110 semantics: validators,
  * conditional requests (412, 304), byte ranges (206, multipart/byteranges, 416) and If-Range.
  *
- * Resolves with the body bytes sent (0 for 304, 412, 416 and HEAD) once the response is done
- * or the client has gone (a client that left early counts what was announced). Rejects only while nothing
- * has been sent (the file could not be opened or read), so the caller can still answer.
+ * With `options.accel`, a file of at least its `minSize` that the front server would answer
+ * as we would goes out as headers and an internal redirect, no body (see frontServerAgrees).
+ *
+ * Resolves with the body bytes sent (0 for 304, 412, 416 and HEAD; for a redirect, the bytes
+ * the front server is asked to send) once the response is done or the client has gone (a
+ * client that left early counts what was announced). Rejects only while nothing has been
+ * sent (the file could not be opened or read, or is not the one checked), so the caller can
+ * still answer.
  *
  * @example
  * const st = await fs.promises.stat(file)
@@ -160,6 +168,23 @@ export async function sendFile (
     ranges = parsed
   }
 
+  const { accel } = options
+  if (accel !== undefined && size >= accel.minSize && frontServerAgrees(req, ranges, etag, file)) {
+    const target = await locateChecked(file, accel)
+    if (target !== undefined) {
+      headers['content-type'] = type
+      headers['content-length'] = size
+      headers[accel.header] = target
+      // The front server adds its own; the body announced is its to send, and a client that
+      // reached us directly must not wait on this connection for bytes that never come.
+      delete headers['accept-ranges']
+      headers.connection = 'close'
+      res.writeHead(200, headers)
+      res.end()
+      return ranges === undefined ? size : ranges[0].end - ranges[0].start + 1
+    }
+  }
+
   if (ranges === undefined) {
     headers['content-type'] = type
     headers['content-length'] = size
@@ -177,6 +202,35 @@ export async function sendFile (
   }
   await streamMultipart(res, file, headers, type, size, ranges)
   return Number(headers['content-length'])
+}
+
+/**
+ * Whether the front server, which evaluates the request's conditionals and Range again against
+ * the file, answers what we would (see docs/serving-with-nginx.md): a GET (HEAD is headers
+ * only, answered here), no If-Match or If-Unmodified-Since (nginx compares them with its own
+ * validators and an unparsable date), no Range or exactly one range we would serve (several
+ * are multipart, answered here), an If-Range only against a strong ETag (nginx would accept a
+ * weak one), and no Content-Encoding (not carried across an internal redirect).
+ */
+function frontServerAgrees (req: IncomingMessage, ranges: Range[] | undefined, etag: string, file: SendFileTarget): boolean {
+  const h = req.headers
+  if (req.method !== 'GET' || h['if-match'] !== undefined || h['if-unmodified-since'] !== undefined) return false
+  if (file.headers?.['content-encoding'] !== undefined) return false
+  if (h.range === undefined) return true
+  return ranges?.length === 1 && !h.range.includes(',') && (h['if-range'] === undefined || !etag.startsWith('W/'))
+}
+
+/**
+ * The front server's name for the file, once it is opened and checked like any file we send
+ * (a refused one rejects with FileChangedError before anything is sent).
+ */
+async function locateChecked (file: SendFileTarget, accel: FrontServer): Promise<string | undefined> {
+  const fd = await openChecked(file)
+  try {
+    return accel.locate(fd, file.path)
+  } finally {
+    closeFd(fd)
+  }
 }
 
 function weakEtag (stat: Stats): string {
@@ -294,19 +348,27 @@ async function stream (
   if (length <= SMALL_BODY || budgeted) {
     // One read and one write: a stream's machinery would cost more than the bytes.
     let into: Buffer | undefined
+    let release = (): void => {}
     if (budgeted) {
       wholeInFlight += length
       const buffer = into = takeWholeBuffer()
-      whenOver(res, () => {
+      // Back once the response is over and the read filling it has finished, whichever comes
+      // last: a client that leaves mid-read must not hand the buffer to another response
+      // while the thread pool still writes this file into it.
+      let pending = 2
+      release = () => {
+        if (--pending > 0) return
         wholeInFlight -= length
         giveWholeBuffer(buffer)
-      })
+      }
+      whenOver(res, release)
     }
     let body: Buffer
     try {
       body = await readAt(fd, length, start, into)
     } finally {
       closeFd(fd)
+      release()
     }
     if (body.length !== length) throw new Error(`${file.path} changed while being read`)
     if (res.destroyed) return

@@ -8,6 +8,7 @@ import { sendListing } from './listing'
 import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget, type ParseOptions, type RequestPath } from './paths'
 import { isWithin, openedWithin } from './containment'
 import { absentGuard, fileGuard, ResolutionCache, type FileResolution } from './resolution-cache'
+import type { FrontServer } from './accel'
 import { FileChangedError, sendFile } from './send-file'
 
 const debug = createDebug('pulp:content:static')
@@ -26,6 +27,8 @@ export interface StaticTreeOptions {
   index?: readonly string[]
   /** Cache-Control for files, or `false` for none. */
   cacheControl: string | false
+  /** Hands large files to the front server (the `accel` option); omitted: every file is sent here. */
+  accel?: FrontServer
   /** Counts each answer (`static`) and its body bytes; omitted: nothing counted. */
   counts?: { static: number, servedBytes: number }
 }
@@ -66,7 +69,9 @@ interface Found {
  */
 export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler {
   const dataDir = path.resolve(options.dataDir)
-  const { indexes, cacheControl, counts } = options
+  const { indexes, counts } = options
+  // One object for every file sent: sendFile reads it, never copies it.
+  const sending = { cacheControl: options.cacheControl, accel: options.accel }
   const index = options.index ?? []
   const wanted: Readonly<Record<RootName, string>> = Object.freeze({
     publications: path.join(dataDir, 'publications'),
@@ -217,7 +222,7 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
           return inside
         }
     try {
-      const sent = await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1], accept }, { cacheControl })
+      const sent = await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1], accept }, sending)
       if (counts !== undefined) {
         counts.static++
         counts.servedBytes += sent

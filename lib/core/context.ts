@@ -4,6 +4,7 @@ import type { Knex } from 'knex'
 import type { ResolvedOptions } from '../options'
 import type { Dialect } from '../storage/connection'
 import { ArtifactStore } from '../artifacts/store'
+import { FrontServer } from '../content/accel'
 import { PulpLog } from '../log/logger'
 import { PulpMetrics } from '../metrics/metrics'
 import { countTasks, storageBytes } from '../metrics/sources'
@@ -40,6 +41,8 @@ export interface PulpContext {
   readonly log: PulpLog
   /** Counters and the registry behind `GET /metrics`; undefined under `metrics: false`. */
   readonly metrics: PulpMetrics | undefined
+  /** Names large files for the front server to send (the `accel` option); undefined when off. */
+  readonly accel: FrontServer | undefined
 }
 
 /** The context of a new instance on an open connection. */
@@ -57,6 +60,7 @@ export function createContext (options: ResolvedOptions, connection: { knex: Kne
     log: new PulpLog(options.logger),
     metrics: options.metrics
       ? new PulpMetrics({ tasks: async () => await countTasks(knex), storage: async () => await storageBytes(knex, artifacts.tmpDir) })
-      : undefined
+      : undefined,
+    accel: options.accel === false ? undefined : new FrontServer(options.accel, options.dataDir)
   }
 }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { fork } from 'node:child_process'
+import { nginxBinary } from '../../bench/lib/nginx'
 import type { Line } from '../../bench/lib/report'
 
 /** Runs one measure script as `npm run bench` does, with tiny sizes, and returns its lines. */
@@ -34,5 +35,20 @@ describe('the bench scripts', () => {
     ])
     assert.equal(lines[0].ours, 1, 'a hundred clients of one cold path make one upstream fetch')
     assert.ok(lines[1].ours > 0 && (lines[1].peer ?? 0) > 0)
+  })
+
+  it('run the accel measure through real nginx, or say it did not', { timeout: 120_000 }, async () => {
+    const lines = await runMeasure('accel.ts')
+    if (nginxBinary() === undefined && process.env.CI !== 'true') {
+      assert.deepEqual(lines.map((l) => l.case), ['not run'])
+      return
+    }
+    assert.deepEqual(lines.map((l) => l.case), [
+      '4 MiB warm published file (smoke; full run: 256 MiB), throughput',
+      '4 MiB warm published file (smoke; full run: 256 MiB), time to first byte',
+      '4 MiB warm pull-through HIT (smoke; full run: 256 MiB), throughput',
+      '4 MiB warm pull-through HIT (smoke; full run: 256 MiB), time to first byte'
+    ])
+    assert.ok(lines.every((l) => l.ours > 0 && (l.peer ?? 0) > 0))
   })
 })

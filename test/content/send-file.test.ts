@@ -202,3 +202,68 @@ describe('sendFile reading bodies up to 1 MiB whole', () => {
     }
   })
 })
+
+/**
+ * A client that leaves while its file is being opened (the open is a thread-pool round trip):
+ * its connection has closed before sendFile watches it, and what it took must still come back.
+ */
+describe('sendFile for a client already gone', () => {
+  let fx: ContentFixture
+  let server: Server
+  let port: number
+  const settled: string[] = []
+
+  before(async () => {
+    fx = await makeFixture()
+    const files = { small: patternBytes(512 * 1024), big: patternBytes(3 * 1024 * 1024) }
+    const targets = await Promise.all(Object.entries(files).map(async ([name, bytes]) => {
+      const file = path.join(fx.root, `${name}.bin`)
+      await writeFile(file, bytes)
+      return [name, { path: file, stat: await stat(file), name: `${name}.bin` }] as const
+    }))
+    const byName = Object.fromEntries(targets)
+    server = createServer((req, res) => {
+      // Called once the connection is gone, as when the client leaves during the open.
+      req.socket.once('close', () => {
+        sendFile(req, res, byName[String(req.url).slice(1)], { cacheControl: false }).then(
+          () => { settled.push(`${String(req.url)} resolved`) },
+          (err: unknown) => { settled.push(`${String(req.url)} rejected ${(err as Error).message}`) }
+        )
+      })
+    })
+    port = await listen(server)
+  })
+  after(async () => { await stop(server, fx) })
+
+  async function leave (target: string): Promise<void> {
+    const socket = connect(port, '127.0.0.1')
+    await once(socket, 'connect')
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    socket.destroy()
+  }
+
+  async function until (check: () => boolean, what: () => string): Promise<void> {
+    for (let i = 0; i < 300 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.ok(check(), what())
+  }
+
+  it('gives back the budget of a body read whole', async () => {
+    await leave('/small')
+    await until(() => settled.includes('/small resolved'), () => `sendFile never settled: ${settled.join('; ')}`)
+    await until(() => wholeBodyBytesInFlight() === 0, () => `${wholeBodyBytesInFlight()} bytes still counted`)
+  })
+
+  it('settles and closes the file of a streamed body', async () => {
+    const fds = async (): Promise<number> => (await readdir('/proc/self/fd')).length
+    const before = await fds()
+    await leave('/big')
+    await until(() => settled.includes('/big resolved'), () => `sendFile never settled: ${settled.join('; ')}`)
+    let now = await fds()
+    for (let i = 0; i < 100 && now > before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      now = await fds()
+    }
+    assert.ok(now <= before, `${now - before} more descriptors open than before`)
+  })
+})
