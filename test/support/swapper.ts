@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { link, lstat, mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises'
+import { link, lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 
 /*
@@ -63,8 +63,12 @@ export async function startSwapper (file: string, secret: string, scratch: strin
         await rm(dir, { recursive: true, force: true })
         await rename(away, dir)
       }
-      await unlink(file).catch(() => {})
-      await link(original, file)
+      // A server that pulled the file again meanwhile may have put it back already (or is
+      // about to): the original replaces whatever is there in one rename.
+      const back = `${file}.back`
+      await rm(back, { force: true })
+      await link(original, back)
+      await rename(back, file)
     }
   }
 }
