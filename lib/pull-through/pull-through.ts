@@ -115,6 +115,8 @@ export class PullThrough {
   /** Downloads under way, by remote (and its version), variant and path: one upstream fetch per miss. */
   readonly #inflight = new Map<string, Flight>()
   readonly #finishing = new Set<Promise<void>>()
+  /** `ensureMetadata` runs under way, by the key of the path they fetch. */
+  readonly #ensuring = new Map<string, Promise<void>>()
   /**
    * The stat of each artifact served, by sha256: an artifact never changes once stored, so a
    * warm HIT needs no syscall before its open. `inside`: a descriptor with this device and inode
@@ -345,6 +347,22 @@ export class PullThrough {
     if (target === null) return
     const variant = variantOf(remote, target)
     const key = flightKey(remote, variant, relativePath)
+    // Concurrent calls for one path share the whole run, lookup to bookkeeping: none of them
+    // can look between a 404 and its recording, which would fetch the path again.
+    let running = this.#ensuring.get(key)
+    if (running === undefined) {
+      running = this.#ensure(req, metadata, instance, { ...target, variant }, key)
+      this.#ensuring.set(key, running)
+      void running.catch(() => {}).finally(() => { if (this.#ensuring.get(key) === running) this.#ensuring.delete(key) })
+    } else {
+      this.#ctx.metrics?.coalesced.inc()
+    }
+    await running
+  }
+
+  async #ensure (req: Request, metadata: Route, instance: Remote, target: UpstreamTarget & { variant: string }, key: string): Promise<void> {
+    const { remote, relativePath } = metadata
+    const { variant } = target
     let flight = this.#joinable(key)
     if (flight !== undefined) {
       this.#ctx.metrics?.coalesced.inc()
@@ -363,8 +381,8 @@ export class PullThrough {
         flight = this.#joinable(key)
         if (flight === undefined) {
           const rewrites = typeof instance.rewriteMetadata === 'function'
-          debug('%s: %s asked for the bindings of %s', remote.name, route.relativePath, relativePath)
-          flight = this.#start(key, metadata, instance, 'metadata', { ...target, variant }, viaOf(req), decision.validators,
+          debug('%s: %s asked for the bindings of its index', remote.name, relativePath)
+          flight = this.#start(key, metadata, instance, 'metadata', target, viaOf(req), decision.validators,
             rewrites ? this.#rewriteContext(req, metadata, target.url, variant) : undefined)
           flight.fallback = decision.fallback
         }

@@ -103,6 +103,9 @@ for (const d of dialects()) {
       for (let i = 0; i < 5; i++) assert.equal((await f.get('cold/gone/x.bin')).status, 404)
       assert.equal(f.upstream.hits('/idx/gone/'), 1)
       assert.equal(f.upstream.log.filter((r) => r.path.startsWith('/idx/gone/x')).length, 0, 'the file path itself is never asked for')
+      // Five at once: they share one run, the 404 is fetched and recorded once.
+      await Promise.all([1, 2, 3, 4, 5].map(async (i) => { assert.equal((await f.get(`cold/gone-too/${i}.bin`)).status, 404) }))
+      assert.equal(f.upstream.hits('/idx/gone-too/'), 1)
     })
 
     it('refuses a second call in one request, a call from a target asked for bindings, and a path that is no index', async () => {
