@@ -42,6 +42,22 @@ export interface UpstreamContext {
    * source of a bound path's URL: nothing in the client's request is ever one.
    */
   readBinding: (relativePath: string) => Promise<UpstreamTarget | null>
+  /**
+   * Makes sure this remote's cache holds the metadata path `relativePath` (an index whose
+   * rewrite binds the path asked for) and that its bindings are recorded, then resolves: the
+   * path is fetched from the URL this type's `getUpstreamTarget` gives for it (asked with
+   * `forBindings` true), through the cache as a client's request would be (a fresh copy or
+   * a remembered 404 is not fetched again; one fetch with concurrent requests; the remote's
+   * health; an expired copy's bindings while the upstream fails). Then `readBinding` again.
+   * Rejects with the upstream's failure when there is no copy to fall back on. At most one
+   * call per request, and none while a target is asked for `forBindings`.
+   */
+  ensureMetadata: (relativePath: string) => Promise<void>
+  /**
+   * True when the target is asked by `ensureMetadata`: no client gets this fetch's answer,
+   * only its bindings matter, so a type with several variants may pick its cheapest.
+   */
+  forBindings?: boolean
   /** The URL path of the distribution's base, with its trailing slash (`/pulp/content/pypi/`). */
   basePath: string
   /** The client's request (for its `Accept`, never forwarded as is). */

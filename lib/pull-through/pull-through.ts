@@ -115,6 +115,8 @@ export class PullThrough {
   /** Downloads under way, by remote (and its version), variant and path: one upstream fetch per miss. */
   readonly #inflight = new Map<string, Flight>()
   readonly #finishing = new Set<Promise<void>>()
+  /** `ensureMetadata` runs under way, by the key of the path they fetch. */
+  readonly #ensuring = new Map<string, Promise<void>>()
   /**
    * The stat of each artifact served, by sha256: an artifact never changes once stored, so a
    * warm HIT needs no syscall before its open. `inside`: a descriptor with this device and inode
@@ -213,7 +215,7 @@ export class PullThrough {
   async #serve (req: Request, res: Response, route: Route, name: string, attempt = 0): Promise<void> {
     const { remote, relativePath } = route
     // 2. Loop.
-    const via = typeof req.headers.via === 'string' ? req.headers.via : undefined
+    const via = viaOf(req)
     if (via?.includes(this.#clients.viaToken) === true) {
       throw new LoopDetectedError(`proxy loop: the request for "${relativePath}" already went through this instance (remote "${remote.name}")`)
     }
@@ -230,12 +232,9 @@ export class PullThrough {
       }
     }
     const digest = target?.digest
-    const variant = target?.variant ?? ''
-    if (variant !== '') {
-      if (typeof variant !== 'string' || variant.length > MAX_VARIANT) throw new TypeError(`remote type "${remote.remoteTypeId}" gave a variant that is not a string of at most ${MAX_VARIANT} characters`)
-      // The copy served depends on the client's Accept: a shared cache must not answer another Accept with it.
-      res.setHeader('vary', 'Accept')
-    }
+    const variant = variantOf(remote, target)
+    // The copy served depends on the client's Accept: a shared cache must not answer another Accept with it.
+    if (variant !== '') res.setHeader('vary', 'Accept')
     const rewrites = freshness === 'metadata' && typeof instance.rewriteMetadata === 'function'
     // 4. Join. Not on a retry: the download this request followed found the path saved by
     // another instance, so the record is read and its copy served. Joining here instead could
@@ -304,16 +303,110 @@ export class PullThrough {
     return await this.#entries.body(remote, relativePath, variant)
   }
 
-  /** What a remote type's `getUpstreamTarget` may consult for this request. */
-  #upstreamContext (req: Request, route: Route): UpstreamContext {
+  /**
+   * What a remote type's `getUpstreamTarget` may consult for this request. `forBindings`: the
+   * target is asked by `ensureMetadata`, which may not be called again from it (one metadata
+   * fetch per request at most, no chain of them).
+   */
+  #upstreamContext (req: Request, route: Route, forBindings = false): UpstreamContext {
     const { remote } = route
+    let ensured = false
     return {
       readCachedMetadata: async (p, variant = '') => await this.#cachedMetadata(remote, p, variant),
       readBinding: async (p) => await this.#bindings.read(remote, p),
+      ensureMetadata: async (p) => {
+        if (forBindings) throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata("${p}") for a target asked by ensureMetadata itself`)
+        if (ensured) throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata("${p}") twice for one request ("${route.relativePath}")`)
+        ensured = true
+        await this.#ensureMetadata(req, route, p)
+      },
+      forBindings,
       // Built when asked: most types never read it, and a HIT stays cheap.
       get basePath () { return basePathOf(req, route) },
       request: req
     }
+  }
+
+  /**
+   * What `UpstreamContext.ensureMetadata` does: steps 3 to 9 of `#serve` for a metadata path
+   * that no client of this request is sent: a fresh copy (or remembered 404) is left as it is,
+   * a download of it under way is joined, else it is fetched (conditionally when a copy
+   * expired) from the target the type gives with `forBindings`, and saved, rewritten and its
+   * bindings recorded by `#start` as for any client. Resolves once that is over (the 404 and
+   * the renewal are recorded too, so the next request finds them); rejects with the failure
+   * when the upstream fails or is down and no expired copy can stand in (its bindings stay).
+   */
+  async #ensureMetadata (req: Request, route: Route, relativePath: string): Promise<void> {
+    const { remote } = route
+    const instance = this.#instance(remote)
+    if (typeof relativePath !== 'string' || relativePath === '' || relativePath.startsWith('/') || instance.getFreshness(relativePath) !== 'metadata') {
+      throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata(${JSON.stringify(relativePath)}), which is no metadata path of remote "${remote.name}"`)
+    }
+    const metadata: Route = { ...route, relativePath }
+    const target = await instance.getUpstreamTarget(relativePath, this.#upstreamContext(req, metadata, true))
+    if (target === null) return
+    const variant = variantOf(remote, target)
+    const key = flightKey(remote, variant, relativePath)
+    // Concurrent calls for one path share the whole run, lookup to bookkeeping: none of them
+    // can look between a 404 and its recording, which would fetch the path again.
+    let running = this.#ensuring.get(key)
+    if (running === undefined) {
+      running = this.#ensure(req, metadata, instance, { ...target, variant }, key)
+      this.#ensuring.set(key, running)
+      void running.catch(() => {}).finally(() => { if (this.#ensuring.get(key) === running) this.#ensuring.delete(key) })
+    } else {
+      this.#ctx.metrics?.coalesced.inc()
+    }
+    await running
+  }
+
+  async #ensure (req: Request, metadata: Route, instance: Remote, target: UpstreamTarget & { variant: string }, key: string): Promise<void> {
+    const { remote, relativePath } = metadata
+    const { variant } = target
+    let flight = this.#joinable(key)
+    if (flight !== undefined) {
+      this.#ctx.metrics?.coalesced.inc()
+    } else {
+      const kept = this.#remembered(remote, relativePath, 'metadata', variant, true) ?? await this.#lookup(remote, relativePath, 'metadata', variant)
+      const decision = decide(remote, { freshness: 'metadata', ...kept, digest: target.digest, now: Date.now() })
+      if (decision.action !== 'fetch') return
+      if (this.#closed) throw new ClosedError()
+      flight = this.#joinable(key)
+      if (flight === undefined) {
+        const admission = await this.#health.admit(remote)
+        if (admission.kind === 'down') {
+          if (decision.fallback !== undefined) return
+          throw admission.error
+        }
+        flight = this.#joinable(key)
+        if (flight === undefined) {
+          const rewrites = typeof instance.rewriteMetadata === 'function'
+          debug('%s: %s asked for the bindings of its index', remote.name, relativePath)
+          flight = this.#start(key, metadata, instance, 'metadata', target, viaOf(req), decision.validators,
+            rewrites ? this.#rewriteContext(req, metadata, target.url, variant) : undefined)
+          flight.fallback = decision.fallback
+        }
+      }
+    }
+    let failure: unknown
+    // A reader until the head: a download following another instance's has no reason to go on without one.
+    const held = flight.download.attach(0)
+    try {
+      await flight.download.headReady
+      held.release()
+      if (flight.rewritten !== undefined) {
+        capRewritten(flight.download, metadata)
+        await flight.rewritten
+      }
+    } catch (err: unknown) {
+      failure = err
+    } finally {
+      held.release()
+    }
+    await flight.finished
+    if (failure === undefined || failure instanceof NotModifiedError || failure instanceof SavedElsewhereError || failure instanceof NotFoundError) return
+    if (flight.fallback !== undefined && allowsStale(failure)) return
+    throw failure
   }
 
   #rewriteContext (req: Request, route: Route, url: string, variant: string): Omit<RewriteContext, 'contentType'> {
@@ -488,8 +581,7 @@ export class PullThrough {
   async #sendRewritten (req: Request, res: Response, route: Route, name: string, flight: Flight, fallback: Fallback | undefined,
     collapsed: boolean, held: { release: () => void }): Promise<void> {
     const { download } = flight
-    const length = download.head?.contentLength
-    if (length !== undefined && length > MAX_REWRITTEN_BYTES) download.abort(tooLarge(route.remote.name, route.relativePath, length))
+    capRewritten(download, route)
     held.release()
     let copy: Copy
     try {
@@ -748,6 +840,25 @@ export class PullThrough {
       await download.dispose().catch((err: unknown) => debug('removing %s: %s', download.tmpPath, (err as Error).message))
     }
   }
+}
+
+/** The variant a remote type's target names (`''` for none); a TypeError for one the cache cannot key by. */
+function variantOf (remote: StoredRemote, target: UpstreamTarget | null | undefined): string {
+  const variant = target?.variant ?? ''
+  if (typeof variant !== 'string' || variant.length > MAX_VARIANT) {
+    throw new TypeError(`remote type "${remote.remoteTypeId}" gave a variant that is not a string of at most ${MAX_VARIANT} characters`)
+  }
+  return variant
+}
+
+function viaOf (req: Request): string | undefined {
+  return typeof req.headers.via === 'string' ? req.headers.via : undefined
+}
+
+/** An index announcing more than can be rewritten is cut short at its head, not downloaded whole first. */
+function capRewritten (download: Download, route: Route): void {
+  const length = download.head?.contentLength
+  if (length !== undefined && length > MAX_REWRITTEN_BYTES) download.abort(tooLarge(route.remote.name, route.relativePath, length))
 }
 
 /** The URL path of a route's distribution base, trailing slash included (`/pulp/content/pypi/`). */

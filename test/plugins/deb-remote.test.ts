@@ -29,6 +29,7 @@ function context (files: Record<string, Buffer | undefined>): UpstreamContext & 
     request: {} as IncomingMessage,
     readCachedMetadata: async (p) => { reads.push(p); return files[p] ?? null },
     readBinding: async () => null,
+    ensureMetadata: async () => { throw new Error('not expected') },
     basePath: '/pulp/content/deb/'
   }
 }

@@ -13,14 +13,21 @@ function remote (fields: Partial<RemoteSettings> = {}): NpmRemote {
   })
 }
 
-/** A context for a request with these headers, whose bindings table holds `bound`. */
-function context (headers: Record<string, string>, bound: Record<string, UpstreamTarget> = {}): UpstreamContext & { asked: string[] } {
+/**
+ * A context for a request with these headers, whose bindings table holds `bound`; `learnt`
+ * is what a packument served by `ensureMetadata` binds.
+ */
+function context (headers: Record<string, string>, bound: Record<string, UpstreamTarget> = {},
+  learnt: Record<string, Record<string, UpstreamTarget>> = {}): UpstreamContext & { asked: string[], ensured: string[] } {
   const asked: string[] = []
+  const ensured: string[] = []
   return {
     asked,
+    ensured,
     request: { headers: { host: 'mirror.test:3000', ...headers }, socket: {} } as unknown as IncomingMessage,
     readCachedMetadata: async () => null,
     readBinding: async (p) => { asked.push(p); return bound[p] ?? null },
+    ensureMetadata: async (p) => { ensured.push(p); Object.assign(bound, learnt[p]) },
     basePath: '/pulp/content/npm/'
   }
 }
@@ -59,7 +66,25 @@ describe('the npm remote type', () => {
     assert.deepEqual(await remote().getUpstreamTarget('left-pad/-/left-pad-1.3.0.tgz', c), target)
     assert.equal(await remote().getUpstreamTarget('left-pad/-/left-pad-9.tgz', c), null)
     assert.equal(await remote().getUpstreamTarget('-/v1/search', c), null)
-    assert.deepEqual(c.asked, ['left-pad/-/left-pad-1.3.0.tgz', 'left-pad/-/left-pad-9.tgz'])
+    assert.deepEqual(c.asked, ['left-pad/-/left-pad-1.3.0.tgz', 'left-pad/-/left-pad-9.tgz', 'left-pad/-/left-pad-9.tgz'])
+    assert.deepEqual(c.ensured, ['left-pad'], 'the one tarball not bound had its packument asked for, once')
+  })
+
+  it('has a tarball asked before its packument bound by that packument, then looks again', async () => {
+    const target = { url: 'https://files.test/node.tgz' }
+    const c = context({}, {}, { '@types/node': { '@types/node/-/node-20.1.0.tgz': target } })
+    assert.deepEqual(await remote().getUpstreamTarget('@types/node/-/node-20.1.0.tgz', c), target)
+    assert.deepEqual(c.ensured, ['@types/node'])
+    assert.deepEqual(c.asked, ['@types/node/-/node-20.1.0.tgz', '@types/node/-/node-20.1.0.tgz'])
+  })
+
+  it('asks for the abbreviated packument when only its bindings are wanted, under one variant whatever the Host', async () => {
+    const c = { ...context({ accept: 'application/json', host: 'not a host' }), forBindings: true }
+    assert.deepEqual(await remote().getUpstreamTarget('left-pad', c), {
+      url: 'https://registry.test/npm/left-pad',
+      variant: 'bindings',
+      accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*'
+    })
   })
 
   it('rewrites a packument for the origin of its variant', () => {
@@ -70,5 +95,10 @@ describe('the npm remote type', () => {
     })
     assert.equal(JSON.parse(String(out?.body)).versions['1.0.0'].dist.tarball, 'https://mirror.test/pulp/content/npm/p/-/p-1.0.0.tgz')
     assert.deepEqual(out?.bindings, [{ relativePath: 'p/-/p-1.0.0.tgz', url: 'https://files.test/p.tgz' }])
+    const forBindings = remote().rewriteMetadata('p', body, {
+      variant: 'bindings', contentType: 'application/json', url: 'https://registry.test/npm/p', basePath: '/pulp/content/npm/', origin: 'http://ignored.test'
+    })
+    assert.equal(JSON.parse(String(forBindings?.body)).versions['1.0.0'].dist.tarball, '/pulp/content/npm/p/-/p-1.0.0.tgz', 'no origin: served to nobody')
+    assert.deepEqual(forBindings?.bindings, out?.bindings)
   })
 })

@@ -63,7 +63,7 @@ describe('Remote.getFreshness', () => {
 describe('Remote.getUpstreamTarget', () => {
   it('defaults to getRemoteArtifactUrl and no digest', async () => {
     const context: UpstreamContext = {
-      readCachedMetadata: async () => null, readBinding: async () => null, basePath: '/pulp/content/r/', request: { headers: {} } as IncomingMessage
+      readCachedMetadata: async () => null, readBinding: async () => null, ensureMetadata: async () => {}, basePath: '/pulp/content/r/', request: { headers: {} } as IncomingMessage
     }
     assert.deepEqual(await new FileRemote(settings()).getUpstreamTarget('a b/c', context), { url: 'http://h/repo/a%20b/c' })
   })

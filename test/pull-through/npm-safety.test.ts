@@ -26,6 +26,8 @@ describe('an npm remote fetches only what a packument bound', () => {
 
   it('never fetches a URL a crafted request names: the canary sees nothing', async () => {
     const at = canary.url()
+    const registryBefore = m.upstream.registry.log.length
+    const filesBefore = m.upstream.files.log.length
     const crafted: Array<{ target: string, headers?: Record<string, string> }> = [
       { target: `/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz?redirect=${encodeURIComponent(at)}x.tgz` },
       { target: `/pulp/content/npm/tiny-dep?registry=${encodeURIComponent(at)}` },
@@ -36,22 +38,42 @@ describe('an npm remote fetches only what a packument bound', () => {
       { target: '/pulp/content/npm/canary/-/canary-1.0.0.tgz', headers: { host: `127.0.0.1:${canary.port}` } },
       { target: '/pulp/content/npm/canary/-/canary-1.0.0.tgz', headers: { 'x-forwarded-host': `127.0.0.1:${canary.port}`, referer: at } },
       { target: '/pulp/content/npm/tiny-dep', headers: { host: `127.0.0.1:${canary.port}` } },
-      { target: '/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz', headers: { host: `127.0.0.1:${canary.port}` } }
+      { target: '/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz', headers: { host: `127.0.0.1:${canary.port}` } },
+      // Tarball paths of no packument learnt: only the package's packument, at the remote's URL, is asked for.
+      { target: `/pulp/content/npm/127.0.0.1:${canary.port}/-/x-1.0.0.tgz` },
+      { target: '/pulp/content/npm/127.0.0.1/-/127.0.0.1-1.0.0.tgz', headers: { host: `127.0.0.1:${canary.port}` } },
+      { target: `/pulp/content/npm/@127.0.0.1%2f${canary.port}/-/${canary.port}-1.0.0.tgz` },
+      { target: `/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz?url=${encodeURIComponent(at)}&tarball=${encodeURIComponent(at)}` }
     ]
     for (const { target, headers } of crafted) {
       const res = await fetchRaw(m.f.port, target, { headers })
       assert.ok(res.status !== 500, `${target}: ${res.status}`)
     }
     assert.equal(canary.log.length, 0, `the canary saw ${canary.log.map((r) => r.path).join(', ')}`)
+    // The registry was asked for packuments at its own root only, the tarball host for the bound tarball only.
+    for (const r of m.upstream.registry.log.slice(registryBefore)) assert.match(r.path, /^\/registry\/[^/]+$/)
+    assert.ok(m.upstream.registry.log.slice(registryBefore).some((r) => r.path === '/registry/127.0.0.1'), 'a cold tarball had its packument asked for')
+    assert.deepEqual([...new Set(m.upstream.files.log.slice(filesBefore).map((r) => r.path))], [m.upstream.dep.tarballPath])
   })
 
-  it('answers 404 for a tarball no packument listed, without an upstream request', async () => {
-    const before = seenUpstream()
-    for (const p of ['tiny-dep/-/tiny-dep-9.9.9.tgz', '@tiny%2fapp/-/app-0.0.1.tgz', 'never-listed/-/never-listed-1.0.0.tgz']) {
-      const res = await m.f.get(`npm/${p}`)
-      assert.equal(res.status, 404, p)
-    }
-    assert.equal(seenUpstream(), before)
+  it('answers 404 for a tarball no packument listed, asking the registry only for its package\'s packument', async () => {
+    const before = { registry: m.upstream.registry.log.length, files: m.upstream.files.log.length }
+    const tarballs = [
+      ['tiny-dep/-/tiny-dep-9.9.9.tgz', '/registry/tiny-dep'],
+      ['@tiny%2fapp/-/app-0.0.1.tgz', '/registry/@tiny%2fapp'],
+      ['never-listed/-/never-listed-1.0.0.tgz', '/registry/never-listed'],
+      // A Host naming the canary changes nothing: a tarball does not depend on the origin.
+      ['never-listed/-/never-listed-2.0.0.tgz', '/registry/never-listed', { host: `127.0.0.1:${canary.port}` }]
+    ] as const
+    for (const [p, , headers] of tarballs) assert.equal((await m.f.get(`npm/${p}`, { headers })).status, 404, p)
+    // Each package's packument at the remote's URL, at most once (the crafted requests above
+    // may have had one learnt already), the registry's 404 remembered.
+    const asked = m.upstream.registry.log.slice(before.registry).map((r) => r.path)
+    assert.deepEqual([...new Set(asked)], asked)
+    assert.ok(asked.every((p) => tarballs.some(([, packument]) => packument === p)), asked.join(', '))
+    assert.ok(asked.includes('/registry/never-listed'))
+    assert.equal(m.upstream.files.log.length, before.files, 'no tarball asked for')
+    assert.equal(canary.log.length, 0)
   })
 
   it('answers 404 for registry endpoints a mirror does not serve, without an upstream request', async () => {

@@ -4,7 +4,7 @@ import type { TypeMetadata } from '../types'
 import { rewritePackument } from './packument'
 import { npmPathOf, packumentUrl } from './paths'
 import { OriginBound, requestOrigin } from './origin'
-import { packumentKind, packumentVariant, parsePackumentVariant, UPSTREAM_ACCEPT } from './variant'
+import { BINDINGS_VARIANT, packumentKind, packumentVariant, parsePackumentVariant, UPSTREAM_ACCEPT } from './variant'
 
 const debug = createDebug('pulp:plugins:npm')
 
@@ -25,7 +25,9 @@ const debug = createDebug('pulp:plugins:npm')
  * handed another client's Host; at most `MAX_ORIGINS` origins per remote and instance.
  * Tarballs are immutable units, fetched only from the URL the packument that listed them
  * gave (recorded on the server, shared by instances) and verified against its
- * `dist.integrity` (sha512), else `dist.shasum` (sha1).
+ * `dist.integrity` (sha512), else `dist.shasum` (sha1). A tarball asked before any packument
+ * listed it (`npm ci` on a cold mirror) has the cache fetch its package's abbreviated
+ * packument first (`ensureMetadata`, variant `BINDINGS_VARIANT`), then is looked up again.
  *
  * @example
  * await pulp.remotes.create({ name: 'npmjs', url: 'https://registry.npmjs.org/', remoteTypeId: 'npm' })
@@ -56,19 +58,31 @@ export class NpmRemote extends Remote {
   override async getUpstreamTarget (relativePath: string, context: UpstreamContext): Promise<UpstreamTarget | null> {
     const found = npmPathOf(relativePath)
     if (found === null) return null
-    // Only a packument this remote served says where a tarball is.
-    if (found.kind === 'tarball') return await context.readBinding(relativePath)
+    // Only a packument this remote served says where a tarball is. `npm ci` asks for the
+    // lockfile's tarballs and no packument: the package's packument is served to the cache
+    // first (from this remote's url), then the path is looked up again.
+    if (found.kind === 'tarball') {
+      const bound = await context.readBinding(relativePath)
+      if (bound !== null) return bound
+      await context.ensureMetadata(found.name)
+      return await context.readBinding(relativePath)
+    }
+    const url = packumentUrl(this.url, found.name)
+    // Every variant binds the same tarball paths: for the bindings alone, the smallest
+    // document, under one variant whatever the request's Host (a tarball never depends on it).
+    if (context.forBindings === true) return { url, variant: BINDINGS_VARIANT, accept: UPSTREAM_ACCEPT.abbreviated }
     const origin = requestOrigin(context.request)
     this.#origins.admit(origin, this.name)
     const kind = packumentKind(context.request.headers.accept)
-    return { url: packumentUrl(this.url, found.name), variant: packumentVariant(kind, origin), accept: UPSTREAM_ACCEPT[kind] }
+    return { url, variant: packumentVariant(kind, origin), accept: UPSTREAM_ACCEPT[kind] }
   }
 
   override rewriteMetadata (relativePath: string, body: Buffer, context: RewriteContext): RewrittenMetadata | null {
     const found = npmPathOf(relativePath)
     if (found?.kind !== 'packument') return null
-    // The origin the copy is kept for, which getUpstreamTarget put in its variant.
-    const origin = parsePackumentVariant(context.variant)?.origin ?? context.origin
+    // The origin the copy is kept for, which getUpstreamTarget put in its variant; none for a
+    // copy kept for its bindings alone, which no client is served.
+    const origin = context.variant === BINDINGS_VARIANT ? '' : parsePackumentVariant(context.variant)?.origin ?? context.origin
     const rewritten = rewritePackument(body, { name: found.name, url: context.url, tarballBase: origin + context.basePath })
     debug('%s: %s for %s lists %d tarballs', this.name, found.name, origin, rewritten.bindings.length)
     return rewritten

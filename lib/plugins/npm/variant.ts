@@ -21,6 +21,15 @@ export function packumentKind (accept: string | undefined): PackumentKind {
   return 'full'
 }
 
+/**
+ * The variant of a packument fetched only for the tarball paths it binds (`ensureMetadata`:
+ * a tarball asked before any packument listed it). Abbreviated, the smallest document that
+ * lists every version's `dist`; no origin, so requests under any Host share its one copy, its
+ * one upstream fetch and its remembered 404. Its tarball URLs are root-relative: no client is
+ * ever served this copy (a client's variant always names an origin).
+ */
+export const BINDINGS_VARIANT = 'bindings'
+
 /** A packument's variant: its representation and the origin its tarball URLs name. */
 export function packumentVariant (kind: PackumentKind, origin: string): string {
   return `${kind} ${origin}`
