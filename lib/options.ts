@@ -71,6 +71,12 @@ export interface PulpOptions {
    * @example pulpMiddleware({ accel: { header: 'X-Accel-Redirect', prefix: '/_pulp_files/' } })
    */
   accel?: AccelOptions | false
+  /**
+   * Scheme, host and port clients reach the content at, when rewritten indexes need absolute
+   * URLs (npm packuments): `https://mirror.example.com`. Default: the origin of each request
+   * (its `Host`, or `X-Forwarded-*` under Express's `trust proxy`), with a copy per origin.
+   */
+  contentOrigin?: string
 }
 
 export interface ResolvedAccelOptions {
@@ -107,6 +113,8 @@ export interface ResolvedOptions {
   readonly logger: Logger | undefined
   readonly metrics: boolean
   readonly accel: ResolvedAccelOptions | false
+  /** `new URL(contentOrigin).origin`, or undefined. */
+  readonly contentOrigin: string | undefined
 }
 
 const GiB = 1024 ** 3
@@ -133,12 +141,27 @@ export const DEFAULTS = Object.freeze({
 })
 
 const KNOWN = new Set(['dataDir', 'database', 'apiPath', 'contentPath', 'authorize', 'plugins', 'maxUploadSize',
-  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'index', 'cacheControl', 'logger', 'metrics', 'accel'])
+  'runner', 'autoPublishDelay', 'publicationGracePeriod', 'indexes', 'index', 'cacheControl', 'logger', 'metrics', 'accel', 'contentOrigin'])
 const KNOWN_ACCEL = new Set(['header', 'prefix', 'minSize'])
 const KNOWN_RUNNER = new Set(['concurrency', 'closeTimeout', 'pollInterval', 'heartbeatInterval', 'heartbeatTimeout'])
 
 function fail (name: string, what: string): never {
   throw new InvalidOptionError(`pulpMiddleware: option "${name}" ${what}`)
+}
+
+function resolveContentOrigin (value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  const what = 'must be an http(s) origin such as "https://mirror.example.com" (scheme, host and port; no path, query or fragment)'
+  if (typeof value !== 'string') fail('contentOrigin', what)
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    fail('contentOrigin', what)
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '' ||
+    url.pathname !== '/' || url.search !== '' || url.hash !== '' || /[?#]/.test(value)) fail('contentOrigin', what)
+  return url.origin
 }
 
 function nonNegativeNumber (name: string, value: unknown, fallback: number): number {
@@ -302,6 +325,7 @@ export function resolveOptions (options: PulpOptions = {}): ResolvedOptions {
     cacheControl: (o.cacheControl as string | false | undefined) ?? DEFAULTS.cacheControl,
     logger: o.logger as Logger | undefined,
     metrics: (o.metrics as boolean | undefined) ?? true,
-    accel: resolveAccel(o.accel)
+    accel: resolveAccel(o.accel),
+    contentOrigin: resolveContentOrigin(o.contentOrigin)
   })
 }

@@ -50,7 +50,19 @@ describe('options', () => {
       { header: 'x-sendfile', prefix: '/srv/pulp-data/', minSize: 0 })
   })
 
+  it('takes contentOrigin as an http(s) origin, kept in its canonical spelling', () => {
+    assert.equal(resolveOptions({}).contentOrigin, undefined)
+    assert.equal(resolveOptions({ contentOrigin: 'https://Mirror.Example.com:443/' }).contentOrigin, 'https://mirror.example.com')
+    assert.equal(resolveOptions({ contentOrigin: 'http://127.0.0.1:8080' }).contentOrigin, 'http://127.0.0.1:8080')
+  })
+
   const bad: Array<[string, Record<string, unknown>]> = [
+    ['contentOrigin', { contentOrigin: 'mirror.example.com' }],
+    ['contentOrigin', { contentOrigin: 'ftp://mirror.example.com' }],
+    ['contentOrigin', { contentOrigin: 'https://mirror.example.com/pulp' }],
+    ['contentOrigin', { contentOrigin: 'https://mirror.example.com/?x' }],
+    ['contentOrigin', { contentOrigin: 'https://user:pw@mirror.example.com' }],
+    ['contentOrigin', { contentOrigin: 42 }],
     ['dataDir', { dataDir: '' }],
     ['dataDir', { dataDir: 42 }],
     ['database', { database: 'sqlite' }],

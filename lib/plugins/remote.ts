@@ -60,6 +60,12 @@ export interface UpstreamContext {
   forBindings?: boolean
   /** The URL path of the distribution's base, with its trailing slash (`/pulp/content/pypi/`). */
   basePath: string
+  /**
+   * The option `contentOrigin` (`https://mirror.example.com`): where clients reach the content,
+   * for types that write absolute URLs. Undefined when not set: such a type then uses the
+   * request's own origin.
+   */
+  contentOrigin?: string
   /** The client's request (for its `Accept`, never forwarded as is). */
   request: IncomingMessage
 }
@@ -83,7 +89,11 @@ export interface RewriteContext {
   url: string
   /** The URL path of the distribution's base, with its trailing slash (`/pulp/content/pypi/`). */
   basePath: string
-  /** Scheme and host of the request that caused the fetch (`http://127.0.0.1:8080`), for types that need absolute URLs. */
+  /**
+   * Where clients reach the content, for types that need absolute URLs: the option
+   * `contentOrigin` when set, else scheme and host of the request that caused the fetch
+   * (`http://127.0.0.1:8080`).
+   */
   origin: string
 }
 

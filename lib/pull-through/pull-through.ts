@@ -321,6 +321,7 @@ export class PullThrough {
         await this.#ensureMetadata(req, route, p)
       },
       forBindings,
+      contentOrigin: this.#ctx.options.contentOrigin,
       // Built when asked: most types never read it, and a HIT stays cheap.
       get basePath () { return basePathOf(req, route) },
       request: req
@@ -410,7 +411,7 @@ export class PullThrough {
   }
 
   #rewriteContext (req: Request, route: Route, url: string, variant: string): Omit<RewriteContext, 'contentType'> {
-    return { variant, url, basePath: basePathOf(req, route), origin: `${req.protocol}://${req.get('host') ?? 'localhost'}` }
+    return { variant, url, basePath: basePathOf(req, route), origin: this.#ctx.options.contentOrigin ?? `${req.protocol}://${req.get('host') ?? 'localhost'}` }
   }
 
   #instance (remote: StoredRemote): Remote {

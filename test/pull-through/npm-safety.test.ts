@@ -120,3 +120,19 @@ describe('an npm remote fetches only what a packument bound', () => {
     assert.equal((await m.f.get('npm/tiny-dep/-/tiny-dep-1.0.0.tgz', { headers: { host: 'yet-another.example' } })).status, 200)
   })
 })
+
+describe('an npm remote under the contentOrigin option', () => {
+  let m: NpmMirror
+  before(async () => { m = await startNpmMirror({ contentOrigin: 'https://npm.example.org' }) })
+  after(async () => { await m?.cleanup() })
+
+  it('names that origin in every packument, keeps one copy whatever the Host, and never refuses a host', async () => {
+    const tarballOf = (body: Buffer): string => JSON.parse(body.toString()).versions['1.0.0'].dist.tarball
+    for (let i = 0; i < MAX_ORIGINS + 4; i++) {
+      const res = await m.f.get('npm/tiny-dep', { headers: { host: `h${i}.example` } })
+      assert.equal(res.status, 200, `Host h${i}.example`)
+      assert.equal(tarballOf(res.body), 'https://npm.example.org/pulp/content/npm/tiny-dep/-/tiny-dep-1.0.0.tgz')
+    }
+    assert.equal(m.upstream.registry.hits('/registry/tiny-dep'), 1, 'one copy, fetched once')
+  })
+})

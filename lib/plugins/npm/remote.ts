@@ -71,8 +71,9 @@ export class NpmRemote extends Remote {
     // Every variant binds the same tarball paths: for the bindings alone, the smallest
     // document, under one variant whatever the request's Host (a tarball never depends on it).
     if (context.forBindings === true) return { url, variant: BINDINGS_VARIANT, accept: UPSTREAM_ACCEPT.abbreviated }
-    const origin = requestOrigin(context.request)
-    this.#origins.admit(origin, this.name)
+    // A configured origin is the only one: no Host header makes another copy.
+    const origin = context.contentOrigin ?? requestOrigin(context.request)
+    if (context.contentOrigin === undefined) this.#origins.admit(origin, this.name)
     const kind = packumentKind(context.request.headers.accept)
     return { url, variant: packumentVariant(kind, origin), accept: UPSTREAM_ACCEPT[kind] }
   }
