@@ -111,7 +111,13 @@ export class PendingArtifact {
   async discard (): Promise<void> {
     this.#discarded = true
     this.#digest?.dispose()
-    this.file.destroy()
+    // The file opens asynchronously: removed before its open completed, it would be created
+    // after the removal and stay behind. Closed first, it is there to remove (or never was).
+    await new Promise<void>((resolve) => {
+      if (this.file.closed) return resolve()
+      this.file.once('close', () => resolve())
+      this.file.destroy()
+    })
     await this.#store.temp.release(this.tmpPath)
   }
 }

@@ -73,12 +73,13 @@ for (const d of dialects()) {
     it('leaves no temp file and no unit when the client disconnects after the first part', async () => {
       const server = t.app.listen(0, '127.0.0.1')
       await new Promise((resolve) => server.once('listening', resolve))
+      let socket: net.Socket | undefined
       try {
         const { port } = server.address() as AddressInfo
         const b = 'xxBOUNDARYxx'
         const part = (name: string): string => `--${b}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`
-        const socket = net.connect(port, '127.0.0.1')
-        await new Promise((resolve) => socket.once('connect', resolve))
+        socket = net.connect(port, '127.0.0.1')
+        await new Promise((resolve) => socket?.once('connect', resolve))
         socket.write(`POST ${API}/repositories/cut/content HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${b}\r\nContent-Length: 1000000\r\n\r\n`)
         socket.write(`${part('whole.bin')}complete first part\r\n${part('cut.bin')}`)
         socket.write(Buffer.alloc(30 * 1024, 9))
@@ -88,6 +89,8 @@ for (const d of dialects()) {
         assert.deepEqual(await units('cut'), [])
         assert.ok(!(await artifacts()).includes(`${sha('complete first part').slice(0, 2)}/${sha('complete first part').slice(2)}`))
       } finally {
+        // A failed wait must not leave the connection (and the test process) open.
+        socket?.destroy()
         server.close()
       }
     })
