@@ -45,11 +45,16 @@ runMeasure(3, TITLE, async (ctx: MeasureContext) => {
       for (const side of sides.map((_, k) => sides[(k + i) % sides.length])) {
         const url = side === 'direct' ? setup.direct(size, `direct-${i}`) : side === 'pulled' ? setup.pulled(size, `pulled-${i}`) : viaNginx(`nginx-${i}`)
         const cpu0 = side === 'pulled' ? await setup.server.rpc.call<NodeJS.CpuUsage>('cpu') : undefined
+        const nginxCpu0 = side === 'nginx' ? nginx?.cpu() : undefined
         const r = await timedRequest(url)
         expectWhole(r, size, url)
         if (cpu0 !== undefined) {
           const cpu1 = await setup.server.rpc.call<NodeJS.CpuUsage>('cpu')
           ctx.log(`pulp server CPU ${((cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1000 / (size / MiB)).toFixed(2)} ms per MiB`)
+        }
+        if (nginxCpu0 !== undefined && nginx !== null) {
+          // /proc counts in 10 ms ticks: over a pull of 64 MiB or more, within a few percent.
+          ctx.log(`nginx CPU ${((nginx.cpu() - nginxCpu0) / 1000 / (size / MiB)).toFixed(2)} ms per MiB`)
         }
         if (side === 'pulled') {
           if (r.headers['x-pulp-cache'] !== 'MISS') throw new Error(`${url} was not a MISS`)

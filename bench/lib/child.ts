@@ -64,6 +64,9 @@ export async function startChild<R = Record<string, unknown>> (script: string, a
   if (built === undefined) throw new Error('the bench build is missing: call ensureBuilt() first')
   const execArgv: string[] = []
   if (options.cpuProfDir !== undefined) execArgv.push('--cpu-prof', '--cpu-prof-dir', options.cpuProfDir)
+  // Node flags for every child (e.g. BENCH_CHILD_FLAGS=--trace-gc), which NODE_OPTIONS refuses for some.
+  const flags = process.env.BENCH_CHILD_FLAGS
+  if (flags !== undefined && flags.trim() !== '') execArgv.push(...flags.trim().split(/\s+/))
   const child = fork(path.join(built, 'bench', script.replace(/\.ts$/, '.js')), [JSON.stringify(args ?? {})], {
     cwd: path.resolve(built, '..', '..', '..', '..'),
     execArgv,

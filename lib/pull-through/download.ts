@@ -331,8 +331,10 @@ export class Download {
     const digest = this.#spec.digest
     const other = digest === undefined || digest.algorithm === 'sha256' ? undefined : createHash(digest.algorithm)
     const spool = this.spool
+    let chunks = 0
     try {
       for await (const chunk of body) {
+        chunks++
         hash.update(chunk)
         other?.update(chunk)
         const offset = spool.received
@@ -354,6 +356,8 @@ export class Download {
     }
     this.#sha256 = sha256
     this.#verified = digest !== undefined
+    // How the body arrived (undici's chunks) and went to disk, for whoever profiles a pull.
+    debug('%s: %s: %d bytes in %d chunks, %d writes', this.#spec.remote.name, this.#spec.relativePath, spool.received, chunks, spool.writes)
     return spool.received
   }
 }

@@ -20,6 +20,8 @@ export class Spool {
   received = 0
   /** Bytes on disk so far. */
   flushed = 0
+  /** Writes to the file so far (each a `writev` of what arrived meanwhile). */
+  writes = 0
   #fh: FileHandle | undefined
   /** Bytes from `flushed` to `received`, in order. */
   #unflushed: Buffer[] = []
@@ -127,6 +129,7 @@ export class Spool {
         const batch = this.#unflushed.slice()
         let bytes = 0
         for (const chunk of batch) bytes += chunk.length
+        this.writes++
         const { bytesWritten } = await fh.writev(batch, this.flushed)
         if (bytesWritten !== bytes) throw new Error(`short write to ${this.path} (disk full?)`)
         // These move together, so memory always continues exactly where the file ends.
