@@ -1,7 +1,8 @@
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { chmod, link, mkdir, stat } from 'node:fs/promises'
+import { chmod, link, mkdir, stat, writeFile } from 'node:fs/promises'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import createDebug from 'debug'
@@ -20,6 +21,16 @@ const SHA256 = /^[0-9a-f]{64}$/
  * and what piles up meanwhile goes out in one writev (see bench/upload.ts).
  */
 const WRITE_BUFFER = 1024 * 1024
+
+/**
+ * A part that ends within this many bytes is held in memory while it streams, hashed on the
+ * calling thread as its chunks arrive, and written to its temp file in one call. For files
+ * of a few KiB, the streamed path's fixed costs (a write stream, a pipeline, three messages to
+ * the hashing worker, a chmod) were most of an upload's time (bench/push.ts). Past this size
+ * the bytes read so far go out first and the rest streams as before, so no upload is ever
+ * held whole.
+ */
+export const SMALL_PART = 256 * 1024
 
 export interface StoredArtifact {
   sha256: string
@@ -51,36 +62,92 @@ class CountingStream extends Transform {
   }
 }
 
+/** The start of a source: all of it (`ended`), or its first chunks, past `max` bytes. */
+interface Head { chunks: Buffer[], bytes: number, ended: boolean }
+
+/**
+ * Reads `source` until it ends or has given more than `max` bytes. A source that goes on is
+ * left paused with nothing listening, for a pipeline to take over.
+ */
+async function readHead (source: Readable, max: number, signal?: AbortSignal): Promise<Head> {
+  return await new Promise<Head>((resolve, reject) => {
+    const head: Head = { chunks: [], bytes: 0, ended: false }
+    const done = (err?: unknown): void => {
+      source.off('data', onData).off('end', onEnd).off('error', done)
+      signal?.removeEventListener('abort', onAbort)
+      if (err === undefined) resolve(head)
+      else reject(err)
+    }
+    const onData = (chunk: Buffer): void => {
+      head.chunks.push(chunk)
+      head.bytes += chunk.length
+      if (head.bytes > max) {
+        source.pause()
+        done()
+      }
+    }
+    const onEnd = (): void => {
+      head.ended = true
+      done()
+    }
+    const onAbort = (): void => { done(signal?.reason) }
+    if (signal?.aborted === true) return reject(signal.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    source.on('data', onData).once('end', onEnd).once('error', done)
+  })
+}
+
 /**
  * A file being written under `tmp/`: bytes go in through `write()`, and `commit()` moves the
- * finished file into the content-addressed store. The file is hashed by the hashing worker as
- * it lands on disk (see file-hasher.ts), so the event loop only moves bytes.
+ * finished file into the content-addressed store. A small file is hashed in memory and
+ * written in one call; a larger one streams to disk and is hashed by the hashing worker as it
+ * lands (see file-hasher.ts), so the event loop only moves bytes. Either way the temp file is
+ * created read-only (its descriptor still writes), as the artifact it becomes must be.
  */
 export class PendingArtifact {
   readonly tmpPath: string
-  readonly file: WriteStream
-  readonly #counter: CountingStream
   readonly #store: ArtifactStore
+  readonly #limit: number
+  #counter: CountingStream | undefined
+  #file: WriteStream | undefined
   #digest: FileDigest | undefined
+  /** A small file's digest and size, known once it is written. */
+  #small: { sha256: string, size: number } | undefined
+  #sha256: string | undefined
   #discarded = false
+  #released: Promise<void> | undefined
 
   constructor (store: ArtifactStore, limit = Number.POSITIVE_INFINITY) {
     this.#store = store
+    this.#limit = limit
     this.tmpPath = store.temp.create('part')
-    this.file = createWriteStream(this.tmpPath, { flags: 'wx', mode: 0o644, highWaterMark: WRITE_BUFFER })
-    // The worker opens the file by name, so only once it exists.
-    this.file.once('open', () => { if (!this.#discarded) this.#digest = store.hasher.follow(this.tmpPath) })
-    this.#counter = new CountingStream(limit, () => this.#digest?.advance(this.file.bytesWritten))
   }
 
   /** Bytes written so far. */
-  get bytes (): number { return this.#counter.bytes }
+  get bytes (): number { return this.#small?.size ?? this.#counter?.bytes ?? 0 }
 
-  /** Pipes `source` to the temp file; rejects (and removes the file) on any error. */
+  /** Writes `source` to the temp file; rejects (and removes the file) on any error. */
   async write (source: Readable, signal?: AbortSignal): Promise<void> {
     try {
-      await pipeline(source, this.#counter, this.file, signal ? { signal } : {})
+      const head = await readHead(source, Math.min(SMALL_PART, this.#limit), signal)
+      // A source whose last chunk went past SMALL_PART may have ended since: every byte it
+      // had is in `head` then, and it can take nothing back (`unshift` after 'end' loses it).
+      if (head.ended || source.readableEnded) {
+        if (head.bytes > this.#limit) throw new PayloadTooLargeError(`the file is larger than the limit of ${this.#limit} bytes`)
+        const bytes = head.chunks.length === 1 ? head.chunks[0] : Buffer.concat(head.chunks, head.bytes)
+        this.#small = { sha256: createHash('sha256').update(bytes).digest('hex'), size: head.bytes }
+        await writeFile(this.tmpPath, bytes, { flag: 'wx', mode: 0o444 })
+        return
+      }
+      // The bytes read so far go back in front of the rest, through the counter like any other.
+      source.unshift(head.chunks.length === 1 ? head.chunks[0] : Buffer.concat(head.chunks, head.bytes))
+      const file = this.#file = createWriteStream(this.tmpPath, { flags: 'wx', mode: 0o444, highWaterMark: WRITE_BUFFER })
+      // The worker opens the file by name, so only once it exists.
+      file.once('open', () => { if (!this.#discarded) this.#digest = this.#store.hasher.follow(this.tmpPath) })
+      this.#counter = new CountingStream(this.#limit, () => this.#digest?.advance(file.bytesWritten))
+      await pipeline(source, this.#counter, file, signal ? { signal } : {})
     } catch (err: unknown) {
+      source.destroy()
       await this.discard()
       throw localFault(err, this.#store.dataDir, this.tmpPath) ?? err
     }
@@ -96,30 +163,59 @@ export class PendingArtifact {
    * the two, it is linked back from the temp file once the rows hold it.
    */
   async commitWith<T> (record: (artifact: StoredArtifact) => Promise<T>): Promise<T> {
-    try {
-      const size = this.#counter.bytes
-      const sha256 = this.#digest === undefined ? await hashFile(this.tmpPath, size) : await this.#digest.digest(size)
-      const artifact = await this.#store.adopt(this.tmpPath, sha256, size)
-      const recorded = await record(artifact)
-      await this.#store.adopt(this.tmpPath, sha256, size)
-      return recorded
-    } finally {
-      await this.discard()
-    }
+    return await commitAll([this], async ([artifact]) => await record(artifact))
   }
 
+  /** Links the finished file into the store (again, after the rows: see commitWith). */
+  async stage (): Promise<StoredArtifact> {
+    const size = this.bytes
+    this.#sha256 ??= this.#small?.sha256 ?? (this.#digest === undefined ? await hashFile(this.tmpPath, size) : await this.#digest.digest(size))
+    return await this.#store.adopt(this.tmpPath, this.#sha256, size, { readOnly: true })
+  }
+
+  /** Removes the temp file; safe to call more than once. */
   async discard (): Promise<void> {
     this.#discarded = true
     this.#digest?.dispose()
-    // The file opens asynchronously: removed before its open completed, it would be created
+    // A file opens asynchronously: removed before its open completed, it would be created
     // after the removal and stay behind. Closed first, it is there to remove (or never was).
-    await new Promise<void>((resolve) => {
-      if (this.file.closed) return resolve()
-      this.file.once('close', () => resolve())
-      this.file.destroy()
-    })
-    await this.#store.temp.release(this.tmpPath)
+    const file = this.#file
+    if (file !== undefined) {
+      await new Promise<void>((resolve) => {
+        if (file.closed) return resolve()
+        file.once('close', () => resolve())
+        file.destroy()
+      })
+    }
+    this.#released ??= this.#store.temp.release(this.tmpPath)
+    await this.#released
   }
+}
+
+/**
+ * Commits several pending artifacts as one: all are linked into the store at once, then
+ * `record` runs (the rows that reference them) while every temp file is still here, and
+ * afterwards each is linked again, which puts back any that an orphan cleanup removed
+ * between the two (see lib/orphans/cleanup.ts). The temp files are gone afterwards, whatever
+ * happened.
+ */
+export async function commitAll<T> (pendings: readonly PendingArtifact[], record: (artifacts: StoredArtifact[]) => Promise<T>): Promise<T> {
+  try {
+    const artifacts = await settledAll(pendings.map(async (p) => await p.stage()))
+    const recorded = await record(artifacts)
+    await settledAll(pendings.map(async (p) => await p.stage()))
+    return recorded
+  } finally {
+    await Promise.all(pendings.map(async (p) => await p.discard()))
+  }
+}
+
+/** `Promise.all`, but only once every promise has settled: nothing is left running on a failure. */
+async function settledAll<T> (promises: Array<Promise<T>>): Promise<T[]> {
+  const results = await Promise.allSettled(promises)
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed !== undefined) throw failed.reason
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value)
 }
 
 /**
@@ -178,13 +274,20 @@ export class ArtifactStore {
     return await pending.commit()
   }
 
-  /** Moves a finished temp file (whose digest is known) into place; the temp file is left for the caller. */
-  async adopt (tmpPath: string, sha256: string, size: number): Promise<StoredArtifact> {
+  /**
+   * Moves a finished temp file (whose digest is known) into place; the temp file is left for
+   * the caller. `readOnly`: the temp file was created read-only already (no chmod needed).
+   */
+  async adopt (tmpPath: string, sha256: string, size: number, options: { readOnly?: boolean } = {}): Promise<StoredArtifact> {
     const target = this.pathOf(sha256)
-    await mkdir(path.dirname(target), { recursive: true })
-    await chmod(tmpPath, 0o444)
+    if (options.readOnly !== true) await chmod(tmpPath, 0o444)
     try {
-      await link(tmpPath, target)
+      // The fan-out directory exists but for the first artifacts: made only when missing.
+      await link(tmpPath, target).catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err
+        await mkdir(path.dirname(target), { recursive: true })
+        await link(tmpPath, target)
+      })
       debug('stored %s (%d bytes)', sha256, size)
     } catch (err: unknown) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err

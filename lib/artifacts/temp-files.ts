@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
-import { readdir, rm, stat } from 'node:fs/promises'
+import { lstat, readdir, rm, stat, unlink } from 'node:fs/promises'
 import createDebug from 'debug'
 
 const debug = createDebug('pulp:artifacts:temp')
@@ -50,7 +50,11 @@ export class TempFiles {
   /** Removes the file (if it exists) and lets go of its name. */
   async release (file: string): Promise<void> {
     try {
-      await rm(file, { force: true })
+      // One unlink: `rm` would lstat first, a second syscall per upload.
+      await unlink(file).catch(async (err: NodeJS.ErrnoException) => {
+        // A read-only directory answers EROFS even for a file that was never created.
+        if (err.code !== 'ENOENT' && await lstat(file).then(() => true, () => false)) throw err
+      })
     } finally {
       this.#held.delete(path.basename(file))
     }

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
+import { createReadStream, readFileSync, statSync, type Stats } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { CommandError } from '../errors'
 import type { LocalFile } from './multipart'
@@ -20,19 +20,45 @@ export async function listTree (root: string): Promise<LocalFile[]> {
   if (!top.isDirectory()) throw new CommandError(`${root} is not a directory`)
   const entries = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => !e.isDirectory())
   const files: LocalFile[] = []
-  // Many stats in flight: one at a time, a tree of 10,000 files spent seconds waiting on each.
-  await eachLimit(entries, 32, async (entry) => {
+  // Synchronous stats: a command has nothing else to do meanwhile, and each thread-pool round
+  // trip cost more than the stat itself (10,000 files: bench/push.ts).
+  for (const entry of entries) {
     const full = path.join(entry.parentPath, entry.name)
-    const info = entry.isFile() ? await stat(full) : entry.isSymbolicLink() ? await stat(full).catch(() => undefined) : undefined
-    if (info === undefined || !info.isFile()) return
+    let info: Stats | undefined
+    try {
+      info = entry.isFile() || entry.isSymbolicLink() ? statSync(full) : undefined
+    } catch (err: unknown) {
+      // A dangling link is skipped; a file that cannot be read is an error, as before.
+      if (!entry.isSymbolicLink()) throw err
+    }
+    if (info === undefined || !info.isFile()) continue
     files.push({ relativePath: path.relative(root, full).split(path.sep).join('/'), path: full, size: info.size })
-  })
+  }
   return files.sort((a, b) => a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0)
 }
 
-/** The sha256 of a file, streamed; `onBytes` hears of every chunk. */
+/**
+ * Files up to this size are read whole with one synchronous call: for a tree of small files,
+ * a stream per file (open, read, close, each a thread-pool round trip) was most of a push's
+ * time on the command's side (bench/push.ts). Larger files stream.
+ */
+export const SMALL_FILE = 256 * 1024
+
+/** A small file's bytes (`size` of them, or an error saying it changed since it was listed). */
+export function readSmallFile (file: string, size: number): Buffer {
+  const bytes = readFileSync(file)
+  if (bytes.length !== size) throw new CommandError(`${file} changed while it was pushed (${bytes.length} instead of ${size} bytes); push again`)
+  return bytes
+}
+
+/** The sha256 of a file, streamed (read whole when small); `onBytes` hears of every chunk. */
 export async function sha256File (file: string, size: number, onBytes: (n: number) => void = () => {}): Promise<string> {
   const hash = createHash('sha256')
+  if (size <= SMALL_FILE) {
+    const bytes = readFileSync(file)
+    onBytes(bytes.length)
+    return hash.update(bytes).digest('hex')
+  }
   // A buffer the size of the file, up to 1 MiB: a 1 MiB buffer for each small file was most of
   // the time of a push of many small files, in the garbage collector.
   for await (const chunk of createReadStream(file, { highWaterMark: Math.max(1, Math.min(1024 * 1024, size)) }) as AsyncIterable<Buffer>) {

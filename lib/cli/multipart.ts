@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 import { CommandError } from '../errors'
 import type { RawBody } from './client'
+import { readSmallFile, SMALL_FILE } from './local-tree'
 
 export interface LocalFile {
   /** Where the unit goes in the repository, `/`-separated. */
@@ -41,7 +42,12 @@ export function multipartBody (files: readonly LocalFile[], onBytes: (n: number)
     for (const [i, file] of files.entries()) {
       yield heads[i]
       let read = 0
-      if (file.size > 0) {
+      if (file.size > 0 && file.size <= SMALL_FILE) {
+        const bytes = readSmallFile(file.path, file.size)
+        read = bytes.length
+        onBytes(read)
+        yield bytes
+      } else if (file.size > 0) {
         for await (const chunk of createReadStream(file.path, { end: file.size - 1, highWaterMark: Math.min(READ_CHUNK, file.size) }) as AsyncIterable<Buffer>) {
           read += chunk.length
           onBytes(chunk.length)

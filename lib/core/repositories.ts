@@ -7,7 +7,7 @@ import * as repos from '../storage/repositories'
 import * as units from '../storage/units'
 import type { Repository, RepositoryFields } from '../storage/repositories'
 import type { RepositoryUnit } from '../storage/units'
-import type { PendingArtifact } from '../artifacts/store'
+import { commitAll, type PendingArtifact } from '../artifacts/store'
 import type { PulpContext } from './context'
 import { onlyFields, optionalObject, optionalString, requireObject, validateId, validatePage, validateRelativePath } from './validate'
 
@@ -151,20 +151,15 @@ export class RepositoryService {
       changed = await units.associateUnits(trx, repositoryId, ensured)
       return ensured
     })
-    // Each artifact's commit wraps the next, the last wraps the rows: every temp file is still
-    // there when the rows are written, so an orphan cleanup that removed a stored file in
-    // between has it linked back (see PendingArtifact.commitWith).
-    const commitFrom = async (i: number): Promise<units.Unit[]> => {
-      if (i === files.length) return await record()
-      const { pending, relativePath } = files[i]
-      return await pending.commitWith(async (artifact) => {
-        stored.push({ typeId: 'file', relativePath, sha256: artifact.sha256, size: artifact.size })
-        return await commitFrom(i + 1)
-      })
-    }
+    // Every temp file is still there when the rows are written, so an orphan cleanup that
+    // removed a stored file in between has it linked back (see commitAll).
+    const commit = async (): Promise<units.Unit[]> => await commitAll(files.map((f) => f.pending), async (artifacts) => {
+      for (const [i, artifact] of artifacts.entries()) stored.push({ typeId: 'file', relativePath: files[i].relativePath, sha256: artifact.sha256, size: artifact.size })
+      return await record()
+    })
     let newUnits: units.Unit[]
     try {
-      newUnits = await commitFrom(0)
+      newUnits = await commit()
     } finally {
       await discardAll()
     }

@@ -8,8 +8,11 @@ import request from 'supertest'
 import { dialects } from '../support/databases'
 import { startPulp, type TestPulp } from '../support/pulp'
 import { eventually, filesBelow } from '../support/fs-wait'
+import { SMALL_PART } from '../../lib/artifacts/store'
 
 const API = '/pulp/api/v1'
+/** Past SMALL_PART, so a part can stream to its temp file below the limit. */
+const MAX_UPLOAD = SMALL_PART + 64 * 1024
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
 
 for (const d of dialects()) {
@@ -19,7 +22,7 @@ for (const d of dialects()) {
       (await request(t.app).get(`${API}/repositories/${repo}/content?limit=1000`).expect(200)).body.results
     const artifacts = async (): Promise<string[]> => await filesBelow(path.join(t.dataDir, 'artifacts'))
     before(async () => {
-      t = await startPulp({ dialect: d.name, maxUploadSize: 64 * 1024 })
+      t = await startPulp({ dialect: d.name, maxUploadSize: MAX_UPLOAD })
       for (const id of ['multi', 'bad', 'big', 'cut', 'bypath', 'code']) await request(t.app).post(`${API}/repositories`).send({ id }).expect(201)
     })
     after(async () => { await t?.cleanup() })
@@ -63,37 +66,41 @@ for (const d of dialects()) {
       const before = await artifacts()
       const res = await request(t.app).post(`${API}/repositories/big/content`)
         .attach('file', Buffer.from('small first part'), 'small.txt')
-        .attach('file', Buffer.alloc(65 * 1024, 7), 'big.bin')
+        .attach('file', Buffer.alloc(MAX_UPLOAD + 1024, 7), 'big.bin')
       assert.equal(res.status, 413)
       await eventually(async () => (await filesBelow(path.join(t.dataDir, 'tmp'))).length === 0, 5000, 'tmp/ to empty')
       assert.deepEqual(await artifacts(), before)
       assert.deepEqual(await units('big'), [])
     })
 
-    it('leaves no temp file and no unit when the client disconnects after the first part', async () => {
-      const server = t.app.listen(0, '127.0.0.1')
-      await new Promise((resolve) => server.once('listening', resolve))
-      let socket: net.Socket | undefined
-      try {
-        const { port } = server.address() as AddressInfo
-        const b = 'xxBOUNDARYxx'
-        const part = (name: string): string => `--${b}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`
-        socket = net.connect(port, '127.0.0.1')
-        await new Promise((resolve) => socket?.once('connect', resolve))
-        socket.write(`POST ${API}/repositories/cut/content HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${b}\r\nContent-Length: 1000000\r\n\r\n`)
-        socket.write(`${part('whole.bin')}complete first part\r\n${part('cut.bin')}`)
-        socket.write(Buffer.alloc(30 * 1024, 9))
-        await eventually(async () => (await filesBelow(path.join(t.dataDir, 'tmp'))).length === 2, 5000, 'both parts to reach tmp/')
-        socket.destroy()
-        await eventually(async () => (await filesBelow(path.join(t.dataDir, 'tmp'))).length === 0, 5000, 'tmp/ to empty')
-        assert.deepEqual(await units('cut'), [])
-        assert.ok(!(await artifacts()).includes(`${sha('complete first part').slice(0, 2)}/${sha('complete first part').slice(2)}`))
-      } finally {
-        // A failed wait must not leave the connection (and the test process) open.
-        socket?.destroy()
-        server.close()
-      }
-    })
+    // The part being sent when the client goes: one larger than SMALL_PART streams to its own
+    // temp file, a smaller one is still in memory (only the finished first part is on disk).
+    for (const [kind, size, onDisk] of [['streamed', SMALL_PART + 30 * 1024, 2], ['small', 30 * 1024, 1]] as const) {
+      it(`leaves no temp file and no unit when the client disconnects after the first part (${kind} part cut)`, async () => {
+        const server = t.app.listen(0, '127.0.0.1')
+        await new Promise((resolve) => server.once('listening', resolve))
+        let socket: net.Socket | undefined
+        try {
+          const { port } = server.address() as AddressInfo
+          const b = 'xxBOUNDARYxx'
+          const part = (name: string): string => `--${b}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`
+          socket = net.connect(port, '127.0.0.1')
+          await new Promise((resolve) => socket?.once('connect', resolve))
+          socket.write(`POST ${API}/repositories/cut/content HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${b}\r\nContent-Length: 1000000\r\n\r\n`)
+          socket.write(`${part('whole.bin')}complete first part\r\n${part('cut.bin')}`)
+          socket.write(Buffer.alloc(size, 9))
+          await eventually(async () => (await filesBelow(path.join(t.dataDir, 'tmp'))).length === onDisk, 5000, `${onDisk} part(s) to reach tmp/`)
+          socket.destroy()
+          await eventually(async () => (await filesBelow(path.join(t.dataDir, 'tmp'))).length === 0, 5000, 'tmp/ to empty')
+          assert.deepEqual(await units('cut'), [])
+          assert.ok(!(await artifacts()).includes(`${sha('complete first part').slice(0, 2)}/${sha('complete first part').slice(2)}`))
+        } finally {
+          // A failed wait must not leave the connection (and the test process) open.
+          socket?.destroy()
+          server.close()
+        }
+      })
+    }
 
     it('finds a unit with ?relative_path= and removes it with DELETE ?relative_path=', async () => {
       await request(t.app).post(`${API}/repositories/bypath/content`)

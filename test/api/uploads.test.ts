@@ -9,15 +9,19 @@ import request from 'supertest'
 import { dialects } from '../support/databases'
 import { startPulp, type TestPulp } from '../support/pulp'
 import { eventually, filesBelow } from '../support/fs-wait'
+import { SMALL_PART } from '../../lib/artifacts/store'
 
 const API = '/pulp/api/v1'
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
+
+/** Past SMALL_PART, so a part can stream to its temp file below the limit. */
+const MAX_UPLOAD = SMALL_PART + 64 * 1024
 
 for (const d of dialects()) {
   describe(`uploads (${d.name})`, { skip: d.skip }, () => {
     let t: TestPulp
     before(async () => {
-      t = await startPulp({ dialect: d.name, maxUploadSize: 64 * 1024 })
+      t = await startPulp({ dialect: d.name, maxUploadSize: MAX_UPLOAD })
       for (const id of ['up', 'other', 'limits', 'aborts']) await request(t.app).post(`${API}/repositories`).send({ id }).expect(201)
     })
     after(async () => { await t?.cleanup() })
@@ -76,7 +80,7 @@ for (const d of dialects()) {
 
     it('answers 413 past maxUploadSize and leaves no file and no record', async () => {
       const before = await filesBelow(path.join(t.dataDir, 'artifacts'))
-      const res = await request(t.app).post(`${API}/repositories/limits/content`).attach('file', Buffer.alloc(65 * 1024, 1), 'big.bin')
+      const res = await request(t.app).post(`${API}/repositories/limits/content`).attach('file', Buffer.alloc(MAX_UPLOAD + 1024, 1), 'big.bin')
       assert.equal(res.status, 413)
       assert.equal(res.body.error.code, 'ERR_PULP_TOO_LARGE')
       await eventually(async () => (await filesBelow(path.join(t.dataDir, 'tmp'))).length === 0, 5000, 'tmp/ to empty')
@@ -95,7 +99,8 @@ for (const d of dialects()) {
         const socket = net.connect(port, '127.0.0.1')
         await new Promise((resolve) => socket.once('connect', resolve))
         socket.write(`POST ${API}/repositories/aborts/content HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: 1000000\r\n\r\n${head}`)
-        socket.write(Buffer.alloc(30 * 1024, 9))
+        // Past SMALL_PART, so the part streams to its temp file (a smaller one waits in memory).
+        socket.write(Buffer.alloc(SMALL_PART + 30 * 1024, 9))
         await eventually(async () => (await filesBelow(path.join(t.dataDir, 'tmp'))).length === 1, 5000, 'the upload to start')
         socket.destroy()
         await eventually(async () => (await filesBelow(path.join(t.dataDir, 'tmp'))).length === 0, 5000, 'tmp/ to empty')

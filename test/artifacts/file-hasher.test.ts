@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { open, rm, writeFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { FileHasher, hashFile } from '../../lib/artifacts/file-hasher'
-import { ArtifactStore } from '../../lib/artifacts/store'
+import { ArtifactStore, SMALL_PART } from '../../lib/artifacts/store'
 import { tempDir } from '../support/pulp'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -165,8 +165,10 @@ describe('file hasher', () => {
     try {
       assert.notEqual(one.hasher, two.hasher)
       await one.init()
-      const body = randomBytes(200_000)
-      const stored = await one.ingest(Readable.from([body]))
+      // Past SMALL_PART, in two chunks: a smaller body, or one that has ended by the time it
+      // passes SMALL_PART, is hashed in memory without the worker.
+      const body = randomBytes(SMALL_PART + 200_000)
+      const stored = await one.ingest(Readable.from([body.subarray(0, SMALL_PART + 1), body.subarray(SMALL_PART + 1)]))
       assert.equal(stored.sha256, sha(body))
       assert.equal((one.hasher as FileHasher).running, true)
       assert.equal((two.hasher as FileHasher).running, false)

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
-import { ArtifactStore } from '../../lib/artifacts/store'
+import { ArtifactStore, SMALL_PART } from '../../lib/artifacts/store'
 import { PayloadTooLargeError } from '../../lib/errors'
 import { tempDir } from '../support/pulp'
 
@@ -32,6 +32,39 @@ describe('artifact store', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  // Small sources are hashed in memory, larger ones stream; each shape around SMALL_PART must
+  // keep every byte (a last chunk that crosses it once lost the whole body).
+  for (const [name, parts] of [
+    ['one chunk below SMALL_PART', [SMALL_PART - 1]],
+    ['exactly SMALL_PART', [SMALL_PART]],
+    ['a last chunk that crosses SMALL_PART', [SMALL_PART - 10, 1000]],
+    ['one chunk past SMALL_PART', [SMALL_PART + 1]],
+    ['a first chunk past SMALL_PART, then more', [SMALL_PART + 1, 5000, 70_000]],
+    ['many small chunks past SMALL_PART', Array.from({ length: 40 }, () => 16 * 1024)]
+  ] as const) {
+    it(`stores every byte of ${name}`, async () => {
+      const dir = await tempDir()
+      try {
+        const body = Buffer.alloc(parts.reduce((n: number, p: number) => n + p, 0))
+        for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 9)) & 0xff
+        let at = 0
+        const pieces = parts.map((n: number) => body.subarray(at, at += n))
+        const store = new ArtifactStore(dir)
+        try {
+          const a = await store.ingest(Readable.from(pieces))
+          assert.equal(a.size, body.length)
+          assert.equal(a.sha256, sha(body))
+          assert.ok((await readFile(a.path)).equals(body))
+          assert.deepEqual(await readdir(path.join(dir, 'tmp')), [])
+        } finally {
+          await store.close()
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+  }
 
   it('writes an artifact read-only, so nothing modifies it afterwards', async () => {
     const dir = await tempDir()
