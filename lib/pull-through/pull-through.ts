@@ -718,10 +718,6 @@ export class PullThrough {
     const before = this.#entries.remembered(remote, relativePath, variant) ?? await this.#entries.load(remote, relativePath, variant)
     if (before === undefined || before.sha256 === null) throw new UpstreamError(`the copy of "${relativePath}" (remote "${remote.name}") went while it was revalidated`)
     const renewed: PullEntry = { ...before, fetched: Date.now(), etag: fresh.etag ?? before.etag, lastModified: fresh.lastModified ?? before.lastModified }
-    // The upstream vouched for the copy: its clients get it now and this instance serves it as
-    // fresh from now on, while the renewal commits. Other instances wait for the lease until
-    // then, and find the renewed entry.
-    this.#entries.keep(remote, renewed)
     let updated = 0
     const record = async (within: (trx: Knex) => Promise<void>): Promise<void> => {
       await this.#ctx.knex.transaction(async (trx) => {
@@ -729,20 +725,14 @@ export class PullThrough {
         await within(trx)
       })
     }
-    const recording = (async () => {
-      try {
-        if (shared === undefined) await record(async () => {})
-        else await shared.settle(record)
-        // The copy went meanwhile (another instance learnt of a 404): not fresh here either.
-        if (updated === 0) this.#entries.drop(remote, relativePath, variant)
-        debug('%s: %s revalidated', remote.name, relativePath)
-      } catch (err: unknown) {
-        this.#entries.drop(remote, relativePath, variant)
-        this.#ctx.log.part(NS).error({ err, remote: remote.name, path: relativePath }, 'recording a revalidated copy failed')
-      }
-    })()
-    this.#finishing.add(recording)
-    void recording.finally(() => this.#finishing.delete(recording))
+    // Recorded before the clients hear: a client's next request (TTL 0, a busy path) must find
+    // the lease free, or it waits for it, polling, longer than the renewal takes.
+    if (shared === undefined) await record(async () => {})
+    else await shared.settle(record)
+    // The copy went meanwhile (another instance learnt of a 404): not renewed here either.
+    if (updated > 0) this.#entries.keep(remote, renewed)
+    else this.#entries.drop(remote, relativePath, variant)
+    debug('%s: %s revalidated', remote.name, relativePath)
     return { sha256: before.sha256, contentType: before.contentType, contentEncoding: before.contentEncoding, fetched: renewed.fetched }
   }
 
