@@ -1,5 +1,5 @@
 /**
- * 8. Metrics on vs off: the same build, the same data directory, served by two processes, one
+ * 9. Metrics on vs off: the same build, the same data directory, served by two processes, one
  * with `metrics: false`; the static tree and a warm pull-through HIT, runs alternated.
  */
 import path from 'node:path'
@@ -45,7 +45,7 @@ runMeasure(9, TITLE, async (ctx: MeasureContext) => {
     ]
     const load = await startChild('lib/load-worker.ts', {}, ctx.client())
     children.push(load)
-    return loadLines(8, TITLE, await compareLoad(ctx, load, cases), { op: '>=', value: 0.97 }, 'peer: the same build with metrics: false')
+    return loadLines(9, TITLE, await compareLoad(ctx, load, cases), { op: '>=', value: 0.97 }, 'peer: the same build with metrics: false')
   } finally {
     for (const c of children.reverse()) await c.stop()
   }

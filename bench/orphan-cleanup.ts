@@ -68,7 +68,7 @@ runMeasure(10, TITLE, async (ctx: MeasureContext) => {
     const ours = (performance.now() - t1) / 1000
     if (freed.files !== orphans) throw new Error(`the cleanup removed ${freed.files} files, not ${orphans}`)
     return [ratioLine({
-      measure: 9,
+      measure: 10,
       title: TITLE,
       case: `${total} artifacts, ${orphans} orphans${smallerNote(ctx, '100,000 / 50,000')}, seconds`,
       unit: 's',
