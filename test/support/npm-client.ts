@@ -54,6 +54,17 @@ export class NpmClient {
     return path.join(this.#work, `cache-${++this.#runs}`)
   }
 
+  /** `npm pack` of a package made of `files` (package.json included): the tarball's bytes. */
+  async pack (name: string, files: Record<string, string>): Promise<Buffer> {
+    const dir = path.join(this.#work, `package-${++this.#runs}`)
+    await mkdir(dir)
+    for (const [file, text] of Object.entries(files)) await writeFile(path.join(dir, file), text)
+    const { stdout } = await run('npm', ['pack', '--pack-destination', this.#work, ...this.#settings()], { cwd: dir, env: this.#env, timeout: 60_000 })
+    const packed = stdout.trim().split('\n').pop() ?? ''
+    if (!packed.startsWith(name)) throw new Error(`npm pack wrote ${JSON.stringify(packed)}, not a ${name} tarball`)
+    return await readFile(path.join(this.#work, packed))
+  }
+
   /** `npm install <specs>` from `registry` in a new project; never throws for npm's failure (nor does `ci`). */
   async install (registry: string, specs: string[], options: { cache?: string } = {}): Promise<NpmRun> {
     const project = path.join(this.#work, `project-${++this.#runs}`)
