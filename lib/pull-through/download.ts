@@ -7,7 +7,7 @@ import { DigestMismatchError, ERROR_CODES, localFault, PulpError, UpstreamError,
 import type { UpstreamDigest } from '../plugins/remote'
 import type { StoredRemote } from '../storage/remotes'
 import { upstreamFailure, type UpstreamClients } from './upstream'
-import { Spool, WINDOW } from './spool'
+import { Spool } from './spool'
 
 const debug = createDebug('pulp:content:pull-through:download')
 
@@ -87,12 +87,15 @@ export interface DownloadSpec {
   digest?: UpstreamDigest
   /** The `Accept` sent upstream (the target's variant). */
   accept?: string
+  /**
+   * Runs when the download failed, before any client hears of it: what it records (a 404 as
+   * remembered) is there for whoever asks next, on any instance.
+   */
+  onFailure?: (error: PulpError) => Promise<void>
 }
 
-/** A client reading the download; it reports how far it got, and lets go when done. */
+/** A client reading the download; it lets go when done. */
 export interface Attachment {
-  /** The client has taken every byte before `position`. */
-  advance: (position: number) => void
   release: () => void
 }
 
@@ -122,9 +125,9 @@ export function headOf (headers: Record<string, string | string[] | undefined>):
  * One upstream GET shared by every client asking for the same path: the body goes to a temp
  * file under `tmp/` (a Spool), hashed as it goes. Clients that keep up get each chunk as it
  * arrives; one that falls behind, joins late or wants a range reads the spool. The upstream is
- * paced by the client furthest ahead: no faster than someone reads (within a window), but a
- * slow client never holds back a fast one, and with no client left it runs at full speed to
- * its end, unless `abort()` is called.
+ * read as fast as it sends, whoever reads (as a front server's proxy buffering does): a slow
+ * client never holds it back, and the spool keeps only its newest bytes in memory. Its end comes
+ * unless `abort()` is called.
  */
 export class Download {
   readonly tmpPath: string
@@ -132,8 +135,8 @@ export class Download {
   readonly #spec: DownloadSpec
   readonly #controller = new AbortController()
   readonly #listeners = new Set<DownloadListener>()
-  readonly #readers = new Set<{ position: number }>()
-  #wakePump: (() => void) | undefined
+  /** Clients attached and not yet released. */
+  #readers = 0
   #state: DownloadState = 'starting'
   #head: DownloadHead | undefined
   #error: PulpError | undefined
@@ -156,7 +159,6 @@ export class Download {
     let rejectHead!: (err: unknown) => void
     this.headReady = new Promise((resolve, reject) => { resolveHead = resolve; rejectHead = reject })
     this.headReady.catch(() => {})
-    this.#controller.signal.addEventListener('abort', () => this.#wake(true), { once: true })
     this.settled = this.#run(resolveHead, rejectHead)
   }
 
@@ -181,25 +183,19 @@ export class Download {
   subscribe (listener: DownloadListener): void { this.#listeners.add(listener) }
   unsubscribe (listener: DownloadListener): void { this.#listeners.delete(listener) }
 
-  /** A client starts reading at `start`: the spool stays readable until it releases. */
-  attach (start: number): Attachment {
+  /** A client starts reading: the spool stays readable until it releases. */
+  attach (): Attachment {
     this.spool.retain()
-    const reader = { position: start }
-    this.#readers.add(reader)
+    this.#readers++
     let released = false
     return {
-      advance: (position) => {
-        reader.position = position
-        this.#wake()
-      },
       release: () => {
         if (released) return
         released = true
-        this.#readers.delete(reader)
-        if (this.#readers.size === 0 && (this.#spec.abortWhenUnwatched || this.#shared)) {
+        this.#readers--
+        if (this.#readers === 0 && (this.#spec.abortWhenUnwatched || this.#shared)) {
           this.abort(new UpstreamError(`every client of "${this.#spec.relativePath}" left before its end`))
         }
-        this.#wake()
         this.spool.release()
       }
     }
@@ -207,7 +203,7 @@ export class Download {
 
   /** Stops the download unless a client reads it (a path started on a guess turned out saved); true if it stopped. */
   abandon (reason: PulpError): boolean {
-    if (this.#readers.size > 0 || (this.#state !== 'starting' && this.#state !== 'streaming')) return false
+    if (this.#readers > 0 || (this.#state !== 'starting' && this.#state !== 'streaming')) return false
     this.abort(reason)
     return true
   }
@@ -230,22 +226,6 @@ export class Download {
     await this.#spec.temp.release(this.tmpPath)
   }
 
-  /** Whether every client is far behind the newest byte (so reading on only fills memory). */
-  #lagging (): boolean {
-    if (this.#readers.size === 0) return false
-    let furthest = 0
-    for (const reader of this.#readers) if (reader.position > furthest) furthest = reader.position
-    // Half the window: a client this far behind still reads memory, never the file.
-    return this.spool.received - furthest >= WINDOW / 2
-  }
-
-  #wake (force = false): void {
-    const wake = this.#wakePump
-    if (wake === undefined || (!force && this.#lagging())) return
-    this.#wakePump = undefined
-    wake()
-  }
-
   async #run (resolveHead: (head: DownloadHead) => void, rejectHead: (err: unknown) => void): Promise<void> {
     const { remote, relativePath } = this.#spec
     let timer: NodeJS.Timeout | undefined
@@ -264,7 +244,7 @@ export class Download {
         this.#shared = true
         this.spool.useFile(origin.file)
         // Its clients may all have left while it waited; nothing here keeps what it would read.
-        if (this.#readers.size === 0) this.abort(new UpstreamError(`every client of "${relativePath}" left before its head`))
+        if (this.#readers === 0) this.abort(new UpstreamError(`every client of "${relativePath}" left before its head`))
         head = origin.head
         body = origin.body
       } else {
@@ -311,6 +291,7 @@ export class Download {
       // A fault of our own disk (tmp/ read-only or full) is not the remote's.
       this.#error = localFault(cause, path.dirname(this.#spec.temp.dir), this.tmpPath) ?? upstreamFailure(cause, remote.name, relativePath)
       if (origin?.kind === 'upstream') await origin.onFailure?.(this.#error)
+      await this.#spec.onFailure?.(this.#error).catch((failure: unknown) => debug('%s: %s: after its failure: %s', remote.name, relativePath, (failure as Error).message))
       this.#state = 'failed'
       rejectHead(this.#error)
       debug('%s: %s failed: %s', remote.name, relativePath, this.#error.message)
@@ -341,9 +322,6 @@ export class Download {
         spool.push(chunk)
         for (const listener of this.#listeners) listener.onData(chunk, offset)
         await spool.caughtUp()
-        while (this.#lagging() && !this.#controller.signal.aborted) {
-          await new Promise<void>((resolve) => { this.#wakePump = resolve })
-        }
       }
     } finally {
       // Never leave a write running past a failure: the handle closes right after.

@@ -78,9 +78,7 @@ function pickRange (req: IncomingMessage, head: DownloadHead): ByteRange | 'unsa
  */
 export async function sendFromDownload (req: IncomingMessage, res: ServerResponse, download: Download, options: FollowOptions,
   counts?: { servedBytes: number }): Promise<boolean> {
-  const ranged = req.headers.range !== undefined
-  // Where a range starts is known only with the head; until then it holds nobody back.
-  const attachment = download.attach(ranged ? Number.MAX_SAFE_INTEGER : 0)
+  const attachment = download.attach()
   try {
     let head: DownloadHead
     try {
@@ -91,7 +89,7 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
       return true
     }
     const headers = missHeaders(head, options)
-    const wanted = ranged && options.hideLength !== true ? pickRange(req, head) : undefined
+    const wanted = req.headers.range !== undefined && options.hideLength !== true ? pickRange(req, head) : undefined
     if (wanted === 'unsatisfiable') {
       headers['content-range'] = `bytes */${head.contentLength as number}`
       headers['content-length'] = 0
@@ -115,7 +113,6 @@ export async function sendFromDownload (req: IncomingMessage, res: ServerRespons
       return true
     }
     const start = wanted?.start ?? 0
-    attachment.advance(start)
     const sent = await follow(res, download, attachment, start, wanted === undefined ? Number.POSITIVE_INFINITY : wanted.end + 1)
     if (counts !== undefined) counts.servedBytes += sent
     return true
@@ -151,7 +148,6 @@ async function follow (res: ServerResponse, download: Download, attachment: Atta
           return pos - start
         }
         pos += got
-        attachment.advance(pos)
         if (!res.write(got === want ? buffer : buffer.subarray(0, got))) await drained(res)
         continue
       }
@@ -161,7 +157,6 @@ async function follow (res: ServerResponse, download: Download, attachment: Atta
         pos += piece.length
         if (!res.write(piece)) congested = true
       }
-      attachment.advance(pos)
       if (congested) {
         await drained(res)
         continue
@@ -201,7 +196,6 @@ async function followLive (res: ServerResponse, download: Download, attachment: 
         const piece = begin === 0 && stopAt === chunk.length ? chunk : chunk.subarray(begin, stopAt)
         pos += piece.length
         if (!res.write(piece)) congested = true
-        attachment.advance(pos)
         if (congested || pos >= limit) stop()
       },
       onSettled: stop

@@ -391,7 +391,7 @@ export class PullThrough {
     }
     let failure: unknown
     // A reader until the head: a download following another instance's has no reason to go on without one.
-    const held = flight.download.attach(0)
+    const held = flight.download.attach()
     try {
       await flight.download.headReady
       held.release()
@@ -531,7 +531,7 @@ export class PullThrough {
     fallback: Fallback | undefined, collapsed: boolean): Promise<void> {
     const { download } = flight
     // Keeps the download readable (and wanted) until sendFromDownload follows it.
-    const held = download.attach(0)
+    const held = download.attach()
     try {
       try {
         await download.headReady
@@ -647,6 +647,9 @@ export class PullThrough {
       // without a digest such a body is streamed and never saved.
       digest,
       accept: target.accept,
+      onFailure: async (error) => {
+        if (error instanceof NotFoundError) await this.#entries.rememberMissing(remote, relativePath, variant)
+      },
       conditional: validators === undefined
         ? undefined
         : { ...validators, onNotModified: async (fresh) => { flight.renewed = await this.#renew(remote, relativePath, variant, fresh, shared) } }
@@ -767,13 +770,12 @@ export class PullThrough {
     }
   }
 
-  /** A failed download: nobody joins it any more; a 404 is remembered, a digest mismatch logged for the remote's operator. */
+  /** A failed download: nobody joins it any more; a digest mismatch is logged for the remote's operator (a 404 was remembered before its clients heard). */
   async #failed (key: string, flight: Flight, route: Route): Promise<void> {
     const { remote, relativePath } = route
     const { download } = flight
     // Nobody joins a failure (see #joinable): forget it now, not after the bookkeeping.
     if (this.#inflight.get(key) === flight) this.#inflight.delete(key)
-    if (download.error instanceof NotFoundError) await this.#entries.rememberMissing(remote, relativePath, flight.variant)
     if (download.error instanceof DigestMismatchError) {
       this.#ctx.log.part(NS).warn({ remote: remote.name, path: relativePath, err: download.error }, 'pulled bytes do not match the digest of their index: not saved')
     }

@@ -14,6 +14,16 @@ const debug = createDebug('pulp:content:pull-through:upstream')
 const MAX_REDIRECTIONS = 5
 /** Statuses whose `Location` is followed (RFC 9110 15.4); 300 and 304 are answers of their own. */
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/**
+ * What a body may hold in memory, unread, before undici stops reading its connection. Our
+ * reader is the download, which takes every chunk as it comes and waits only on its disk, so
+ * this is reached only when the disk falls this far behind the network. It must be, because
+ * undici 7 fails an assertion no caller can catch, and the process exits, when a connection
+ * the upstream closes after the body (`Connection: close`, HTTP/1.0, a body only the close
+ * ends) ends while it has stopped reading (undici issue 5360; fixed in undici 8, which needs
+ * Node 22). At undici's default of 64 KiB, a download that awaited one disk write was enough.
+ */
+const BODY_HIGH_WATER_MARK = 64 * 1024 * 1024
 
 /** What an upstream answered: status and headers, and for a GET its body still to read. */
 export interface UpstreamResponse {
@@ -169,8 +179,7 @@ export class UpstreamClients {
     // A remote's headers are its credentials for its own origin: a redirect to another one (a
     // CDN, or a host the upstream does not control) gets none of them, not only Authorization.
     const theirs = { ...ours, ...remote.headers, 'accept-encoding': ours['accept-encoding'], via: ours.via }
-    // undici's idle timers: until the headers arrive, then between body bytes. A body paused
-    // because our clients read slowly is not the upstream's silence, and undici does not count it.
+    // undici's idle timers: until the headers arrive, then between body bytes.
     const idleMs = remote.readTimeout * 1000
     let url = new URL(r.url)
     for (let hops = 0; ; hops++) {
@@ -183,6 +192,7 @@ export class UpstreamClients {
           headers: url.origin === home ? theirs : ours,
           headersTimeout: idleMs,
           bodyTimeout: idleMs,
+          highWaterMark: BODY_HIGH_WATER_MARK,
           signal: r.signal
         })
       } catch (err: unknown) {
