@@ -15,15 +15,36 @@ const MAX_REDIRECTIONS = 5
 /** Statuses whose `Location` is followed (RFC 9110 15.4); 300 and 304 are answers of their own. */
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 /**
- * What a body may hold in memory, unread, before undici stops reading its connection. Our
- * reader is the download, which takes every chunk as it comes and waits only on its disk, so
- * this is reached only when the disk falls this far behind the network. It must be, because
- * undici 7 fails an assertion no caller can catch, and the process exits, when a connection
- * the upstream closes after the body (`Connection: close`, HTTP/1.0, a body only the close
- * ends) ends while it has stopped reading (undici issue 5360; fixed in undici 8, which needs
+ * What a body may hold in memory, unread, before undici stops reading its connection. undici 7
+ * fails an assertion no caller can catch, and the process exits, when a connection the upstream
+ * closes after the body (`Connection: close`, HTTP/1.0, a body only the close ends) reaches its
+ * end while undici has stopped reading it (undici issue 5360; fixed in undici 8, which needs
  * Node 22). At undici's default of 64 KiB, a download that awaited one disk write was enough.
+ * So a body starts with room for 64 MiB (our reader, the download, waits only on its disk),
+ * and one whose connection stays open, where stopping is safe, gets undici's default back.
  */
 const BODY_HIGH_WATER_MARK = 64 * 1024 * 1024
+const KEPT_ALIVE_HIGH_WATER_MARK = 64 * 1024
+
+/**
+ * Whether an upstream's response keeps its connection open, by its Connection header. An
+ * HTTP/1.1 response without the header does too, but an HTTP/1.0 one does not, and undici does
+ * not say which version answered: only an explicit `keep-alive` counts.
+ */
+export function keepsAlive (connection: string | string[] | undefined): boolean {
+  const tokens = (Array.isArray(connection) ? connection.join(',') : connection ?? '').toLowerCase().split(',').map((t) => t.trim())
+  return tokens.includes('keep-alive') && !tokens.includes('close')
+}
+
+/**
+ * Gives a body whose connection stays open undici's usual room. Node has no public setter for
+ * a stream's high-water mark; where its state differs from what this expects, the body keeps
+ * the larger room (more memory, never a crash).
+ */
+function narrow (body: Dispatcher.ResponseData['body']): void {
+  const state = (body as unknown as { _readableState?: { highWaterMark?: unknown } })._readableState
+  if (typeof state?.highWaterMark === 'number') state.highWaterMark = KEPT_ALIVE_HIGH_WATER_MARK
+}
 
 /** What an upstream answered: status and headers, and for a GET its body still to read. */
 export interface UpstreamResponse {
@@ -203,6 +224,7 @@ export class UpstreamClients {
       }
       this.#observe(remote, res.statusCode)
       if ((res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) || (res.statusCode === 304 && r.conditional !== undefined)) {
+        if (keepsAlive(res.headers.connection)) narrow(res.body)
         return { statusCode: res.statusCode, headers: res.headers, body: res.body }
       }
       discard(res)

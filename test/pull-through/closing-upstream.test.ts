@@ -4,7 +4,9 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { UpstreamHandler } from '../support/upstream-server'
 import { eventually } from '../support/fs-wait'
-import { testBytes } from '../support/upstream-faults'
+import { serveFile, testBytes } from '../support/upstream-faults'
+import { keepsAlive, UpstreamClients } from '../../lib/pull-through/upstream'
+import type { StoredRemote } from '../../lib/storage/remotes'
 import { startPullThrough, type PullThroughFixture } from '../support/upstream-pulp'
 
 /**
@@ -37,6 +39,30 @@ describe('upstreams that close the connection after the body', () => {
     await f.wire('closing')
   })
   after(async () => { await f?.cleanup() })
+
+  it('reads a body whose connection closes with room to spare; one kept alive with undici\'s usual room', async () => {
+    assert.equal(keepsAlive('keep-alive'), true)
+    assert.equal(keepsAlive(['Upgrade', 'Keep-Alive']), true)
+    assert.equal(keepsAlive('keep-alive, close'), false)
+    assert.equal(keepsAlive(undefined), false, 'an HTTP/1.0 answer says nothing and closes')
+    const body = testBytes(1024)
+    f.upstream.on('/files/kept.bin', serveFile(body))
+    f.upstream.on('/files/closed.bin', rawResponse(SHAPES[0].head(body.length), body))
+    const remote = { name: 'direct', url: f.upstream.url('files/'), headers: {}, readTimeout: 30, proxyUrl: null, tlsValidation: true, connectTimeout: null } as unknown as StoredRemote
+    const clients = new UpstreamClients('test')
+    try {
+      for (const [file, room, connection] of [['kept.bin', 64 * 1024, 'keep-alive'], ['closed.bin', 64 * 1024 * 1024, 'close']] as const) {
+        const res = await clients.request({ remote, url: f.upstream.url(`files/${file}`), method: 'GET', via: undefined, relativePath: file })
+        assert.equal(res.headers.connection, connection)
+        assert.equal((res.body as unknown as { readableHighWaterMark: number }).readableHighWaterMark, room, file)
+        let got = 0
+        for await (const chunk of res.body) got += (chunk as Buffer).length
+        assert.equal(got, body.length)
+      }
+    } finally {
+      await clients.close()
+    }
+  })
 
   for (const shape of SHAPES) {
     it(`streams every size whole (${shape.name})${shape.framed ? ' and saves it' : ''}`, async () => {
