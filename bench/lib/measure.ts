@@ -84,7 +84,8 @@ export function runMeasure (number: number, title: string, body: (ctx: MeasureCo
     }
     const started = performance.now()
     try {
-      const lines = await body(ctx)
+      // Every line is this measure's, whatever number its builder was given.
+      const lines = (await body(ctx)).map((line) => ({ ...line, measure: number }))
       ctx.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
       if (process.send !== undefined) {
         await new Promise<void>((resolve) => process.send?.({ type: 'lines', lines }, () => resolve()))
