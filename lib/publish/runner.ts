@@ -67,7 +67,7 @@ export class PublishRunner {
     this.#state = 'running'
     this.#deps.ctx.events.on('task-created', this.#onCreated)
     this.#deps.ctx.events.on('task-cancel', this.#onCancel)
-    this.#heartbeatTimer = setInterval(() => { this.#heartbeat() }, this.#options.heartbeatInterval * 1000).unref()
+    this.#heartbeatTimer = setInterval(() => { void this.#heartbeat() }, this.#options.heartbeatInterval * 1000).unref()
     this.wake()
   }
 
@@ -105,7 +105,7 @@ export class PublishRunner {
   wake (): void {
     if (this.#state !== 'running') return
     clearTimeout(this.#pollTimer)
-    this.#pollTimer = setTimeout(() => { this.#tick() }, 0)
+    this.#pollTimer = setTimeout(() => { void this.#tick() }, 0)
   }
 
   async #tick (): Promise<void> {
@@ -132,7 +132,7 @@ export class PublishRunner {
     this.#ticking = undefined
     if (this.#state === 'running') {
       clearTimeout(this.#pollTimer)
-      this.#pollTimer = setTimeout(() => { this.#tick() }, this.#options.pollInterval * 1000).unref()
+      this.#pollTimer = setTimeout(() => { void this.#tick() }, this.#options.pollInterval * 1000).unref()
     }
   }
 
