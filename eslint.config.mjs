@@ -25,7 +25,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.cjs', '**/*.mjs'],
     // scripts/ is plain CommonJS run by Node.
     languageOptions: {
       sourceType: 'commonjs',

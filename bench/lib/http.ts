@@ -33,7 +33,10 @@ export interface TimedResponse {
 }
 
 /** GETs (or HEADs) `url`, timing the first and the last byte; the body is counted and dropped. */
-export async function timedRequest (url: string, options: { method?: string, keep?: boolean, timeoutMs?: number, headers?: Record<string, string> } = {}): Promise<TimedResponse> {
+export async function timedRequest (
+  url: string,
+  options: { method?: string, keep?: boolean, timeoutMs?: number, headers?: Record<string, string> } = {}
+): Promise<TimedResponse> {
   const t0 = performance.now()
   return await new Promise<TimedResponse>((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'GET', agent: false, headers: options.headers }, (res) => {

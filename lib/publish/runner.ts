@@ -80,7 +80,8 @@ export class PublishRunner {
   /** Fails the tasks of instances that stopped beating; what queued behind them may run now. */
   async #recover (): Promise<void> {
     const { knex, dialect, instanceId } = this.#deps.ctx
-    const recovered = await recoverInterrupted(knex, dialect, this.#deps.tree, { id: instanceId, host: this.#host }, this.#options.heartbeatTimeout)
+    const self = { id: instanceId, host: this.#host }
+    const recovered = await recoverInterrupted(knex, dialect, this.#deps.tree, self, this.#options.heartbeatTimeout)
     if (recovered === 0) return
     debug('recovered %d interrupted task(s)', recovered)
     this.wake()

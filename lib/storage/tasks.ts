@@ -78,7 +78,17 @@ export async function insertPublishTask (knex: Knex, repoId: string, distributor
     created: now()
   }
   await knex(TABLE).insert(row)
-  return toTask({ ...row, seq: 0, progress_report: null, result: null, error: null, worker_id: null, cancel_requested: false, started: null, finished: null })
+  return toTask({
+    ...row,
+    seq: 0,
+    progress_report: null,
+    result: null,
+    error: null,
+    worker_id: null,
+    cancel_requested: false,
+    started: null,
+    finished: null
+  })
 }
 
 /**
@@ -221,6 +231,8 @@ export async function endOrphanTask (db: Knex | Knex.Transaction, id: string, wo
   const q = db(TABLE).where({ id, state: 'running' })
   if (workerId === null) q.whereNull('worker_id')
   else q.where('worker_id', workerId)
-  const patch: Record<string, unknown> = { state: end.state, error: end.error === null ? null : toJson(end.error), result: toJson(end.result), finished: now() }
+  const patch: Record<string, unknown> = {
+    state: end.state, error: end.error === null ? null : toJson(end.error), result: toJson(end.result), finished: now()
+  }
   return await q.update(patch) > 0
 }

@@ -57,7 +57,10 @@ export async function listenCounted (app: Express): Promise<CountedServer> {
     url: `http://127.0.0.1:${port}/pulp`,
     requests,
     close: async () => {
-      await new Promise((resolve) => { server.close(resolve); (server as unknown as { closeAllConnections: () => void }).closeAllConnections() })
+      await new Promise((resolve) => {
+        server.close(resolve)
+        ;(server as unknown as { closeAllConnections: () => void }).closeAllConnections()
+      })
     }
   }
 }
