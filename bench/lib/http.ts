@@ -91,13 +91,6 @@ export async function curlTimed (url: string): Promise<TimedResponse | undefined
   return { status, headers, ttfbMs: first * 1000, totalMs: total * 1000, bytes }
 }
 
-export async function getJson<T> (url: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(url, init)
-  const text = await res.text()
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${text}`)
-  return JSON.parse(text) as T
-}
-
 export interface UploadResult { status: number, body: string, totalMs: number }
 
 /**

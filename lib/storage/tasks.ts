@@ -214,13 +214,6 @@ export async function runningTasks (knex: Knex, exceptWorker?: string): Promise<
   return (await q.orderBy('seq') as TaskRow[]).map(toTask)
 }
 
-/** Waiting and running tasks of one distributor. */
-export async function activeTasksOf (knex: Knex, repoId: string, distributorId: string): Promise<Task[]> {
-  const rows = await knex(TABLE).where({ repository_id: repoId, distributor_id: distributorId })
-    .whereIn('state', ['waiting', 'running']).orderBy('seq') as TaskRow[]
-  return rows.map(toTask)
-}
-
 /** Marks a task whose worker died as failed; false when someone else already did. */
 export async function interruptTask (db: Knex | Knex.Transaction, id: string, workerId: string | null, error: TaskError): Promise<boolean> {
   return await endOrphanTask(db, id, workerId, { state: 'failed', error, result: { result: 'error', summary: error.message, details: null } })

@@ -191,11 +191,6 @@ export async function * iterateRepositoryUnits (knex: Knex, repositoryId: string
   }
 }
 
-export async function findRepositoryUnit (knex: Knex, repositoryId: string, unitId: string): Promise<RepositoryUnit | undefined> {
-  const row = await repositoryUnitsQuery(knex, repositoryId).where('u.id', unitId).first(UNIT_COLUMNS) as UnitRow | undefined
-  return row === undefined ? undefined : toUnit(row)
-}
-
 /** The repository's units among these ids (in no particular order). */
 export async function findRepositoryUnits (knex: Knex, repositoryId: string, unitIds: readonly string[]): Promise<RepositoryUnit[]> {
   const rows: UnitRow[] = []
