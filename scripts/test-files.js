@@ -1,8 +1,8 @@
 // Lists test/**/*.test.ts for `npm test`: Node 20's runner does not expand globs itself.
 // `--unit` lists the fast tier (`npm run test:unit`) instead: the files that start no
 // database, no child process, no real client (apt, pip, npm, git, curl, a browser), no nginx
-// and no middleware, so the whole tier runs in well under a minute. A file named here that no
-// longer exists fails the listing, so a move cannot drop it from the tier unnoticed.
+// and no middleware, so the whole tier runs in about half a minute on two cores. A file named
+// here that no longer exists fails the listing, so a move cannot drop it from the tier unnoticed.
 'use strict'
 const fs = require('node:fs')
 const path = require('node:path')
