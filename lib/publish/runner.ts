@@ -67,6 +67,7 @@ export class PublishRunner {
     this.#state = 'running'
     this.#deps.ctx.events.on('task-created', this.#onCreated)
     this.#deps.ctx.events.on('task-cancel', this.#onCancel)
+    // #heartbeat and #tick catch and log their own failures: nothing is left to reject.
     this.#heartbeatTimer = setInterval(() => { void this.#heartbeat() }, this.#options.heartbeatInterval * 1000).unref()
     this.wake()
   }
