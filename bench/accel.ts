@@ -85,7 +85,8 @@ runMeasure(14, TITLE, async (ctx: MeasureContext) => {
           ctx.log(`${c.name}, ${side} #${i + 1}: TTFB ${r.ttfbMs.toFixed(2)} ms, ${(size / MiB / (r.totalMs / 1000)).toFixed(0)} MiB/s`)
         }
       }
-      const rate = { ours: runs.ours.map((r) => size / MiB / (r.totalMs / 1000)), peer: runs.peer.map((r) => size / MiB / (r.totalMs / 1000)) }
+      const mibPerS = (r: { totalMs: number }): number => size / MiB / (r.totalMs / 1000)
+      const rate = { ours: runs.ours.map(mibPerS), peer: runs.peer.map(mibPerS) }
       const ttfb = { ours: runs.ours.map((r) => r.ttfbMs), peer: runs.peer.map((r) => r.ttfbMs) }
       const label = `${c.name}${size === 256 * MiB ? '' : smallerNote(ctx, '256 MiB')}`
       lines.push(

@@ -25,7 +25,10 @@ export interface RunnerOptions {
 export type AccelHeader = 'X-Accel-Redirect' | 'X-Sendfile'
 
 export interface AccelOptions {
-  /** `X-Accel-Redirect` (nginx: a URI on an `internal` location) or `X-Sendfile` (Apache mod_xsendfile: a file path, which it URL-decodes). */
+  /**
+   * `X-Accel-Redirect` (nginx: a URI on an `internal` location) or `X-Sendfile` (Apache
+   * mod_xsendfile: a file path, which it URL-decodes).
+   */
   header: AccelHeader
   /**
    * What stands for `dataDir` in the header's value: the `internal` location's URI prefix for

@@ -59,7 +59,11 @@ export function pin (pid: number, cpus: string | undefined): void {
  * Starts the transpiled `bench/<script>` with `args` (as one JSON argument) and waits for its
  * `ready`. The build must exist (`ensureBuilt()`, which sets BENCH_BUILT).
  */
-export async function startChild<R = Record<string, unknown>> (script: string, args: unknown, options: ChildOptions = {}): Promise<Child<R>> {
+export async function startChild<R = Record<string, unknown>> (
+  script: string,
+  args: unknown,
+  options: ChildOptions = {}
+): Promise<Child<R>> {
   const built = process.env.BENCH_BUILT
   if (built === undefined) throw new Error('the bench build is missing: call ensureBuilt() first')
   const execArgv: string[] = []

@@ -35,7 +35,12 @@ export async function withPulp<T> (dataDir: string, fn: (p: LocalPulp) => Promis
  * Publishes `repoId` with its `web` distributor (added first if `relativeUrl` is given) and
  * waits for the task; `force` publishes even when nothing changed since the last publish.
  */
-export async function publishWeb (pulp: PulpMiddleware, repoId: string, options: { relativeUrl?: string, force?: boolean } = {}, timeoutS = 900): Promise<void> {
+export async function publishWeb (
+  pulp: PulpMiddleware,
+  repoId: string,
+  options: { relativeUrl?: string, force?: boolean } = {},
+  timeoutS = 900
+): Promise<void> {
   if (options.relativeUrl !== undefined) {
     await pulp.distributors.add(repoId, { distributorTypeId: 'web', distributorId: 'web', distributorConfig: { relative_url: options.relativeUrl } })
   }
@@ -45,7 +50,12 @@ export async function publishWeb (pulp: PulpMiddleware, repoId: string, options:
 }
 
 /** A repository with these files, published at `relativeUrl` by the `web` distributor. */
-export async function publishFiles (pulp: PulpMiddleware, repoId: string, files: Array<{ relativePath: string, file: Buffer | Readable | string }>, relativeUrl: string): Promise<void> {
+export async function publishFiles (
+  pulp: PulpMiddleware,
+  repoId: string,
+  files: Array<{ relativePath: string, file: Buffer | Readable | string }>,
+  relativeUrl: string
+): Promise<void> {
   await pulp.repositories.create({ id: repoId })
   for (const f of files) await pulp.repositories.addContent(repoId, f)
   await publishWeb(pulp, repoId, { relativeUrl })

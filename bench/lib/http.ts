@@ -33,7 +33,10 @@ export interface TimedResponse {
 }
 
 /** GETs (or HEADs) `url`, timing the first and the last byte; the body is counted and dropped. */
-export async function timedRequest (url: string, options: { method?: string, keep?: boolean, timeoutMs?: number, headers?: Record<string, string> } = {}): Promise<TimedResponse> {
+export async function timedRequest (
+  url: string,
+  options: { method?: string, keep?: boolean, timeoutMs?: number, headers?: Record<string, string> } = {}
+): Promise<TimedResponse> {
   const t0 = performance.now()
   return await new Promise<TimedResponse>((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'GET', agent: false, headers: options.headers }, (res) => {
@@ -86,13 +89,6 @@ export async function curlTimed (url: string): Promise<TimedResponse | undefined
     if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
   }
   return { status, headers, ttfbMs: first * 1000, totalMs: total * 1000, bytes }
-}
-
-export async function getJson<T> (url: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(url, init)
-  const text = await res.text()
-  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${res.status} ${text}`)
-  return JSON.parse(text) as T
 }
 
 export interface UploadResult { status: number, body: string, totalMs: number }

@@ -129,7 +129,9 @@ const SCHEMAS: Record<string, Schema> = {
   RemotePage: page('Remote'),
   DistributionInput: obj({ name: str, base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES }, ['name', 'base_path']),
   DistributionUpdate: obj({ base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES }),
-  Distribution: obj({ name: str, base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES, created: str, updated: str }),
+  Distribution: obj({
+    name: str, base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES, created: str, updated: str
+  }),
   DistributionPage: page('Distribution'),
   Reclaimed: obj({
     files: { type: 'integer', description: 'files whose bytes were evicted' },

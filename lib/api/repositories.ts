@@ -27,7 +27,13 @@ export function repositoryRoutes ({ repositories, artifacts, authorize, maxUploa
     // File names are UTF-8 in practice (curl, browsers); busboy's default would garble them.
     defParamCharset: 'utf8',
     // One relative_path field per file, plus a few to spare.
-    limits: { fileSize: maxUploadSize, files: MAX_FILES_PER_UPLOAD, fields: MAX_FILES_PER_UPLOAD + 10, fieldSize: 64 * 1024, parts: 2 * MAX_FILES_PER_UPLOAD + 20 }
+    limits: {
+      fileSize: maxUploadSize,
+      files: MAX_FILES_PER_UPLOAD,
+      fields: MAX_FILES_PER_UPLOAD + 10,
+      fieldSize: 64 * 1024,
+      parts: 2 * MAX_FILES_PER_UPLOAD + 20
+    }
   }).array('file', MAX_FILES_PER_UPLOAD)
 
   router.post('/repositories', guard(authorize, 'repositories.create'), jsonBody, async (req, res) => {

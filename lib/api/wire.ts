@@ -19,6 +19,8 @@ export function fromWire (value: unknown): Record<string, unknown> {
 }
 
 /** A `{count, results}` page with each result converted. */
-export function pageToWire<T extends object> (page: { count: number, results: T[] }): { count: number, results: Array<Record<string, unknown>> } {
+export function pageToWire<T extends object> (
+  page: { count: number, results: T[] }
+): { count: number, results: Array<Record<string, unknown>> } {
   return { count: page.count, results: page.results.map(toWire) }
 }

@@ -169,7 +169,8 @@ export class PendingArtifact {
   /** Links the finished file into the store (again, after the rows: see commitWith). */
   async stage (): Promise<StoredArtifact> {
     const size = this.bytes
-    this.#sha256 ??= this.#small?.sha256 ?? (this.#digest === undefined ? await hashFile(this.tmpPath, size) : await this.#digest.digest(size))
+    this.#sha256 ??= this.#small?.sha256 ??
+      (this.#digest === undefined ? await hashFile(this.tmpPath, size) : await this.#digest.digest(size))
     return await this.#store.adopt(this.tmpPath, this.#sha256, size, { readOnly: true })
   }
 

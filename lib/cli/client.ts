@@ -51,7 +51,11 @@ export class ApiClient {
     return url.href
   }
 
-  async json<T = unknown> (method: Dispatcher.HttpMethod, path: string, options: { query?: Record<string, string | number | undefined>, body?: unknown } = {}): Promise<T> {
+  async json<T = unknown> (
+    method: Dispatcher.HttpMethod,
+    path: string,
+    options: { query?: Record<string, string | number | undefined>, body?: unknown } = {}
+  ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' }
     let body: string | undefined
     if (options.body !== undefined) {

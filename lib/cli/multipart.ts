@@ -48,7 +48,10 @@ export function multipartBody (files: readonly LocalFile[], onBytes: (n: number)
         onBytes(read)
         yield bytes
       } else if (file.size > 0) {
-        for await (const chunk of createReadStream(file.path, { end: file.size - 1, highWaterMark: Math.min(READ_CHUNK, file.size) }) as AsyncIterable<Buffer>) {
+        const chunks = createReadStream(file.path, {
+          end: file.size - 1, highWaterMark: Math.min(READ_CHUNK, file.size)
+        }) as AsyncIterable<Buffer>
+        for await (const chunk of chunks) {
           read += chunk.length
           onBytes(chunk.length)
           yield chunk

@@ -79,7 +79,9 @@ export function buildProgram (): Command {
     .option('--concurrency <n>', 'upload requests in flight', positiveInt, 4)
     .addOption(new Option('--files-per-request <n>').argParser(positiveInt).hideHelp())
     .addOption(new Option('--bytes-per-request <n>').argParser(positiveInt).hideHelp())
-    .action(wrap(async (client, out, repo: string, dir: string, opts: { delete?: boolean, concurrency: number, filesPerRequest?: number, bytesPerRequest?: number }) => {
+    .action(wrap(async (client, out, repo: string, dir: string, opts: {
+      delete?: boolean, concurrency: number, filesPerRequest?: number, bytesPerRequest?: number
+    }) => {
       const summary = await push(client, repo, dir, { ...opts, bar: new TransferBar(showBar(out)) })
       print(out, summary, () => `pushed ${dir} to ${repo}: ${summary.added} added, ${summary.replaced} replaced, ` +
         `${summary.unchanged} unchanged, ${summary.removed} removed, ${formatBytes(summary.bytes)} in ${summary.seconds.toFixed(2)} s ` +

@@ -61,7 +61,12 @@ export async function waitForTask (client: ApiClient, taskId: string, options: {
 }
 
 /** Queues a publish; with `wait`, follows it to the end and fails when the task did. */
-export async function publish (client: ApiClient, repo: string, distributor: string, options: { wait: boolean, showBar: boolean, interval?: number }): Promise<Task> {
+export async function publish (
+  client: ApiClient,
+  repo: string,
+  distributor: string,
+  options: { wait: boolean, showBar: boolean, interval?: number }
+): Promise<Task> {
   const queued = await client.json<Task>('POST', `/repositories/${encodeURIComponent(repo)}/actions/publish`, { body: { id: distributor } })
   if (!options.wait) return queued
   return await waitForTask(client, queued.task_id, options)

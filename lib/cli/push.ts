@@ -86,7 +86,13 @@ export async function push (client: ApiClient, repo: string, dir: string, option
   const toHash: LocalFile[] = []
   for (const file of local) {
     const unit = remote.get(file.relativePath)
-    if (unit === undefined) { summary.added++; toSend.push(file) } else if (unit.size !== file.size) { summary.replaced++; toSend.push(file) } else toHash.push(file)
+    if (unit === undefined) {
+      summary.added++
+      toSend.push(file)
+    } else if (unit.size !== file.size) {
+      summary.replaced++
+      toSend.push(file)
+    } else toHash.push(file)
   }
 
   if (toHash.length > 0) {

@@ -5,7 +5,9 @@ import { formatRecord, formatTable, print, type Output } from './output'
 
 type Page = { count: number, results: Array<Record<string, unknown>> }
 /** Wraps an action with the client and output its command's options ask for. */
-export type Wrap = <A extends unknown[]>(action: (client: ApiClient, out: Output, ...args: A) => Promise<void>) => (...args: unknown[]) => Promise<void>
+export type Wrap = <A extends unknown[]>(
+  action: (client: ApiClient, out: Output, ...args: A) => Promise<void>
+) => (...args: unknown[]) => Promise<void>
 
 function withPage (cmd: Command): Command {
   return cmd.addOption(new Option('--limit <n>', 'at most this many (the server caps it at 1000)').default('100'))
@@ -14,7 +16,13 @@ function withPage (cmd: Command): Command {
 
 const enc = encodeURIComponent
 
-async function showList (client: ApiClient, out: Output, path: string, columns: string[], query: Record<string, string | undefined>): Promise<void> {
+async function showList (
+  client: ApiClient,
+  out: Output,
+  path: string,
+  columns: string[],
+  query: Record<string, string | undefined>
+): Promise<void> {
   const page = await client.json<Page>('GET', path, { query })
   print(out, page, () => formatTable(page.results, columns, page.count))
 }

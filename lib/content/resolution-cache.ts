@@ -131,7 +131,12 @@ export async function absentGuard (base: string, segments: readonly string[]): P
  * changed), as the web distributor builds them. Anything else (a plain file in the tree,
  * links between publications or back into publish/) is resolved afresh on every request.
  */
-export async function fileGuard (base: string, segments: readonly string[], real: string, artifacts: string | undefined): Promise<Guard | undefined> {
+export async function fileGuard (
+  base: string,
+  segments: readonly string[],
+  real: string,
+  artifacts: string | undefined
+): Promise<Guard | undefined> {
   const first = await firstStop(base, segments)
   if (first === undefined || !('link' in first.guard) || first.depth === segments.length) return undefined
   try {

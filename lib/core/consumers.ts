@@ -126,7 +126,8 @@ export class ConsumerService {
     const instance = type.create()
     if (typeof instance.createConsumerPayload !== 'function') return {}
     const repo = await this.#repositories.get(row.repoId)
-    const payload: unknown = await instance.createConsumerPayload(repo, this.#distributors.configFor(type, row.config), structuredClone(bindingConfig))
+    const config = this.#distributors.configFor(type, row.config)
+    const payload: unknown = await instance.createConsumerPayload(repo, config, structuredClone(bindingConfig))
     assertJson(payload ?? null, `the consumer payload of distributor type "${type.id}"`)
     return payload ?? null
   }

@@ -46,7 +46,11 @@ export interface PulpContext {
 }
 
 /** The context of a new instance on an open connection. */
-export function createContext (options: ResolvedOptions, connection: { knex: Knex, dialect: Dialect }, instanceId: string = randomUUID()): PulpContext {
+export function createContext (
+  options: ResolvedOptions,
+  connection: { knex: Knex, dialect: Dialect },
+  instanceId: string = randomUUID()
+): PulpContext {
   const artifacts = new ArtifactStore(options.dataDir, instanceId)
   const { knex } = connection
   return {

@@ -83,7 +83,10 @@ export class DistributorService {
   // the wiring lock of #validateAndStore keeps other instances out.
   #queue: Promise<unknown> = Promise.resolve()
 
-  constructor (ctx: PulpContext, deps: { registry: PluginRegistry, repositories: RepositoryService, tasks: TaskService, configConduit: ConfigConduitFactory }) {
+  constructor (
+    ctx: PulpContext,
+    deps: { registry: PluginRegistry, repositories: RepositoryService, tasks: TaskService, configConduit: ConfigConduitFactory }
+  ) {
     this.#ctx = ctx
     this.#registry = deps.registry
     this.#repositories = deps.repositories
@@ -123,7 +126,9 @@ export class DistributorService {
 
   /** A config conduit whose reads and writes go through `db` (a transaction). */
   #conduitOn (db: Knex, repoId: string, distributorId: string): ConfigConduit {
-    return this.#configConduit({ repoId, distributorId }, { db, relativeUrlClaims: async (url, exclude) => await this.#claimsIn(db, url, exclude) })
+    return this.#configConduit({ repoId, distributorId }, {
+      db, relativeUrlClaims: async (url, exclude) => await this.#claimsIn(db, url, exclude)
+    })
   }
 
   /** The registered type of a stored distributor; a ValidationError if it is not registered. */
@@ -219,7 +224,9 @@ export class DistributorService {
       const row = await this.get(repoId, distributorId)
       const type = this.typeOf(row.distributorTypeId)
       const stored = mergeStoredConfig(row.config, change)
-      const write = async (db: Knex): Promise<void> => { await store.updateDistributor(db, repoId, row.id, { config: stored, autoPublish }) }
+      const write = async (db: Knex): Promise<void> => {
+        await store.updateDistributor(db, repoId, row.id, { config: stored, autoPublish })
+      }
       if (body.distributorConfig === undefined) await write(this.#ctx.knex)
       else await this.#validateAndStore(type, await this.#repositories.get(repoId), this.configFor(type, stored), row.id, write)
       return await this.get(repoId, row.id)
@@ -227,7 +234,11 @@ export class DistributorService {
   }
 
   /** The publish history of a distributor, newest first. */
-  async history (repoId: string, distributorId: string, page?: { limit?: unknown, offset?: unknown }): Promise<PageOf<PublishHistoryEntry>> {
+  async history (
+    repoId: string,
+    distributorId: string,
+    page?: { limit?: unknown, offset?: unknown }
+  ): Promise<PageOf<PublishHistoryEntry>> {
     const validPage = validatePage(page)
     const row = await this.get(repoId, distributorId)
     return await listHistory(this.#ctx.knex, row.repoId, row.id, validPage)

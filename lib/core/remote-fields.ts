@@ -74,6 +74,7 @@ function metadataPatterns (value: unknown): string[] | null | undefined {
   if (value === undefined || value === null) return value
   if (!Array.isArray(value) || value.length > 256) throw new ValidationError('"metadata_patterns" must be an array of at most 256 glob strings, or null')
   return value.map((p: unknown) => {
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     if (typeof p !== 'string' || p === '' || p.length > 1024 || p.startsWith('/') || /[\0-\x1f\x7f]/.test(p)) {
       throw new ValidationError(`"metadata_patterns": ${JSON.stringify(p)} must be a relative path glob (no leading "/", at most 1024 characters, no control characters)`)
     }
@@ -102,6 +103,7 @@ function headers (value: unknown, current: Readonly<Record<string, string>> | un
       continue
     }
     // RFC 9110 5.5: no CR, LF or NUL; other controls (but tab) are refused as well.
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     if (v.length > 8192 || /[\0-\x08\x0a-\x1f\x7f]/.test(v)) {
       throw new ValidationError(`"headers": the value of "${lower}" must be at most 8192 characters without control characters`)
     }

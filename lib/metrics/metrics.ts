@@ -1,7 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 export const CONTENT_RESULTS = Object.freeze(['static', 'hit', 'miss', 'revalidated', 'stale', 'not_found', 'error'] as const)
-export type ContentResult = typeof CONTENT_RESULTS[number]
 
 /**
  * What the content path counts: plain numbers, one `++` per response, read by the registry

@@ -28,7 +28,7 @@ export function createRegistry (bundles: readonly PluginBundle[]): PluginRegistr
     try {
       registry.register(bundle)
     } catch (err: unknown) {
-      if (err instanceof TypeError) throw new TypeError(`pulpMiddleware: option "plugins[${i}]": ${err.message}`)
+      if (err instanceof TypeError) throw new TypeError(`pulpMiddleware: option "plugins[${i}]": ${err.message}`, { cause: err })
       throw err
     }
   })

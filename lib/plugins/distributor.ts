@@ -101,7 +101,11 @@ export interface PublishConduit extends ConfigConduit {
  */
 export abstract class Distributor {
   /** Decides whether `config` (layered: stored > default) is acceptable for `repo`. */
-  abstract validateConfig (repo: Readonly<Repository>, config: PluginConfig, conduit: ConfigConduit): ValidationResult | Promise<ValidationResult>
+  abstract validateConfig (
+    repo: Readonly<Repository>,
+    config: PluginConfig,
+    conduit: ConfigConduit
+  ): ValidationResult | Promise<ValidationResult>
 
   /** Publishes `repo`; returns one of the conduit's reports. */
   publishRepo? (repo: Readonly<Repository>, conduit: PublishConduit, config: PluginConfig): Promise<PublishReport>

@@ -73,7 +73,10 @@ export class PluginRegistry {
     if (bundle === null || typeof bundle !== 'object') throw new TypeError('register: expected { distributors?, remoteTypes?, contentTypes? }')
     for (const entry of bundle.distributors ?? []) {
       if (typeof entry === 'function') this.registerDistributor(entry)
-      else this.registerDistributor((entry as DistributorRegistration)?.type, { defaultConfig: (entry as DistributorRegistration)?.defaultConfig })
+      else {
+        const registration = entry as DistributorRegistration
+        this.registerDistributor(registration?.type, { defaultConfig: registration?.defaultConfig })
+      }
     }
     for (const Class of bundle.remoteTypes ?? []) this.registerRemoteType(Class)
     for (const Class of bundle.contentTypes ?? []) this.registerContentType(Class)

@@ -137,7 +137,11 @@ export class Remote implements RemoteSettings {
    * of that fetch get the rewritten bytes; a 304 keeps the rewritten copy. `null` keeps the
    * body as it came. A throw answers 502 and saves nothing.
    */
-  rewriteMetadata? (relativePath: string, body: Buffer, context: RewriteContext): RewrittenMetadata | null | Promise<RewrittenMetadata | null>
+  rewriteMetadata? (
+    relativePath: string,
+    body: Buffer,
+    context: RewriteContext
+  ): RewrittenMetadata | null | Promise<RewrittenMetadata | null>
 
   readonly name: string
   readonly url: string

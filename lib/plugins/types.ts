@@ -11,9 +11,6 @@ export interface TypeMetadata {
 /** A remote or content type class: any class with a static `metadata()`. */
 export type TypeClass = (abstract new (...args: never[]) => object) & { metadata: () => TypeMetadata }
 
-/** Any class; the registry checks each kind's contract when it is registered. */
-export type PluginClass = abstract new (...args: never[]) => object
-
 export interface DistributorOptions {
   /** The lowest config layer, under the stored config and the override of a call. */
   defaultConfig?: JsonObject

@@ -159,7 +159,12 @@ export class WebDistributor extends Distributor {
     debug('%s published %d units at %s', repo.id, done - skipped.length, settings.relativeUrl)
     const warnings = skipped.map((p) => `unit "${p}" was not published: "${MANIFEST}" is where the manifest goes (set "manifest": false or move the unit)`)
     return conduit.buildSuccessReport(
-      { units: done - skipped.length, relative_url: settings.relativeUrl, protocols: protocolsOf(settings), ...(warnings.length > 0 ? { warnings } : {}) },
+      {
+        units: done - skipped.length,
+        relative_url: settings.relativeUrl,
+        protocols: protocolsOf(settings),
+        ...(warnings.length > 0 ? { warnings } : {})
+      },
       { manifest: settings.manifest }
     )
   }
@@ -171,7 +176,13 @@ export class WebDistributor extends Distributor {
    * uploads and from any anonymous pull-through request, and none of them may make every later
    * publish fail (the manifest describes the other units, so it wins).
    */
-  async * #linkUnits (conduit: PublishConduit, types: string[], manifest: boolean, skipped: string[], onUnit: () => void): AsyncGenerator<string> {
+  async * #linkUnits (
+    conduit: PublishConduit,
+    types: string[],
+    manifest: boolean,
+    skipped: string[],
+    onUnit: () => void
+  ): AsyncGenerator<string> {
     const dirs = new Map<string, Promise<unknown>>()
     const linking: Array<Promise<void>> = []
     try {

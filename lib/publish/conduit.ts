@@ -157,7 +157,8 @@ export class RunConduit implements PublishConduit {
     }
     const publication = await this.#deps.tree.finalize(this.workingDir)
     this.#activated = true
-    await this.#deps.tree.activate(this.#run.owner, publication, relativeUrl, { http: protocols.http === true, https: protocols.https === true })
+    const served = { http: protocols.http === true, https: protocols.https === true }
+    await this.#deps.tree.activate(this.#run.owner, publication, relativeUrl, served)
     return publication
   }
 }

@@ -135,7 +135,8 @@ async function execute (deps: RunDeps, task: Task, control: RunControl, p: Plan)
   try {
     if (typeof instance.publishRepo !== 'function') throw new Error(`distributor type "${p.type.id}" publishes nothing`)
     signal.throwIfAborted()
-    const report: unknown = await instance.publishRepo(p.repo, conduit, deps.distributors.configFor(p.type, p.row.config, task.overrideConfig))
+    const config = deps.distributors.configFor(p.type, p.row.config, task.overrideConfig)
+    const report: unknown = await instance.publishRepo(p.repo, conduit, config)
     if (!isReport(report)) {
       outcome = failed(ERROR_CODES.PUBLISH_ERROR, `publishRepo of "${p.type.id}" must return conduit.buildSuccessReport(), buildFailureReport() or buildCancelReport()`)
     } else {
@@ -186,7 +187,9 @@ async function record (ctx: PulpContext, task: Task, started: string, end: TaskE
     // Not ours any more: another runner took it for interrupted (a long stall); it wrote the end.
     if (!await endTask(trx, task.taskId, ctx.instanceId, end)) return
     if (entry === undefined || task.repoId === null || task.distributorId === null) return
-    await history.insertHistory(trx, { ...entry, repoId: task.repoId, distributorId: task.distributorId, taskId: task.taskId, started, completed })
+    await history.insertHistory(trx, {
+      ...entry, repoId: task.repoId, distributorId: task.distributorId, taskId: task.taskId, started, completed
+    })
     if (entry.result === 'success') await distributors.setLastPublish(trx, task.repoId, task.distributorId, completed)
   })
   debug('%s ended %s', task.taskId, end.state)

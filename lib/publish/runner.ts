@@ -67,7 +67,8 @@ export class PublishRunner {
     this.#state = 'running'
     this.#deps.ctx.events.on('task-created', this.#onCreated)
     this.#deps.ctx.events.on('task-cancel', this.#onCancel)
-    this.#heartbeatTimer = setInterval(() => { this.#heartbeat() }, this.#options.heartbeatInterval * 1000).unref()
+    // #heartbeat and #tick catch and log their own failures: nothing is left to reject.
+    this.#heartbeatTimer = setInterval(() => { void this.#heartbeat() }, this.#options.heartbeatInterval * 1000).unref()
     this.wake()
   }
 
@@ -80,7 +81,8 @@ export class PublishRunner {
   /** Fails the tasks of instances that stopped beating; what queued behind them may run now. */
   async #recover (): Promise<void> {
     const { knex, dialect, instanceId } = this.#deps.ctx
-    const recovered = await recoverInterrupted(knex, dialect, this.#deps.tree, { id: instanceId, host: this.#host }, this.#options.heartbeatTimeout)
+    const self = { id: instanceId, host: this.#host }
+    const recovered = await recoverInterrupted(knex, dialect, this.#deps.tree, self, this.#options.heartbeatTimeout)
     if (recovered === 0) return
     debug('recovered %d interrupted task(s)', recovered)
     this.wake()
@@ -105,7 +107,7 @@ export class PublishRunner {
   wake (): void {
     if (this.#state !== 'running') return
     clearTimeout(this.#pollTimer)
-    this.#pollTimer = setTimeout(() => { this.#tick() }, 0)
+    this.#pollTimer = setTimeout(() => { void this.#tick() }, 0)
   }
 
   async #tick (): Promise<void> {
@@ -132,7 +134,7 @@ export class PublishRunner {
     this.#ticking = undefined
     if (this.#state === 'running') {
       clearTimeout(this.#pollTimer)
-      this.#pollTimer = setTimeout(() => { this.#tick() }, this.#options.pollInterval * 1000).unref()
+      this.#pollTimer = setTimeout(() => { void this.#tick() }, this.#options.pollInterval * 1000).unref()
     }
   }
 

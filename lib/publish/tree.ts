@@ -154,7 +154,9 @@ export class PublicationTree {
       throw new ConflictError(`${path.relative(this.publishRoot, link)} is served by another distributor`)
     }
     // A link inside another published link would write into that publication.
-    for (let d = path.dirname(link); d.startsWith(this.publishRoot + path.sep) && d.split(path.sep).length > this.publishRoot.split(path.sep).length + 1; d = path.dirname(d)) {
+    const inside = (d: string): boolean =>
+      d.startsWith(this.publishRoot + path.sep) && d.split(path.sep).length > this.publishRoot.split(path.sep).length + 1
+    for (let d = path.dirname(link); inside(d); d = path.dirname(d)) {
       const info = await lstat(d).catch(() => undefined)
       if (info?.isSymbolicLink() === true) throw new ConflictError(`${path.relative(this.publishRoot, link)} would nest inside the published ${path.relative(this.publishRoot, d)}`)
     }
@@ -229,7 +231,9 @@ export class PublicationTree {
 
   /** The links (relative to `publish/`) that serve `publicationDir`. */
   async linksServing (publicationDir: string): Promise<string[]> {
-    return [...(await this.#links(false)).entries()].filter(([, target]) => target === publicationDir).map(([link]) => path.relative(this.publishRoot, link))
+    return [...(await this.#links(false)).entries()]
+      .filter(([, target]) => target === publicationDir)
+      .map(([link]) => path.relative(this.publishRoot, link))
   }
 
   /** Every published link and the publication it points to; `sweep` removes stale temporary links on the way. */

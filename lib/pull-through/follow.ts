@@ -178,7 +178,13 @@ async function follow (res: ServerResponse, download: Download, attachment: Atta
  * the download settles or the client leaves. Called only with `pos` at `received` (or past it,
  * for a range further on), so no byte is skipped.
  */
-async function followLive (res: ServerResponse, download: Download, attachment: Attachment, from: number, limit: number): Promise<{ pos: number, congested: boolean }> {
+async function followLive (
+  res: ServerResponse,
+  download: Download,
+  attachment: Attachment,
+  from: number,
+  limit: number
+): Promise<{ pos: number, congested: boolean }> {
   return await new Promise((resolve) => {
     let pos = from
     let congested = false

@@ -248,7 +248,8 @@ export class PullThrough {
     }
     // 5. Look up, 6. decide.
     // A warm path is decided from memory without an await (the HIT benches: 2 and 11).
-    const kept = (attempt === 0 ? this.#remembered(remote, relativePath, freshness, variant, true) : undefined) ?? await this.#lookup(remote, relativePath, freshness, variant)
+    const kept = (attempt === 0 ? this.#remembered(remote, relativePath, freshness, variant, true) : undefined) ??
+      await this.#lookup(remote, relativePath, freshness, variant)
     let decision: Decision = decide(remote, { freshness, ...kept, digest, now: Date.now() })
     if (decision.action === 'hit') {
       const { copy, age, ttl } = decision
@@ -361,7 +362,13 @@ export class PullThrough {
     await running
   }
 
-  async #ensure (req: Request, metadata: Route, instance: Remote, target: UpstreamTarget & { variant: string }, key: string): Promise<void> {
+  async #ensure (
+    req: Request,
+    metadata: Route,
+    instance: Remote,
+    target: UpstreamTarget & { variant: string },
+    key: string
+  ): Promise<void> {
     const { remote, relativePath } = metadata
     const { variant } = target
     let flight = this.#joinable(key)
@@ -405,7 +412,8 @@ export class PullThrough {
       held.release()
     }
     await flight.finished
-    if (failure === undefined || failure instanceof NotModifiedError || failure instanceof SavedElsewhereError || failure instanceof NotFoundError) return
+    if (failure === undefined || failure instanceof NotModifiedError || failure instanceof SavedElsewhereError) return
+    if (failure instanceof NotFoundError) return
     if (flight.fallback !== undefined && allowsStale(failure)) return
     throw failure
   }
@@ -450,7 +458,10 @@ export class PullThrough {
   /** Step 5 from the database, which every instance shares. */
   async #lookup (remote: StoredRemote, relativePath: string, freshness: Freshness, variant: string): Promise<Kept> {
     if (freshness !== 'immutable') return { entry: await this.#entries.load(remote, relativePath, variant) }
-    const [artifact, entry] = await Promise.all([this.#index.artifact(remote, relativePath), this.#entries.load(remote, relativePath, variant)])
+    const [artifact, entry] = await Promise.all([
+      this.#index.artifact(remote, relativePath),
+      this.#entries.load(remote, relativePath, variant)
+    ])
     return { artifact, entry }
   }
 
@@ -511,7 +522,15 @@ export class PullThrough {
   }
 
   /** What answers when the upstream failed or is down: a stale copy, a stale 404, or the error. */
-  async #sendFallback (req: Request, res: Response, route: Route, name: string, fallback: Fallback | undefined, err: unknown, down: boolean): Promise<void> {
+  async #sendFallback (
+    req: Request,
+    res: Response,
+    route: Route,
+    name: string,
+    fallback: Fallback | undefined,
+    err: unknown,
+    down: boolean
+  ): Promise<void> {
     const { remote, relativePath } = route
     const status = err instanceof UpstreamError ? err.upstreamStatus : undefined
     if (fallback !== undefined) {
@@ -600,8 +619,15 @@ export class PullThrough {
   }
 
   /** HEAD of a path with no copy: the upstream's headers, nothing downloaded or saved. */
-  async #head (req: Request, res: Response, route: Route, target: { url: string, variant: string, accept: string | undefined }, via: string | undefined,
-    name: string, fallback: Fallback | undefined): Promise<void> {
+  async #head (
+    req: Request,
+    res: Response,
+    route: Route,
+    target: { url: string, variant: string, accept: string | undefined },
+    via: string | undefined,
+    name: string,
+    fallback: Fallback | undefined
+  ): Promise<void> {
     const { remote, relativePath } = route
     const { url, variant, accept } = target
     const signal = remote.totalTimeout === null ? undefined : AbortSignal.timeout(remote.totalTimeout * 1000)
@@ -618,15 +644,25 @@ export class PullThrough {
     }
   }
 
-  #start (key: string, route: Route, instance: Remote, freshness: Freshness, target: UpstreamTarget & { variant: string }, via: string | undefined,
-    validators: Validators | undefined, rewrite: Omit<RewriteContext, 'contentType'> | undefined): Flight {
+  #start (
+    key: string,
+    route: Route,
+    instance: Remote,
+    freshness: Freshness,
+    target: UpstreamTarget & { variant: string },
+    via: string | undefined,
+    validators: Validators | undefined,
+    rewrite: Omit<RewriteContext, 'contentType'> | undefined
+  ): Flight {
     const { remote, relativePath, distribution } = route
     const { digest, variant } = target
     // What is saved is fetched once across instances; what is not, once per instance.
     const shared = freshness === 'streamed'
       ? undefined
       : this.#shared.begin(remote, relativePath, this.#record(remote, relativePath, freshness, digest, variant, rewrite !== undefined))
-    const flight: Flight = { download: undefined as unknown as Download, freshness, variant, digest, revalidating: validators !== undefined }
+    const flight: Flight = {
+      download: undefined as unknown as Download, freshness, variant, digest, revalidating: validators !== undefined
+    }
     let rewritten: { resolve: (copy: Copy) => void, reject: (err: unknown) => void } | undefined
     if (rewrite !== undefined) {
       flight.rewritten = new Promise<Copy>((resolve, reject) => { rewritten = { resolve, reject } })
@@ -652,7 +688,10 @@ export class PullThrough {
       },
       conditional: validators === undefined
         ? undefined
-        : { ...validators, onNotModified: async (fresh) => { flight.renewed = await this.#renew(remote, relativePath, variant, fresh, shared) } }
+        : {
+          ...validators,
+          onNotModified: async (fresh) => { flight.renewed = await this.#renew(remote, relativePath, variant, fresh, shared) }
+        }
     })
     this.#inflight.set(key, flight)
     debug('%s: %s %s', remote.name, validators === undefined ? 'MISS' : 'REVALIDATE', relativePath)
@@ -660,7 +699,9 @@ export class PullThrough {
     const saveImmutable = contentType === null
       ? undefined
       : async (within: (trx: Knex) => Promise<void>) => {
-        await saveDownload(this.#ctx, { download: flight.download, contentType, repositoryId: distribution.repository, within, digest: digestLabel(digest) })
+        await saveDownload(this.#ctx, {
+          download: flight.download, contentType, repositoryId: distribution.repository, within, digest: digestLabel(digest)
+        })
         this.quota.saved(distribution)
       }
     const finishing = rewrite === undefined || rewritten === undefined
@@ -710,17 +751,26 @@ export class PullThrough {
       },
       saved: async () => {
         const entry = await findPullEntry(knex, CacheEntries.key(remote, relativePath, variant))
-        return entry?.status === 200 && entry.sha256 !== null && entry.size !== null ? { sha256: entry.sha256, size: entry.size } : undefined
+        if (entry?.status !== 200 || entry.sha256 === null || entry.size === null) return undefined
+        return { sha256: entry.sha256, size: entry.size }
       }
     }
   }
 
   /** A 304: the copy is fresh from now, for every instance; answers the copy to serve. */
-  async #renew (remote: StoredRemote, relativePath: string, variant: string, fresh: NotModified, shared: SharedDownload | undefined): Promise<Copy> {
+  async #renew (
+    remote: StoredRemote,
+    relativePath: string,
+    variant: string,
+    fresh: NotModified,
+    shared: SharedDownload | undefined
+  ): Promise<Copy> {
     const key = CacheEntries.key(remote, relativePath, variant)
     const before = this.#entries.remembered(remote, relativePath, variant) ?? await this.#entries.load(remote, relativePath, variant)
     if (before === undefined || before.sha256 === null) throw new UpstreamError(`the copy of "${relativePath}" (remote "${remote.name}") went while it was revalidated`)
-    const renewed: PullEntry = { ...before, fetched: Date.now(), etag: fresh.etag ?? before.etag, lastModified: fresh.lastModified ?? before.lastModified }
+    const renewed: PullEntry = {
+      ...before, fetched: Date.now(), etag: fresh.etag ?? before.etag, lastModified: fresh.lastModified ?? before.lastModified
+    }
     let updated = 0
     const record = async (within: (trx: Knex) => Promise<void>): Promise<void> => {
       await this.#ctx.knex.transaction(async (trx) => {
@@ -800,7 +850,8 @@ export class PullThrough {
         await failing
         return
       }
-      rewritten = await rewriteDownload(instance, download, { ...context, contentType: download.head?.contentType }, this.#ctx.artifacts.temp)
+      const rewriteContext = { ...context, contentType: download.head?.contentType }
+      rewritten = await rewriteDownload(instance, download, rewriteContext, this.#ctx.artifacts.temp)
       const done = rewritten
       const save = async (within: (trx: Knex) => Promise<void>): Promise<void> => {
         const entry = await saveMetadata(this.#ctx, {

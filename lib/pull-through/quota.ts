@@ -157,7 +157,9 @@ export class CacheQuota {
     await this.flush()
     const lock = this.#locks === undefined ? undefined : await this.#locks.tryLock(`pulp:cache-quota:${scope.remoteName}`)
     // Another instance evicts for this remote: its run sees what we saved.
-    if (this.#locks !== undefined && lock === undefined) return { ...NOTHING, cached: await cachedBytes(this.#ctx.knex, scope.remoteName), busy: true }
+    if (this.#locks !== undefined && lock === undefined) {
+      return { ...NOTHING, cached: await cachedBytes(this.#ctx.knex, scope.remoteName), busy: true }
+    }
     try {
       const cached = await cachedBytes(this.#ctx.knex, scope.remoteName)
       if (cached <= limit) return { ...NOTHING, cached }

@@ -103,7 +103,8 @@ export class PullThroughIndex {
       const generation = this.#generation
       try {
         const distributions = await distributionsWithRemotes(this.#knex)
-        const remotes = new Map((await findRemotes(this.#knex, [...new Set(distributions.map((d) => d.remote as string))])).map((r) => [r.name, r]))
+        const names = [...new Set(distributions.map((d) => d.remote as string))]
+        const remotes = new Map((await findRemotes(this.#knex, names)).map((r) => [r.name, r]))
         const routes = new Map<string, { distribution: Distribution, remote: StoredRemote }>()
         for (const distribution of distributions) {
           const remote = remotes.get(distribution.remote as string)

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { Knex } from 'knex'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
-import { ERROR_CODES, NotFoundError, PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
+import { ERROR_CODES, NotFoundError, type PulpError, UpstreamError, UpstreamTimeoutError } from '../errors'
 import { PullLeases, type PullLease, type PullProgress, type PullTarget } from '../storage/pull-leases'
 import { findRemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
@@ -90,7 +90,9 @@ export class SharedDownloads {
 
   /** The cross-instance side of this instance's download of `relativePath`. */
   begin (remote: StoredRemote, relativePath: string, record?: SharedRecord): SharedDownload {
-    const target = record === undefined ? { remoteName: remote.name, relativePath } : { remoteName: remote.name, relativePath, variant: record.variant }
+    const target = record === undefined
+      ? { remoteName: remote.name, relativePath }
+      : { remoteName: remote.name, relativePath, variant: record.variant }
     return new SharedDownload(this.#ctx, this.#leases, target, this.#host, record)
   }
 
@@ -314,7 +316,13 @@ export class SharedDownload {
    * read again. Once caught up, the leader's row tells whether it is still at work; when it is
    * gone, the path's record gives the size and digest the bytes must have.
    */
-  async * #read (fh: FileHandle, owner: string, length: number | undefined, ending: { final: Final | undefined }, signal: AbortSignal): AsyncGenerator<Buffer> {
+  async * #read (
+    fh: FileHandle,
+    owner: string,
+    length: number | undefined,
+    ending: { final: Final | undefined },
+    signal: AbortSignal
+  ): AsyncGenerator<Buffer> {
     let pos = 0
     let delay = POLL_MIN_MS
     let grewAt = performance.now()
@@ -369,7 +377,9 @@ export class SharedDownload {
       await claim.lease.release()
     }
     // Its row is gone (with the save) or replaced: the leader finished, or stopped.
-    const saved = this.#record === undefined ? await findRemoteArtifact(this.#ctx.knex, remoteName, relativePath) : await this.#record.saved()
+    const saved = this.#record === undefined
+      ? await findRemoteArtifact(this.#ctx.knex, remoteName, relativePath)
+      : await this.#record.saved()
     if (saved !== undefined) return { size: saved.size, sha256: saved.sha256 }
     throw new UpstreamError(`the instance fetching "${relativePath}" of remote "${remoteName}" stopped before the end`)
   }

@@ -223,7 +223,8 @@ export class UpstreamClients {
         throw failure
       }
       this.#observe(remote, res.statusCode)
-      if ((res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206) || (res.statusCode === 304 && r.conditional !== undefined)) {
+      const whole = res.statusCode >= 200 && res.statusCode < 300 && res.statusCode !== 206
+      if (whole || (res.statusCode === 304 && r.conditional !== undefined)) {
         if (keepsAlive(res.headers.connection)) narrow(res.body)
         return { statusCode: res.statusCode, headers: res.headers, body: res.body }
       }

@@ -55,9 +55,11 @@ interface SqliteTransactionClass { new (...args: unknown[]): { query: (conn: unk
  * the write lock up front, waiting up to busy_timeout for it.
  */
 function immediateSqliteClient (): Knex.Config['client'] {
-  // knex publishes no types for its dialect classes.
+  // knex publishes no types for its dialect classes, so `import` could not name them.
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const Sqlite3Client = require('knex/lib/dialects/sqlite3') as new (...args: unknown[]) => object
   const SqliteTransaction = require('knex/lib/dialects/sqlite3/execution/sqlite-transaction') as SqliteTransactionClass
+  /* eslint-enable @typescript-eslint/no-require-imports */
   class ImmediateTransaction extends SqliteTransaction {
     async begin (conn: unknown): Promise<unknown> {
       return await this.query(conn, 'BEGIN IMMEDIATE;')

@@ -66,7 +66,11 @@ export async function deleteConsumer (knex: Knex, id: string): Promise<boolean> 
 
 export async function insertBinding (knex: Knex, b: Omit<Binding, 'created'>): Promise<Binding> {
   const row = {
-    consumer_id: b.consumerId, repository_id: b.repoId, distributor_id: b.distributorId, binding_config: toJson(b.bindingConfig), created: now()
+    consumer_id: b.consumerId,
+    repository_id: b.repoId,
+    distributor_id: b.distributorId,
+    binding_config: toJson(b.bindingConfig),
+    created: now()
   }
   await knex('pulp_bindings').insert(row)
   return toBinding(row)

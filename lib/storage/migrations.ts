@@ -430,8 +430,3 @@ export async function migrateLatest (knex: Knex, { timeoutMs = 60_000 } = {}): P
     }
   }
 }
-
-/** Reverts every migration of ours; tests use it to leave a shared database clean. */
-export async function migrateRollbackAll (knex: Knex): Promise<void> {
-  await knex.migrate.rollback(MIGRATOR_CONFIG, true)
-}

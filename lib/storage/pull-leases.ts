@@ -123,7 +123,9 @@ export class PullLeases {
     if (this.#held.has(key)) return undefined
     this.#held.add(key)
     try {
-      const claim = this.#locks === undefined ? await this.#leaseRow(key, owner, file, target, deadOwner) : await this.#lock(this.#locks, key, owner, file, target)
+      const claim = this.#locks === undefined
+        ? await this.#leaseRow(key, owner, file, target, deadOwner)
+        : await this.#lock(this.#locks, key, owner, file, target)
       if (claim === undefined) this.#held.delete(key)
       return claim
     } catch (err: unknown) {
@@ -136,7 +138,9 @@ export class PullLeases {
     const query = (knex: Knex): Knex.QueryBuilder => knex(TABLE).where({ lock_key: key })
       .first('owner', 'state', 'file', 'head', 'error', { host: 'leader_host', pid: 'leader_pid' })
     // PostgreSQL: the pool's connections read in parallel; the lock connection is for writes.
-    const row = this.#side === undefined ? await query(this.#knex) as PullProgress | undefined : await this.#side.run<PullProgress | undefined>(query)
+    const row = this.#side === undefined
+      ? await query(this.#knex) as PullProgress | undefined
+      : await this.#side.run<PullProgress | undefined>(query)
     return row === undefined ? undefined : { ...row, pid: row.pid === null ? null : Number(row.pid) }
   }
 
@@ -169,7 +173,8 @@ export class PullLeases {
       expires: new Date(Date.now() + this.#leaseMs).toISOString(),
       updated: now()
     }
-    const rows = await this.#rows<Array<{ previous_file: string | null, saved_sha256: string | null, entry_fetched?: string | null }>>((knex) => {
+    type Row = { previous_file: string | null, saved_sha256: string | null, entry_fetched?: string | null }
+    const rows = await this.#rows<Row[]>((knex) => {
       const q = knex(TABLE).insert({ lock_key: key, ...fields, previous_file: null }).onConflict('lock_key')
         .merge({ ...fields, previous_file: knex.ref(`${TABLE}.file`) })
       // A lease is taken only when free or run out; one statement, so two processes never both win.
@@ -207,7 +212,13 @@ export class PullLeases {
     }
   }
 
-  async #leaseRow (key: string, owner: string, file: string, target: PullTarget, deadOwner: string | undefined): Promise<PullClaim | undefined> {
+  async #leaseRow (
+    key: string,
+    owner: string,
+    file: string,
+    target: PullTarget,
+    deadOwner: string | undefined
+  ): Promise<PullClaim | undefined> {
     const claimed = await this.#claim(key, owner, file, target, true, deadOwner)
     return claimed === undefined ? undefined : { ...claimed, lease: this.#lease(key, owner, undefined) }
   }

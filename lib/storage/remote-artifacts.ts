@@ -59,8 +59,3 @@ export async function upsertRemoteArtifact (knex: Knex, entry: RemoteArtifact): 
     created: now()
   }).onConflict(['remote_name', 'relative_path']).merge(['unit_id', 'sha256', 'size', 'content_type', 'content_encoding', 'digest', 'created'])
 }
-
-/** Forgets one path, e.g. when its artifact file has gone from the store. */
-export async function deleteRemoteArtifact (knex: Knex, remoteName: string, relativePath: string): Promise<void> {
-  await knex(TABLE).where({ remote_name: remoteName, relative_path: relativePath }).delete()
-}

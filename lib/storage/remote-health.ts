@@ -63,7 +63,13 @@ export async function readRemoteHealth (knex: Knex, remoteName: string): Promise
  * that fails doubles the back-off (up to MAX_BACKOFF). A failure of a request that left before
  * the remote went down does not extend the back-off.
  */
-export async function recordRemoteFailure (knex: Knex, remoteName: string, maxFailures: number, probe: boolean, at = Date.now()): Promise<RemoteHealthRow> {
+export async function recordRemoteFailure (
+  knex: Knex,
+  remoteName: string,
+  maxFailures: number,
+  probe: boolean,
+  at = Date.now()
+): Promise<RemoteHealthRow> {
   return await knex.transaction(async (trx) => {
     // The row first, so that FOR UPDATE has something to lock: two first failures at once
     // would otherwise both read none and both write one, and the remote never went down.
@@ -102,7 +108,13 @@ export async function recordRemoteSuccess (knex: Knex, remoteName: string): Prom
  * Takes the one probe of a remote whose back-off ran out: the retry time moves on by the
  * back-off in the same statement, so of all instances exactly one sends it.
  */
-export async function claimRemoteProbe (knex: Knex, remoteName: string, retryAt: number, backoff: number, at = Date.now()): Promise<boolean> {
+export async function claimRemoteProbe (
+  knex: Knex,
+  remoteName: string,
+  retryAt: number,
+  backoff: number,
+  at = Date.now()
+): Promise<boolean> {
   const n = await knex(TABLE).where({ remote_name: remoteName, retry_at: iso(retryAt) })
     .update({ retry_at: iso(at + backoff * 1000), updated: now() })
   return n > 0

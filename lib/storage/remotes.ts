@@ -109,7 +109,9 @@ function toRow (fields: Partial<RemoteColumns>): Record<string, unknown> {
   if (fields.proxyUrl !== undefined) row.proxy_url = fields.proxyUrl
   if (fields.tlsValidation !== undefined) row.tls_validation = fields.tlsValidation
   if (fields.negativeCacheTtl !== undefined) row.negative_cache_ttl = fields.negativeCacheTtl
-  if (fields.metadataPatterns !== undefined) row.metadata_patterns = fields.metadataPatterns === null ? null : toJson(fields.metadataPatterns)
+  if (fields.metadataPatterns !== undefined) {
+    row.metadata_patterns = fields.metadataPatterns === null ? null : toJson(fields.metadataPatterns)
+  }
   if (fields.metadataTtl !== undefined) row.metadata_ttl = fields.metadataTtl
   if (fields.staleIfError !== undefined) row.stale_if_error = fields.staleIfError
   if (fields.maxFailures !== undefined) row.max_failures = fields.maxFailures

@@ -78,7 +78,17 @@ export async function insertPublishTask (knex: Knex, repoId: string, distributor
     created: now()
   }
   await knex(TABLE).insert(row)
-  return toTask({ ...row, seq: 0, progress_report: null, result: null, error: null, worker_id: null, cancel_requested: false, started: null, finished: null })
+  return toTask({
+    ...row,
+    seq: 0,
+    progress_report: null,
+    result: null,
+    error: null,
+    worker_id: null,
+    cancel_requested: false,
+    started: null,
+    finished: null
+  })
 }
 
 /**
@@ -204,13 +214,6 @@ export async function runningTasks (knex: Knex, exceptWorker?: string): Promise<
   return (await q.orderBy('seq') as TaskRow[]).map(toTask)
 }
 
-/** Waiting and running tasks of one distributor. */
-export async function activeTasksOf (knex: Knex, repoId: string, distributorId: string): Promise<Task[]> {
-  const rows = await knex(TABLE).where({ repository_id: repoId, distributor_id: distributorId })
-    .whereIn('state', ['waiting', 'running']).orderBy('seq') as TaskRow[]
-  return rows.map(toTask)
-}
-
 /** Marks a task whose worker died as failed; false when someone else already did. */
 export async function interruptTask (db: Knex | Knex.Transaction, id: string, workerId: string | null, error: TaskError): Promise<boolean> {
   return await endOrphanTask(db, id, workerId, { state: 'failed', error, result: { result: 'error', summary: error.message, details: null } })
@@ -221,6 +224,8 @@ export async function endOrphanTask (db: Knex | Knex.Transaction, id: string, wo
   const q = db(TABLE).where({ id, state: 'running' })
   if (workerId === null) q.whereNull('worker_id')
   else q.where('worker_id', workerId)
-  const patch: Record<string, unknown> = { state: end.state, error: end.error === null ? null : toJson(end.error), result: toJson(end.result), finished: now() }
+  const patch: Record<string, unknown> = {
+    state: end.state, error: end.error === null ? null : toJson(end.error), result: toJson(end.result), finished: now()
+  }
   return await q.update(patch) > 0
 }

@@ -101,7 +101,9 @@ export async function ensureUnits (knex: Knex, units: readonly NewUnit[]): Promi
     // Bytes evicted by a pull-through quota are back: the caller has just stored them.
     await knex('pulp_artifacts').whereIn('sha256', [...artifacts.keys()]).whereNotNull('evicted').update({ evicted: null })
     await knex('pulp_units')
-      .insert(chunk.map((u) => ({ id: randomUUID(), type_id: u.typeId, relative_path: u.relativePath, sha256: u.sha256, size: u.size, created })))
+      .insert(chunk.map((u) => ({
+        id: randomUUID(), type_id: u.typeId, relative_path: u.relativePath, sha256: u.sha256, size: u.size, created
+      })))
       .onConflict(['type_id', 'relative_path', 'sha256']).ignore()
     const rows = await knex('pulp_units')
       .whereIn(['type_id', 'relative_path', 'sha256'], chunk.map((u) => [u.typeId, u.relativePath, u.sha256])) as UnitRow[]
@@ -155,7 +157,12 @@ function repositoryUnitsQuery (knex: Knex, repositoryId: string, typeIds?: reado
 const UNIT_COLUMNS = ['u.id', 'u.type_id', 'u.relative_path', 'u.sha256', 'u.size', 'u.created', 'ru.added']
 
 /** A page of a repository's units in path order; `relativePath` narrows it to that one path. */
-export async function listRepositoryUnits (knex: Knex, repositoryId: string, page: Page, relativePath?: string): Promise<PageOf<RepositoryUnit>> {
+export async function listRepositoryUnits (
+  knex: Knex,
+  repositoryId: string,
+  page: Page,
+  relativePath?: string
+): Promise<PageOf<RepositoryUnit>> {
   const query = (): Knex.QueryBuilder => {
     const q = repositoryUnitsQuery(knex, repositoryId)
     return relativePath === undefined ? q : q.where('ru.relative_path', relativePath)
@@ -182,11 +189,6 @@ export async function * iterateRepositoryUnits (knex: Knex, repositoryId: string
     if (rows.length < batchSize) return
     after = rows[rows.length - 1].relative_path
   }
-}
-
-export async function findRepositoryUnit (knex: Knex, repositoryId: string, unitId: string): Promise<RepositoryUnit | undefined> {
-  const row = await repositoryUnitsQuery(knex, repositoryId).where('u.id', unitId).first(UNIT_COLUMNS) as UnitRow | undefined
-  return row === undefined ? undefined : toUnit(row)
 }
 
 /** The repository's units among these ids (in no particular order). */

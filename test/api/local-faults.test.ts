@@ -31,7 +31,9 @@ for (const d of dialects()) {
         undo = mounted
         // The database stays off the small disk here: only the files fill up.
         const database = d.name === 'sqlite' ? { client: 'sqlite3', connection: { filename: path.join(outside.dir, 'pulp.sqlite') } } : undefined
-        f = await startPullThrough({ dialect: d.name, dataDir, ...(database === undefined ? {} : { database }), runner: { pollInterval: 0.05 } })
+        f = await startPullThrough({
+          dialect: d.name, dataDir, ...(database === undefined ? {} : { database }), runner: { pollInterval: 0.05 }
+        })
       })
       after(async () => {
         await f?.cleanup().catch(() => {})

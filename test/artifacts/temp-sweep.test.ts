@@ -18,7 +18,11 @@ const INSTANCE = path.join(__dirname, '..', 'support', 'scale-instance.ts')
 const MiB = 1024 * 1024
 
 /** An instance in its own process; READY gives its base URL and instance id. */
-async function spawnInstance (db: SharedDatabase, name: string, runner: unknown): Promise<{ child: ChildProcess, url: string, id: string }> {
+async function spawnInstance (
+  db: SharedDatabase,
+  name: string,
+  runner: unknown
+): Promise<{ child: ChildProcess, url: string, id: string }> {
   const { child, match } = await startScript(INSTANCE, [], {
     SCALE_NAME: name, SCALE_DATA_DIR: db.dataDir, SCALE_LOG_DIR: db.dataDir, SCALE_DATABASE: db.describe(), SCALE_RUNNER: JSON.stringify(runner), DEBUG: ''
   }, /READY \S+ (\S+) (\S+) \d+/)

@@ -99,7 +99,9 @@ for (const d of dialects()) {
       const res = await runCli(['push', 'json', path.join(root, 'tree'), '--json', '--url', server.url])
       assert.equal(res.code, 0, res.stderr)
       const summary = JSON.parse(res.stdout) as Record<string, number>
-      assert.deepEqual({ ...summary, seconds: 0 }, { added: 6, replaced: 0, unchanged: 0, removed: 0, bytes: summary.bytes, seconds: 0, uploads: 1 })
+      assert.deepEqual({ ...summary, seconds: 0 }, {
+        added: 6, replaced: 0, unchanged: 0, removed: 0, bytes: summary.bytes, seconds: 0, uploads: 1
+      })
       assert.ok(summary.bytes > 250_000 && summary.seconds > 0)
     })
 

@@ -10,6 +10,8 @@ describe('pulp-middleware status, tasks, repo, remote, distribution', () => {
   const auth = ['--token', 's3cret']
   const cli = async (...args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> =>
     await runCli([...args, '--url', server.url, ...auth])
+  // Each command prints its own JSON shape; each assertion reads the fields it checks.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const json = async (...args: string[]): Promise<any> => {
     const res = await cli(...args, '--json')
     assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`)

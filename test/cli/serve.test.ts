@@ -11,7 +11,11 @@ import { stop } from '../support/processes'
 import { tempDir } from '../support/pulp'
 
 /** Starts `pulp-middleware serve` and resolves once it printed the line matching `ready`. */
-async function startServe (args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ReturnType<typeof spawn>, match: RegExpMatchArray, output: () => string }> {
+async function startServe (
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp
+): Promise<{ child: ReturnType<typeof spawn>, match: RegExpMatchArray, output: () => string }> {
   const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stderr.on('data', (d: Buffer) => { out += d.toString() })

@@ -145,7 +145,8 @@ describe('directories', () => {
       assert.equal(res.body.path, '/content/repo/')
       const manifest = res.body.entries.find((e: { name: string }) => e.name === 'PULP_MANIFEST')
       assert.deepEqual(manifest, { name: 'PULP_MANIFEST', type: 'file', size: manifest.size, modified: '2020-01-02T03:04:05.000Z' })
-      assert.deepEqual(res.body.entries.slice(0, 3).map((e: { name: string, type: string, size: number | null }) => [e.name, e.type, e.size]), [
+      type Entry = { name: string, type: string, size: number | null }
+      assert.deepEqual(res.body.entries.slice(0, 3).map((e: Entry) => [e.name, e.type, e.size]), [
         ['aa', 'directory', null], ['evil.example', 'directory', null], ['zz', 'directory', null]
       ])
       assert.ok(res.body.entries.some((e: { name: string }) => e.name === nasty))

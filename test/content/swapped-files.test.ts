@@ -105,8 +105,8 @@ describe('files swapped for a way out of the tree after they were served', () =>
     await servedThrice('/content/race/r.txt', data)
     const scratch = path.join(fx.root, 'swapper')
     await mkdir(scratch)
-    const { statuses, leaked, wrong } = await raceSwapper({ file: artifactPath(data), secret: fx.secret, scratch, expected: Buffer.from(data) },
-      2000, async () => await get('/content/race/r.txt'))
+    const race = { file: artifactPath(data), secret: fx.secret, scratch, expected: Buffer.from(data) }
+    const { statuses, leaked, wrong } = await raceSwapper(race, 2000, async () => await get('/content/race/r.txt'))
     assert.equal(leaked, 0, `the outside file was served ${leaked} times`)
     assert.equal(wrong, 0)
     assert.deepEqual([...statuses.keys()].filter((s) => s !== 200 && s !== 404), [], `statuses: ${JSON.stringify([...statuses])}`)

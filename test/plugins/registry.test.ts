@@ -177,7 +177,8 @@ for (const d of dialects()) {
       const { Class } = scriptedDistributor({ id: 'export' })
       const dataDir = await tempDir()
       const db = d.name === 'postgresql' ? await createPgDatabase() : undefined
-      const pulp = pulpMiddleware({ dataDir, database: db?.config, plugins: [{ distributors: [{ type: Class, defaultConfig: { x: 1 } }] }] })
+      const plugins = [{ distributors: [{ type: Class, defaultConfig: { x: 1 } }] }]
+      const pulp = pulpMiddleware({ dataDir, database: db?.config, plugins })
       try {
         await pulp.ready
         assert.equal(pulp.registry.distributorType('web')?.Class, WebDistributor)

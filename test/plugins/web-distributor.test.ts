@@ -26,7 +26,8 @@ for (const d of dialects()) {
     }
 
     async function publish (repoId: string, distributorId = 'web'): Promise<void> {
-      const task = await t.pulp.tasks.wait((await t.pulp.publish(repoId, distributorId, { overrideConfig: { force_full: true } })).taskId, { timeout: 10 })
+      const { taskId } = await t.pulp.publish(repoId, distributorId, { overrideConfig: { force_full: true } })
+      const task = await t.pulp.tasks.wait(taskId, { timeout: 10 })
       assert.equal(task.state, 'finished', JSON.stringify(task.error))
     }
 

@@ -12,7 +12,9 @@ for (const d of dialects()) {
     const auto = scriptedDistributor({ id: 'auto' })
 
     before(async () => {
-      t = await startPulp({ dialect: d.name, autoPublishDelay: 0.5, runner: { pollInterval: 0.05 }, plugins: [{ distributors: [auto.Class] }] })
+      t = await startPulp({
+        dialect: d.name, autoPublishDelay: 0.5, runner: { pollInterval: 0.05 }, plugins: [{ distributors: [auto.Class] }]
+      })
       for (const [r, autoPublish] of [['on', true], ['off', false]] as const) {
         await api(t).post(`${API}/repositories`).send({ id: r }).expect(201)
         await api(t).post(`${API}/repositories/${r}/distributors`).send({ distributor_type_id: 'auto', auto_publish: autoPublish }).expect(201)

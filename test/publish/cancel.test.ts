@@ -33,7 +33,9 @@ for (const d of dialects()) {
     })
 
     before(async () => {
-      t = await startPulp({ dialect: d.name, runner: { concurrency: 1, pollInterval: 0.05 }, plugins: [{ distributors: [slow.Class, stubborn.Class] }] })
+      t = await startPulp({
+        dialect: d.name, runner: { concurrency: 1, pollInterval: 0.05 }, plugins: [{ distributors: [slow.Class, stubborn.Class] }]
+      })
     })
     after(async () => { release.open(); await t?.cleanup() })
 

@@ -97,7 +97,7 @@ for (const d of dialects()) {
         publish: async ({ conduit }) => { await aborted(conduit.signal); return conduit.buildCancelReport('stopped at close') }
       })
       const t = await startOn(db, { runner: { pollInterval: 0.05, closeTimeout: 0.1 }, plugins: [{ distributors: [stuck.Class] }] })
-      let taskId = ''
+      let taskId: string
       try {
         await t.pulp.repositories.create({ id: 'r' })
         await t.pulp.distributors.add('r', { distributorTypeId: 'stuck' })

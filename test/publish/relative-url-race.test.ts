@@ -11,7 +11,9 @@ const ROUNDS = 30
 interface AddReply { id: number, ok: boolean, code?: string, message?: string }
 
 /** A child process with its own instance on `db`, adding web distributors on request. */
-async function startAdder (db: SharedDatabase): Promise<{ add: (repoId: string, relativeUrl: string) => Promise<AddReply>, close: () => Promise<void> }> {
+async function startAdder (
+  db: SharedDatabase
+): Promise<{ add: (repoId: string, relativeUrl: string) => Promise<AddReply>, close: () => Promise<void> }> {
   const child: ChildProcess = fork(CHILD, {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, PULP_CHILD_DATA_DIR: db.dataDir, PULP_CHILD_DATABASE: db.describe() },

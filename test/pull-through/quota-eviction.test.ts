@@ -1,4 +1,4 @@
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { advisoryKey } from '../../lib/storage/advisory-locks'

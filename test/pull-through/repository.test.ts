@@ -9,7 +9,10 @@ import { sha256, startPullThrough, type PullThroughFixture } from '../support/up
 /** A content type whose unit drops the `pool/` prefix and names a signature not downloaded. */
 class PoolPackage extends Content {
   static metadata (): { id: string, displayName: string } { return { id: 'pool-package', displayName: 'Package from a pool' } }
-  static override initFromArtifactAndRelativePath (artifact: Artifact, relativePath: string): [PoolPackage, Record<string, Artifact | null>] {
+  static override initFromArtifactAndRelativePath (
+    artifact: Artifact,
+    relativePath: string
+  ): [PoolPackage, Record<string, Artifact | null>] {
     const unit = new PoolPackage({ relativePath: relativePath.replace(/^pool\//, ''), sha256: artifact.sha256, size: artifact.size })
     return [unit, { [relativePath]: artifact, [`${relativePath}.sig`]: null }]
   }
@@ -24,7 +27,9 @@ for (const d of dialects()) {
   describe(`pulled content joins the distribution's repository (${d.name})`, { skip: d.skip }, () => {
     let f: PullThroughFixture
     before(async () => {
-      f = await startPullThrough({ dialect: d.name, autoPublishDelay: 0.1, plugins: [{ remoteTypes: [PoolRemote], contentTypes: [PoolPackage] }] })
+      f = await startPullThrough({
+        dialect: d.name, autoPublishDelay: 0.1, plugins: [{ remoteTypes: [PoolRemote], contentTypes: [PoolPackage] }]
+      })
       await f.t.pulp.repositories.create({ id: 'pulled' })
       await f.t.pulp.distributors.add('pulled', {
         distributorTypeId: 'web', distributorId: 'web', autoPublish: true, distributorConfig: { relative_url: 'published/pulled' }

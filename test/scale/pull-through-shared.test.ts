@@ -42,7 +42,9 @@ for (const d of dialects()) {
     function instance (): { ctx: PulpContext, downloads: SharedDownloads } {
       const { knex } = openConnection(config, dir)
       opened.push(knex)
-      const ctx = { knex, dialect: d.name, artifacts: store, events: new EventEmitter(), instanceId: randomUUID() } as unknown as PulpContext
+      const ctx = {
+        knex, dialect: d.name, artifacts: store, events: new EventEmitter(), instanceId: randomUUID()
+      } as unknown as PulpContext
       const downloads = new SharedDownloads(ctx)
       shared.push(downloads)
       return { ctx, downloads }

@@ -131,7 +131,7 @@ for (const d of dialects()) {
         }
       })
       const t = await startOn(db, { runner: { pollInterval: 0.05, closeTimeout: 0.1 }, plugins: [{ distributors: [deaf.Class] }] })
-      let taskId = ''
+      let taskId: string
       try {
         await t.pulp.repositories.create({ id: 'r' })
         await t.pulp.distributors.add('r', { distributorTypeId: 'deaf' })

@@ -34,6 +34,7 @@ async function collect (child: ChildProcess): Promise<CliResult> {
 }
 
 /** Control characters other than newline: what a log or a pipe must never get. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f]/
 
 export interface CountedServer {
@@ -56,7 +57,10 @@ export async function listenCounted (app: Express): Promise<CountedServer> {
     url: `http://127.0.0.1:${port}/pulp`,
     requests,
     close: async () => {
-      await new Promise((resolve) => { server.close(resolve); (server as unknown as { closeAllConnections: () => void }).closeAllConnections() })
+      await new Promise((resolve) => {
+        server.close(resolve)
+        ;(server as unknown as { closeAllConnections: () => void }).closeAllConnections()
+      })
     }
   }
 }

@@ -86,7 +86,8 @@ export interface ContentServer {
 
 /**
  * An Express app with the static tree at `mount` (default `/content`), a final JSON 404 and
- * an error handler that records what reaches it, listening on a free loopback port. `before` runs first (e.g. `trust proxy`, request spies).
+ * an error handler that records what reaches it, listening on a free loopback port. `before`
+ * runs first (e.g. `trust proxy`, request spies).
  */
 export async function startContentServer (
   dataDir: string,

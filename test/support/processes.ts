@@ -4,7 +4,13 @@ import { promisify } from 'node:util'
 export const execFileAsync = promisify(execFile)
 
 /** Starts `node --import tsx <script>` and resolves with the child and the first stdout line matching `ready`. */
-export async function startScript (script: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp, ms = 30_000): Promise<{ child: ChildProcess, match: RegExpMatchArray }> {
+export async function startScript (
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  ms = 30_000
+): Promise<{ child: ChildProcess, match: RegExpMatchArray }> {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''

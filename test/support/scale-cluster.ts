@@ -204,7 +204,13 @@ export async function call (instance: Instance, method: string, apiPath: string,
 }
 
 /** Like `call`, but fails unless the answer has `status`. */
-export async function expectCall<T = Record<string, unknown>> (instance: Instance, method: string, apiPath: string, status: number, body?: unknown): Promise<T> {
+export async function expectCall<T = Record<string, unknown>> (
+  instance: Instance,
+  method: string,
+  apiPath: string,
+  status: number,
+  body?: unknown
+): Promise<T> {
   const reply = await call(instance, method, apiPath, body)
   if (reply.status !== status) throw new Error(`${method} ${apiPath} on ${instance.name}: expected ${status}, got ${reply.status}: ${reply.text}`)
   return reply.body as T
@@ -226,7 +232,13 @@ export async function fetchContent (instance: Instance, contentPath: string): Pr
 }
 
 /** Polls a task on `instance` until `check` holds or `ms` pass; returns its last reading. */
-export async function waitForTask (instance: Instance, taskId: string, check: (task: WireTask) => boolean, ms: number, cluster?: Cluster): Promise<WireTask> {
+export async function waitForTask (
+  instance: Instance,
+  taskId: string,
+  check: (task: WireTask) => boolean,
+  ms: number,
+  cluster?: Cluster
+): Promise<WireTask> {
   const deadline = Date.now() + ms
   for (;;) {
     const task = await expectCall<WireTask>(instance, 'GET', `/tasks/${taskId}`, 200)

@@ -49,8 +49,15 @@ async function pause (ms: number, signal: AbortSignal): Promise<void> {
 export function scaleDistributors (instance: string, logDir: string): DistributorClass[] {
   let serials = 0
   const logFile = path.join(logDir, `${instance}.jsonl`)
-  const record = async (d: { serial: number, type: string }, conduit: PublishConduit, event: string, extra: Partial<ScaleEvent> = {}): Promise<void> => {
-    const line: ScaleEvent = { event, type: d.type, taskId: conduit.taskId, repo: conduit.repoId, instance, serial: d.serial, at: Date.now(), ...extra }
+  const record = async (
+    d: { serial: number, type: string },
+    conduit: PublishConduit,
+    event: string,
+    extra: Partial<ScaleEvent> = {}
+  ): Promise<void> => {
+    const line: ScaleEvent = {
+      event, type: d.type, taskId: conduit.taskId, repo: conduit.repoId, instance, serial: d.serial, at: Date.now(), ...extra
+    }
     await appendFile(logFile, JSON.stringify(line) + '\n')
   }
 

@@ -69,7 +69,11 @@ export interface PullThroughFixture {
   /** GET (or `method`) `/pulp/content/<path>`. */
   get: (contentPath: string, options?: FetchOptions) => Promise<FetchResult>
   /** A remote on the upstream's `dir` and a distribution at `basePath` using it. */
-  wire: (basePath: string, remote?: Partial<CreateRemoteInput> & { dir?: string }, repository?: string) => Promise<{ remote: string, distribution: string }>
+  wire: (
+    basePath: string,
+    remote?: Partial<CreateRemoteInput> & { dir?: string },
+    repository?: string
+  ) => Promise<{ remote: string, distribution: string }>
   /** Polls HEAD until the path is a HIT (it is saved and recorded). */
   untilHit: (contentPath: string) => Promise<void>
   /** Whether the artifact store holds these bytes. */
