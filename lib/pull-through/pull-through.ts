@@ -820,7 +820,10 @@ export class PullThrough {
     }
   }
 
-  /** A failed download: nobody joins it any more; a digest mismatch is logged for the remote's operator (a 404 was remembered before its clients heard). */
+  /**
+   * A failed download: nobody joins it any more; a digest mismatch is logged for the remote's
+   * operator (a 404 was remembered before its clients heard).
+   */
   async #failed (key: string, flight: Flight, route: Route): Promise<void> {
     const { remote, relativePath } = route
     const { download } = flight
