@@ -222,7 +222,8 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
           return inside
         }
     try {
-      const sent = await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1], accept }, sending)
+      const memo = entry === undefined || found.cacheKey === undefined ? undefined : cache.memoOf(found.cacheKey, entry)
+      const sent = await sendFile(req, res, { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1], accept, memo }, sending)
       if (counts !== undefined) {
         counts.static++
         counts.servedBytes += sent
