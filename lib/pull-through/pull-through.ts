@@ -215,6 +215,8 @@ export class PullThrough {
     this.#ctx.events.off('remote-changed', this.#onRemoteChanged)
     this.#ctx.events.off('distribution-changed', this.#onDistributionChanged)
     for (const flight of this.#inflight.values()) flight.download.abort(new ClosedError())
+    // Claims made for lookups still running: their leases go before the leases' connection does.
+    for (const [key, early] of this.#early) this.#withdrawEarly(key, early)
     await Promise.all([...this.#finishing])
     await this.#health.close()
     await this.quota.close()
