@@ -263,10 +263,16 @@ export class PullThrough {
     // A warm path is decided from memory without an await (the HIT benches: 2 and 11).
     let kept = attempt === 0 ? this.#remembered(remote, relativePath, freshness, variant, true) : undefined
     // A cold path: the lease is claimed and the remote's health read while the lookup runs.
-    const early = kept === undefined && attempt === 0 && req.method === 'GET' ? this.#claimEarly(key, route, freshness, digest, variant) : undefined
+    const cold = kept === undefined && attempt === 0 && req.method === 'GET'
+    const early = cold ? this.#claimEarly(key, route, freshness, digest, variant) : undefined
     let decision: Decision
     try {
-      kept ??= await this.#lookup(remote, relativePath, freshness, variant)
+      if (kept === undefined) {
+        const looking = this.#lookup(remote, relativePath, freshness, variant)
+        // After the lookup: on SQLite's one pooled connection it queues behind it, so a HIT waits on no more.
+        if (cold) this.#health.prefetch(remote)
+        kept = await looking
+      }
       decision = decide(remote, { freshness, ...kept, digest, now: Date.now() })
       if (decision.action === 'hit') {
         const { copy, age, ttl } = decision
@@ -446,14 +452,13 @@ export class PullThrough {
   }
 
   /**
-   * Before the lookup of a path not remembered here: the remote's health is read, and for an
-   * immutable path the lease claimed, beside the lookup instead of after it (bench 3, time to
-   * first byte). The claim is the download's, if the lookup says fetch; else it is let go (one
-   * write and one delete, for a path first served from the database).
+   * Before the lookup of an immutable path not remembered here: the lease is claimed beside the
+   * lookup instead of after it (bench 3, time to first byte). The claim is the download's if the
+   * lookup says fetch; else it is let go (one write and one delete, for a path first served
+   * from the database).
    */
   #claimEarly (key: string, route: Route, freshness: Freshness, digest: UpstreamDigest | undefined, variant: string): EarlyClaim | undefined {
     const { remote, relativePath } = route
-    this.#health.prefetch(remote)
     if (freshness !== 'immutable' || this.#closed || this.#early.has(key)) return undefined
     const tmpPath = this.#ctx.artifacts.temp.create('pull')
     const shared = this.#shared.begin(remote, relativePath, this.#record(remote, relativePath, freshness, digest, variant, false))
