@@ -54,13 +54,9 @@ export interface PulpMiddleware extends RequestHandler {
 }
 
 /**
- * Every method of a service waits for `ready` first, so code may call the programmatic API
- * straight after the factory returns.
- */
-/**
  * The URL below `contentPath` for a request the content router would get (its path starts with
  * exactly `contentPath`, then `/`, `?` or nothing), or undefined: the router decides (another
- * case, an absolute-form URL, an API mounted over the content).
+ * case, an absolute-form URL, an API mounted over or under the content).
  */
 function directContent (contentPath: string, apiPath: string | false): (url: string) => string | undefined {
   const plain = /^(?:\/[A-Za-z0-9._~-]+)+$/.test(contentPath)
@@ -76,6 +72,10 @@ function directContent (contentPath: string, apiPath: string | false): (url: str
   }
 }
 
+/**
+ * Every method of a service waits for `ready` first, so code may call the programmatic API
+ * straight after the factory returns.
+ */
 function afterReady<T extends object> (service: T, ready: Promise<void>): T {
   return new Proxy(service, {
     get (target, key, receiver) {
