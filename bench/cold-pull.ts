@@ -3,7 +3,8 @@
  * fetched through a distribution that has never seen it (MISS: fetched, streamed to the
  * client, written to tmp/ and hashed, then saved) versus fetched straight from the upstream;
  * and nginx's `proxy_cache` (with `proxy_cache_lock`) pulling the same from the same
- * upstream, the ceiling.
+ * upstream, the ceiling. Issue 18's targets are against nginx (time to first byte at most 1.5x,
+ * throughput at least 0.8x): the notes say so, the verdict column keeps the direct fetch's.
  */
 import { formatBytes, MiB } from './lib/bytes'
 import { timedRequest, untilHit, type TimedResponse } from './lib/http'
@@ -82,8 +83,8 @@ runMeasure(3, TITLE, async (ctx: MeasureContext) => {
   const cachedTtfb = cached.map((r) => r.ttfbMs)
   const cachedRate = cached.map((r) => size / MiB / (r.totalMs / 1000))
   const lines: Line[] = [
-    ratioLine({ measure: 3, title: TITLE, case: `${label}, time to first byte`, unit: 'ms', ours: median(ttfb.ours), peer: median(ttfb.peer), samples: ttfb, note: `+${(median(ttfb.ours) - median(ttfb.peer)).toFixed(1)} ms; median of ${repeats}`, ...nginxOf(ttfb.ours, cachedTtfb) }, { op: '<=', value: 1.2 }),
-    ratioLine({ measure: 3, title: TITLE, case: `${label}, throughput`, unit: 'MiB/s', ours: median(rate.ours), peer: median(rate.peer), samples: rate, note: `spread ${spread(rate.ours).toFixed(0)}%/${spread(rate.peer).toFixed(0)}%`, ...nginxOf(rate.ours, cachedRate) }, { op: '>=', value: 0.8 })
+    ratioLine({ measure: 3, title: TITLE, case: `${label}, time to first byte`, unit: 'ms', ours: median(ttfb.ours), peer: median(ttfb.peer), samples: ttfb, note: `+${(median(ttfb.ours) - median(ttfb.peer)).toFixed(1)} ms; median of ${repeats}${nginx === null ? '' : '; vs nginx: target ≤ 1.5x'}`, ...nginxOf(ttfb.ours, cachedTtfb) }, { op: '<=', value: 1.2 }),
+    ratioLine({ measure: 3, title: TITLE, case: `${label}, throughput`, unit: 'MiB/s', ours: median(rate.ours), peer: median(rate.peer), samples: rate, note: `spread ${spread(rate.ours).toFixed(0)}%/${spread(rate.peer).toFixed(0)}%${nginx === null ? '' : '; vs nginx: target ≥ 0.8x'}`, ...nginxOf(rate.ours, cachedRate) }, { op: '>=', value: 0.8 })
   ]
   return lines
 })

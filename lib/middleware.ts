@@ -53,6 +53,25 @@ export interface PulpMiddleware extends RequestHandler {
 }
 
 /**
+ * The URL below `contentPath` for a request the content router would get (its path starts with
+ * exactly `contentPath`, then `/`, `?` or nothing), or undefined: the router decides (another
+ * case, an absolute-form URL, an API mounted over or under the content).
+ */
+function directContent (contentPath: string, apiPath: string | false): (url: string) => string | undefined {
+  const plain = /^(?:\/[A-Za-z0-9._~-]+)+$/.test(contentPath)
+  const under = (a: string, b: string): boolean => b === '/' || a === b || a.startsWith(b + '/')
+  const shadowed = apiPath !== false && (under(contentPath, apiPath) || under(apiPath, contentPath))
+  if (!plain || shadowed) return () => undefined
+  return (url) => {
+    if (!url.startsWith(contentPath)) return undefined
+    const next = url.charCodeAt(contentPath.length)
+    if (Number.isNaN(next)) return '/'
+    if (next === 0x2f) return url.slice(contentPath.length)
+    return next === 0x3f ? '/' + url.slice(contentPath.length) : undefined
+  }
+}
+
+/**
  * Every method of a service waits for `ready` first, so code may call the programmatic API
  * straight after the factory returns.
  */
@@ -90,12 +109,14 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
   const tempSweeper = new TempSweeper(ctx)
   let closed = false
 
+  let started = false
   const ready = (async () => {
     await migrateLatest(ctx.knex)
     await ctx.artifacts.init()
     await services.publishing.start()
     // After the runner's first beat, so other instances already see this one alive.
     await tempSweeper.start()
+    started = true
     debug('ready: %s at %s', ctx.dialect, opts.dataDir)
   })()
   // Callers who never await `ready` still learn of a failure from their first request.
@@ -103,6 +124,11 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
 
   // Only our own paths wait for (or report) start-up; the host app's other routes never do.
   const waitUntilReady = async function waitUntilReady (_req: Request, res: Response, next: NextFunction) {
+    // Once started, no await: a content request's every tick counts (bench 1).
+    if (started && !closed) {
+      next()
+      return
+    }
     try {
       if (closed) throw new ClosedError()
       await ready
@@ -114,8 +140,9 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     next()
   }
   const router = Router()
+  const content = createContentRouter(services)
   if (opts.apiPath !== false) router.use(opts.apiPath, waitUntilReady, createApiRouter(services))
-  router.use(opts.contentPath, waitUntilReady, createContentRouter(services))
+  router.use(opts.contentPath, waitUntilReady, content)
   // The mount point itself says what is here, unless the API or the content owns it.
   if (opts.apiPath !== '/' && opts.contentPath !== '/') router.get('/', (req, res) => { sendLanding(req, res, opts) })
 
@@ -132,8 +159,24 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     debug('closed')
   }
 
+  const direct = directContent(opts.contentPath, opts.apiPath)
   const handler = function pulpMiddleware (req: Request, res: Response, next: NextFunction): void {
-    router(req, res, next)
+    const below = started && !closed ? direct(req.url) : undefined
+    if (below === undefined) {
+      router(req, res, next)
+      return
+    }
+    // What the router's use() of contentPath does, without its layers (bench 1: a small
+    // file's request spent a tenth of its time in the two routers): the path below the mount
+    // in req.url, the mount in req.baseUrl, both put back for whatever comes next.
+    const { url, baseUrl } = req
+    req.url = below
+    req.baseUrl = (baseUrl ?? '') + opts.contentPath
+    void content(req, res, (err?: unknown) => {
+      req.url = url
+      req.baseUrl = baseUrl
+      next(err)
+    })
   }
   return Object.assign(handler, {
     ready,

@@ -56,6 +56,25 @@ for (const d of dialects()) {
       assert.ok((await a.repositories.list()).results.some((r) => r.id === 'in-a'))
     })
 
+    it('routes content requests as a router mount would: below contentPath only, paths trimmed, the host keeping the rest', async () => {
+      const t: TestPulp = await startPulp({ dialect: d.name })
+      cleanups.push(t.cleanup)
+      await t.pulp.ready
+      // Whatever pulp leaves goes on to the host, with the URL it came in with.
+      t.app.use((req, res) => { res.status(299).json({ url: req.url, baseUrl: req.baseUrl }) })
+      for (const target of ['/pulp/content/missing/file', '/pulp/Content/missing/file', '/pulp/content/missing/file?x=1']) {
+        const res = await request(t.app).get(target)
+        assert.equal(res.status, 404, target)
+        assert.match(res.body.error.message, /nothing is published at \/missing\/file$/, target)
+      }
+      for (const target of ['/pulp/content', '/pulp/content?x=1', '/pulp/content/']) {
+        assert.equal((await request(t.app).get(target)).status, 200, target)
+      }
+      const host = await request(t.app).get('/pulp/contentx/a?b=1')
+      assert.equal(host.status, 299)
+      assert.deepEqual(host.body, { url: '/pulp/contentx/a?b=1', baseUrl: '' })
+    })
+
     it('holds requests that arrive before ready instead of failing them', async () => {
       const dir = await tempDir()
       const db = await databaseFor(d.name)

@@ -1,6 +1,7 @@
 import { lstatSync, readlinkSync, type Stats } from 'node:fs'
 import path from 'node:path'
 import { lstat, readlink, realpath } from './fast-fs'
+import type { BodyMemo } from './send-file'
 
 /**
  * The fact a cached resolution depends on. Publications and artifacts never change once
@@ -23,12 +24,22 @@ export interface FileResolution {
    * inode. Until then, the next open checks where it landed again.
    */
   verified: boolean
+  /** The file's bytes, once read whole (small files only, see `memoOf`). */
+  body?: Buffer
 }
 
 export type Resolution = FileResolution | { kind: 'absent', guard: Guard }
 
 /** Entries kept at most; the oldest go first. */
 const MAX_ENTRIES = 10_000
+
+/**
+ * Files up to this size have their bytes kept with their entry, up to KEPT_BODIES bytes in
+ * all: a small file is then sent with no open, read or close, two thread-pool round trips
+ * that were most of its cost (bench 1, 1 KiB lines).
+ */
+const MAX_KEPT_BODY = 16 * 1024
+const KEPT_BODIES = 8 * 1024 * 1024
 
 /**
  * Request paths of the static tree resolved before: the real file and its stat, or "nothing
@@ -42,6 +53,8 @@ export class ResolutionCache {
   /** Paths asked for once: only a second request pays for working out a guard. */
   readonly #seen = new Set<string>()
   readonly #max: number
+  /** Bytes of the bodies kept with entries. */
+  #kept = 0
 
   constructor (max = MAX_ENTRIES) {
     this.#max = max
@@ -49,13 +62,33 @@ export class ResolutionCache {
 
   get size (): number { return this.#entries.size }
 
+  /** Bytes of small files' bodies held in memory. */
+  get keptBytes (): number { return this.#kept }
+
   /** The entry for `key` if its guard still holds. */
   get (key: string): Resolution | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
     if (holds(entry.guard)) return entry
-    this.#entries.delete(key)
+    this.delete(key)
     return undefined
+  }
+
+  /**
+   * What sendFile may use of a small file's bytes kept with its entry `key`: sent without
+   * opening the file while the file at its path is still the one first read (same device,
+   * inode, size, modification and change times: one lstat), kept after a read from a
+   * descriptor checked to lie inside the roots (the entry `verified`). Undefined for a file
+   * too large.
+   */
+  memoOf (key: string, entry: FileResolution): BodyMemo | undefined {
+    if (entry.stat.size > MAX_KEPT_BODY) return undefined
+    let body = entry.body
+    if (body !== undefined && !unchanged(entry)) {
+      this.#forget(entry)
+      body = undefined
+    }
+    return { body, keep: (read) => { this.#keep(key, entry, read) } }
   }
 
   /**
@@ -71,13 +104,41 @@ export class ResolutionCache {
   }
 
   set (key: string, entry: Resolution): void {
-    this.#entries.delete(key)
-    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value as string)
+    this.delete(key)
+    if (this.#entries.size >= this.#max) this.delete(this.#entries.keys().next().value as string)
     this.#entries.set(key, entry)
   }
 
   delete (key: string): void {
+    const entry = this.#entries.get(key)
+    if (entry?.kind === 'file') this.#forget(entry)
     this.#entries.delete(key)
+  }
+
+  #keep (key: string, entry: FileResolution, read: Buffer): void {
+    if (!entry.verified || entry.body !== undefined || this.#entries.get(key) !== entry) return
+    if (read.length !== entry.stat.size || this.#kept + read.length > KEPT_BODIES) return
+    // Its own memory: a small read is a slice of a shared pool that it would keep whole.
+    entry.body = Buffer.allocUnsafeSlow(read.length)
+    read.copy(entry.body)
+    this.#kept += read.length
+  }
+
+  #forget (entry: FileResolution): void {
+    if (entry.body === undefined) return
+    this.#kept -= entry.body.length
+    entry.body = undefined
+  }
+}
+
+function unchanged (entry: FileResolution): boolean {
+  try {
+    const now = lstatSync(entry.real, { throwIfNoEntry: false })
+    const then = entry.stat
+    return now !== undefined && now.isFile() && now.ino === then.ino && now.dev === then.dev && now.size === then.size &&
+      now.mtimeMs === then.mtimeMs && now.ctimeMs === then.ctimeMs
+  } catch {
+    return false
   }
 }
 

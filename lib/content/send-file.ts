@@ -76,6 +76,18 @@ export interface SendFileTarget {
   name: string
   /** More headers for every answer (200, 206, 304, 412, 416), kept out of `res` until it is sent. */
   headers?: OutgoingHttpHeaders
+  /** The whole file's bytes kept in memory by the caller (see BodyMemo); omitted: read from the file. */
+  memo?: BodyMemo
+}
+
+/**
+ * A small file's bytes kept by the caller between requests: a whole 200 is sent from `body`
+ * without opening the file, and the bytes read from a checked descriptor go to `keep`. The
+ * caller answers for `body` still being the file's (an immutable artifact whose stat is unchanged).
+ */
+export interface BodyMemo {
+  body: Buffer | undefined
+  keep: (body: Buffer) => void
 }
 
 export interface SendFileOptions {
@@ -341,9 +353,15 @@ async function stream (
     res.end()
     return
   }
+  const length = end - start + 1
+  const memo = length === file.stat.size ? file.memo : undefined
+  if (memo?.body !== undefined) {
+    res.writeHead(status, headers)
+    res.end(memo.body)
+    return
+  }
   // Opened before the status goes out, so a file that vanished can still get a 404.
   const fd = await openChecked(file)
-  const length = end - start + 1
   const budgeted = length > SMALL_BODY && length <= WHOLE_BODY && wholeInFlight + length <= WHOLE_BUDGET
   if (length <= SMALL_BODY || budgeted) {
     // One read and one write: a stream's machinery would cost more than the bytes.
@@ -371,6 +389,8 @@ async function stream (
       release()
     }
     if (body.length !== length) throw new Error(`${file.path} changed while being read`)
+    // A pooled buffer goes back to its pool: only a body read into its own memory is kept.
+    if (memo !== undefined && into === undefined) memo.keep(body)
     if (res.destroyed) return
     res.writeHead(status, headers)
     res.end(body)

@@ -222,7 +222,8 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
           return inside
         }
     try {
-      const target = { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1], accept }
+      const memo = entry === undefined || found.cacheKey === undefined ? undefined : cache.memoOf(found.cacheKey, entry)
+      const target = { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1], accept, memo }
       const sent = await sendFile(req, res, target, sending)
       if (counts !== undefined) {
         counts.static++

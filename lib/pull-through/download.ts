@@ -73,6 +73,8 @@ export interface DownloadSpec {
   relativePath: string
   via: string | undefined
   temp: TempFiles
+  /** The temp file's path, when taken from `temp` before the download (a claim named it); else a fresh one. */
+  tmpPath?: string
   /** Stop fetching once no client reads any more (for bytes that will not be saved). */
   abortWhenUnwatched: boolean
   /** Decides where the bytes come from (given the signal and our temp file's name); default: the upstream. */
@@ -153,7 +155,7 @@ export class Download {
 
   constructor (spec: DownloadSpec) {
     this.#spec = spec
-    this.tmpPath = spec.temp.create('pull')
+    this.tmpPath = spec.tmpPath ?? spec.temp.create('pull')
     this.spool = new Spool(this.tmpPath)
     let resolveHead!: (head: DownloadHead) => void
     let rejectHead!: (err: unknown) => void

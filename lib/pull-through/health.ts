@@ -49,6 +49,11 @@ export class UpstreamHealth {
     return now.retryAt === null ? { kind: 'up' } : { kind: 'down', error: this.#downError(remote, now) }
   }
 
+  /** Reads the remote's row now if the copy here is stale, so that `admit` soon after finds it read. */
+  prefetch (remote: StoredRemote): void {
+    this.#row(remote.name).catch(() => {})
+  }
+
   /** What an upstream request of `remote` told us (called by the upstream client, never awaited). */
   record (remote: StoredRemote, outcome: UpstreamOutcome): void {
     const known = this.#known.get(remote.name)

@@ -133,6 +133,8 @@ export class SharedDownload {
   /** Names this download in the rows it writes. */
   readonly #owner = randomUUID()
   #lease: PullLease | undefined
+  /** A claim made before the download exists (see `claimEarly`), for the temp file `file`. */
+  #early: { file: string, claim: Promise<DownloadOrigin | undefined> } | undefined
 
   constructor (ctx: PulpContext, leases: PullLeases, target: PullTarget, host: string, record?: SharedRecord) {
     this.#ctx = ctx
@@ -142,6 +144,29 @@ export class SharedDownload {
     this.#record = record
     const variant = record === undefined || record.variant === '' ? '' : `\0${record.variant}`
     this.#key = createHash('sha256').update(`${target.remoteName}\0${target.relativePath}${variant}`).digest('hex')
+  }
+
+  /**
+   * Claims the lease now, naming the temp file `file`, while the caller still looks up whether
+   * the path needs a fetch at all: a cold pull's upstream request then waits on the lookup and
+   * the claim together, not one after the other (bench 3, time to first byte). `origin` starts
+   * from this claim; `withdraw` lets it go when no download follows.
+   */
+  claimEarly (file: string): void {
+    const claim = this.#tryLead(file)
+    claim.catch(() => {})
+    this.#early = { file, claim }
+  }
+
+  /** No download follows the early claim: its lease, if it won one, is let go. */
+  async withdraw (): Promise<void> {
+    const early = this.#early
+    this.#early = undefined
+    if (early === undefined) return
+    const origin = await early.claim.catch(() => undefined)
+    const lease = this.#lease
+    this.#lease = undefined
+    if (origin?.kind === 'upstream') await lease?.release()
   }
 
   /**
@@ -158,7 +183,9 @@ export class SharedDownload {
       signal.throwIfAborted()
       if (performance.now() >= probeAt) {
         probeAt = performance.now() + PROBE_MS
-        const led = await this.#tryLead(file)
+        const early = this.#early
+        this.#early = undefined
+        const led = await (early?.file === file ? early.claim : this.#tryLead(file))
         if (led !== undefined) return led
       }
       const row = await this.#leases.read(this.#key)

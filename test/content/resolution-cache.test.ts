@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
-import { mkdir, rm, symlink, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import request from 'supertest'
-import { ResolutionCache } from '../../lib/content/resolution-cache'
+import { ResolutionCache, type FileResolution } from '../../lib/content/resolution-cache'
 import { addArtifact, buildPublication, makeFixture, publish, sha256, startContentServer, type ContentFixture, type ContentServer } from '../support/content-tree'
 
 // The static tree remembers how request paths resolved. Each of these asks for a path once
@@ -122,6 +123,16 @@ describe('remembered resolutions of the static tree', () => {
     assert.equal(await text('/content/via/x.txt'), 'target two')
   })
 
+  it('serves a small artifact rewritten in place (same inode, same size) with its new bytes', async () => {
+    await publish(fx.dataDir, 'http', 'inplace', await buildPublication(fx.dataDir, '1', { 'a.txt': 'first bytes' }, { repo: 'inplace' }))
+    // Remembered on the second request, its bytes kept then, sent from memory on the third.
+    assert.equal(await served('/content/inplace/a.txt'), 'first bytes')
+    assert.equal(await text('/content/inplace/a.txt'), 'first bytes')
+    const digest = sha256('first bytes')
+    await writeFile(path.join(fx.dataDir, 'artifacts', digest.slice(0, 2), digest.slice(2)), 'other bytes')
+    assert.equal(await text('/content/inplace/a.txt'), 'other bytes')
+  })
+
   it('serves changes to plain files placed in the tree without a link', async () => {
     await mkdir(path.join(fx.dataDir, 'publish', 'http', 'plain'), { recursive: true })
     await writeFile(path.join(fx.dataDir, 'publish', 'http', 'plain', 'a.txt'), 'before')
@@ -149,6 +160,56 @@ describe('ResolutionCache', () => {
     assert.equal(cache.size, 2)
     assert.equal(cache.get('a'), undefined)
     assert.notEqual(cache.get('c'), undefined)
+  })
+
+  describe('bodies of small files', () => {
+    let dir: string
+    before(async () => { dir = await mkdtemp(path.join(tmpdir(), 'pulp-kept-')) })
+    after(async () => { await rm(dir, { recursive: true, force: true }) })
+
+    const entryFor = async (file: string, body: Buffer): Promise<FileResolution> => {
+      await writeFile(file, body)
+      return { kind: 'file', real: file, stat: await stat(file), guard: { absent: path.join(dir, 'never') }, verified: true }
+    }
+
+    it('keeps the bytes read from a checked file, and drops them once the file changes', async () => {
+      const cache = new ResolutionCache()
+      const file = path.join(dir, 'a')
+      const entry = await entryFor(file, Buffer.from('kept bytes'))
+      cache.set('a', entry)
+      const memo = cache.memoOf('a', entry)
+      assert.equal(memo?.body, undefined)
+      memo?.keep(Buffer.from('kept bytes'))
+      assert.equal(cache.keptBytes, 10)
+      assert.equal(cache.memoOf('a', entry)?.body?.toString(), 'kept bytes')
+      // Same size, new bytes: the modification and change times say so.
+      await writeFile(file, 'new  bytes')
+      assert.equal(cache.memoOf('a', entry)?.body, undefined)
+      assert.equal(cache.keptBytes, 0)
+    })
+
+    it('keeps nothing for an entry whose first open was not checked, nor for one no longer cached', async () => {
+      const cache = new ResolutionCache()
+      const entry = await entryFor(path.join(dir, 'b'), Buffer.from('bytes'))
+      cache.set('b', { ...entry, verified: false })
+      cache.memoOf('b', { ...entry, verified: false })?.keep(Buffer.from('bytes'))
+      assert.equal(cache.keptBytes, 0)
+      cache.memoOf('b', entry)?.keep(Buffer.from('bytes'))
+      assert.equal(cache.keptBytes, 0)
+    })
+
+    it('gives the bytes back when the entry goes, and never keeps a large file', async () => {
+      const cache = new ResolutionCache(1)
+      const entry = await entryFor(path.join(dir, 'c'), Buffer.from('c bytes'))
+      cache.set('c', entry)
+      cache.memoOf('c', entry)?.keep(Buffer.from('c bytes'))
+      assert.equal(cache.keptBytes, 7)
+      cache.set('d', { kind: 'absent', guard: { absent: path.join(dir, 'never') } })
+      assert.equal(cache.keptBytes, 0)
+      const large = await entryFor(path.join(dir, 'e'), Buffer.alloc(64 * 1024))
+      cache.set('e', large)
+      assert.equal(cache.memoOf('e', large), undefined)
+    })
   })
 
   it('drops an entry whose guard no longer holds', () => {
