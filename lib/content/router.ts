@@ -15,7 +15,7 @@ export type ContentHandler = (req: Request, res: Response, next: NextFunction) =
 export function createContentRouter (services: PulpServices): ContentHandler {
   const { options } = services.ctx
   const counts = services.ctx.metrics?.content
-  const staticTree = createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, index: options.index, cacheControl: options.cacheControl, accel: services.ctx.accel, counts })
+  const staticTree = createStaticTree({ dataDir: options.dataDir, indexes: options.indexes, index: options.index, cacheControl: options.cacheControl, accel: services.ctx.accel, whole: services.ctx.wholeBodies, counts })
   const { pullThrough } = services
   const log = services.ctx.log.part('pulp:content')
   return async function content (req, res, next) {
