@@ -21,6 +21,7 @@ export function createContentRouter (services: PulpServices): ContentHandler {
     index: options.index,
     cacheControl: options.cacheControl,
     accel: services.ctx.accel,
+    whole: services.ctx.wholeBodies,
     counts
   })
   const { pullThrough } = services

@@ -26,26 +26,32 @@ const SMALL_BODY = 64 * 1024
  */
 const WHOLE_BODY = 1024 * 1024
 const WHOLE_BUDGET = 16 * 1024 * 1024
-let wholeInFlight = 0
 
 /**
- * Buffers for whole bodies, reused: a fresh 1 MiB buffer is a fresh mapping whose pages the
- * kernel zeroes on first touch, which cost more than the read itself at 100 connections. A
- * buffer comes back only once its response is over, when nothing still writes from it.
+ * One middleware instance's budget and buffers for bodies read whole (each instance has its
+ * own: two in one process share nothing). Buffers are reused: a fresh 1 MiB buffer is a fresh
+ * mapping whose pages the kernel zeroes on first touch, which cost more than the read itself
+ * at 100 connections. A buffer comes back only once its response is over, when nothing still
+ * writes from it.
  */
-const wholeBuffers: Buffer[] = []
+export class WholeBodies {
+  #inFlight = 0
+  readonly #buffers: Buffer[] = []
 
-function takeWholeBuffer (): Buffer {
-  return wholeBuffers.pop() ?? Buffer.allocUnsafeSlow(WHOLE_BODY)
-}
+  /** Bytes of whole bodies read into memory and not yet sent (for tests and diagnostics). */
+  get bytesInFlight (): number { return this.#inFlight }
 
-function giveWholeBuffer (buffer: Buffer): void {
-  if (wholeBuffers.length < WHOLE_BUDGET / WHOLE_BODY) wholeBuffers.push(buffer)
-}
+  /** A buffer for `length` bytes, or undefined when the budget is spent (stream the body). */
+  take (length: number): Buffer | undefined {
+    if (length > WHOLE_BODY || this.#inFlight + length > WHOLE_BUDGET) return undefined
+    this.#inFlight += length
+    return this.#buffers.pop() ?? Buffer.allocUnsafeSlow(WHOLE_BODY)
+  }
 
-/** Bytes of whole bodies read into memory and not yet sent (for tests and diagnostics). */
-export function wholeBodyBytesInFlight (): number {
-  return wholeInFlight
+  give (buffer: Buffer, length: number): void {
+    this.#inFlight -= length
+    if (this.#buffers.length < WHOLE_BUDGET / WHOLE_BODY) this.#buffers.push(buffer)
+  }
 }
 
 /**
@@ -95,6 +101,8 @@ export interface SendFileOptions {
   cacheControl: string | false
   /** Hands files of at least its `minSize` to the front server (the `accel` option); omitted: every body is sent here. */
   accel?: FrontServer
+  /** The instance's budget for bodies up to 1 MiB read whole; omitted: only bodies up to 64 KiB are. */
+  whole?: WholeBodies
 }
 
 interface Range { start: number, end: number }
@@ -201,7 +209,7 @@ export async function sendFile (
     headers['content-type'] = type
     headers['content-length'] = size
     if (req.method === 'HEAD') return finish(res, 200, headers)
-    await stream(res, file, 200, headers, 0, size - 1)
+    await stream(res, file, 200, headers, 0, size - 1, options.whole)
     return size
   }
   if (ranges.length === 1) {
@@ -209,7 +217,7 @@ export async function sendFile (
     headers['content-type'] = type
     headers['content-range'] = `bytes ${start}-${end}/${size}`
     headers['content-length'] = end - start + 1
-    await stream(res, file, 206, headers, start, end)
+    await stream(res, file, 206, headers, start, end, options.whole)
     return end - start + 1
   }
   await streamMultipart(res, file, headers, type, size, ranges)
@@ -346,7 +354,8 @@ async function stream (
   status: number,
   headers: OutgoingHttpHeaders,
   start: number,
-  end: number
+  end: number,
+  whole: WholeBodies | undefined
 ): Promise<void> {
   if (end < start) { // an empty file: nothing to open
     res.writeHead(status, headers)
@@ -362,22 +371,19 @@ async function stream (
   }
   // Opened before the status goes out, so a file that vanished can still get a 404.
   const fd = await openChecked(file)
-  const budgeted = length > SMALL_BODY && length <= WHOLE_BODY && wholeInFlight + length <= WHOLE_BUDGET
-  if (length <= SMALL_BODY || budgeted) {
+  const into = length > SMALL_BODY ? whole?.take(length) : undefined
+  if (length <= SMALL_BODY || into !== undefined) {
     // One read and one write: a stream's machinery would cost more than the bytes.
-    let into: Buffer | undefined
     let release = (): void => {}
-    if (budgeted) {
-      wholeInFlight += length
-      const buffer = into = takeWholeBuffer()
+    if (into !== undefined && whole !== undefined) {
+      const buffer = into
       // Back once the response is over and the read filling it has finished, whichever comes
       // last: a client that leaves mid-read must not hand the buffer to another response
       // while the thread pool still writes this file into it.
       let pending = 2
       release = () => {
         if (--pending > 0) return
-        wholeInFlight -= length
-        giveWholeBuffer(buffer)
+        whole.give(buffer, length)
       }
       whenOver(res, release)
     }

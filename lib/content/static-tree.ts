@@ -9,7 +9,7 @@ import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget, ty
 import { isWithin, openedWithin } from './containment'
 import { absentGuard, fileGuard, ResolutionCache, type FileResolution } from './resolution-cache'
 import type { FrontServer } from './accel'
-import { FileChangedError, sendFile } from './send-file'
+import { FileChangedError, sendFile, type WholeBodies } from './send-file'
 
 const debug = createDebug('pulp:content:static')
 
@@ -29,6 +29,8 @@ export interface StaticTreeOptions {
   cacheControl: string | false
   /** Hands large files to the front server (the `accel` option); omitted: every file is sent here. */
   accel?: FrontServer
+  /** The instance's budget for bodies read whole; omitted: only small ones are. */
+  whole?: WholeBodies
   /** Counts each answer (`static`) and its body bytes; omitted: nothing counted. */
   counts?: { static: number, servedBytes: number }
 }
@@ -71,7 +73,7 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   const dataDir = path.resolve(options.dataDir)
   const { indexes, counts } = options
   // One object for every file sent: sendFile reads it, never copies it.
-  const sending = { cacheControl: options.cacheControl, accel: options.accel }
+  const sending = { cacheControl: options.cacheControl, accel: options.accel, whole: options.whole }
   const index = options.index ?? []
   const wanted: Readonly<Record<RootName, string>> = Object.freeze({
     publications: path.join(dataDir, 'publications'),

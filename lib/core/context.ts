@@ -5,6 +5,7 @@ import type { ResolvedOptions } from '../options'
 import type { Dialect } from '../storage/connection'
 import { ArtifactStore } from '../artifacts/store'
 import { FrontServer } from '../content/accel'
+import { WholeBodies } from '../content/send-file'
 import { PulpLog } from '../log/logger'
 import { PulpMetrics } from '../metrics/metrics'
 import { countTasks, storageBytes } from '../metrics/sources'
@@ -43,6 +44,8 @@ export interface PulpContext {
   readonly metrics: PulpMetrics | undefined
   /** Names large files for the front server to send (the `accel` option); undefined when off. */
   readonly accel: FrontServer | undefined
+  /** This instance's budget and buffers for file bodies read whole (static tree and HITs). */
+  readonly wholeBodies: WholeBodies
 }
 
 /** The context of a new instance on an open connection. */
@@ -65,6 +68,7 @@ export function createContext (
     metrics: options.metrics
       ? new PulpMetrics({ tasks: async () => await countTasks(knex), storage: async () => await storageBytes(knex, artifacts.tmpDir) })
       : undefined,
-    accel: options.accel === false ? undefined : new FrontServer(options.accel, options.dataDir)
+    accel: options.accel === false ? undefined : new FrontServer(options.accel, options.dataDir),
+    wholeBodies: new WholeBodies()
   }
 }

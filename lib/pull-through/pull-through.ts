@@ -556,7 +556,7 @@ export class PullThrough {
           }
       const all = copy.contentEncoding === null ? headers : { ...headers, 'content-encoding': copy.contentEncoding }
       const sent = await sendFile(req, res, { path: file, stat: known.stat, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all, accept },
-        { cacheControl: this.#ctx.options.cacheControl, accel: this.#ctx.accel })
+        { cacheControl: this.#ctx.options.cacheControl, accel: this.#ctx.accel, whole: this.#ctx.wholeBodies })
       const counts = this.#ctx.metrics?.content
       if (counts !== undefined) {
         const result = RESULTS[String(all['x-pulp-cache'])] ?? 'hit'

@@ -7,7 +7,7 @@ import { Agent, createServer, get, type Server } from 'node:http'
 import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { sendFile, wholeBodyBytesInFlight } from '../../lib/content/send-file'
+import { sendFile, WholeBodies } from '../../lib/content/send-file'
 import { rawRequest } from '../support/content-http'
 import { makeFixture, patternBytes, type ContentFixture } from '../support/content-tree'
 
@@ -83,6 +83,7 @@ describe('sendFile when reading fails', () => {
 })
 
 describe('sendFile reading bodies up to 1 MiB whole', () => {
+  const whole = new WholeBodies()
   let fx: ContentFixture
   let server: Server
   let port: number
@@ -94,7 +95,7 @@ describe('sendFile reading bodies up to 1 MiB whole', () => {
     await writeFile(file, body)
     const st = await stat(file)
     server = createServer((req, res) => {
-      void sendFile(req, res, { path: file, stat: st, name: 'one-mib.bin' }, { cacheControl: false })
+      void sendFile(req, res, { path: file, stat: st, name: 'one-mib.bin' }, { cacheControl: false, whole })
     })
     port = await listen(server)
   })
@@ -116,11 +117,22 @@ describe('sendFile reading bodies up to 1 MiB whole', () => {
     assert.ok(check(), what())
   }
 
+  it('keeps each budget to its owner: another instance\'s is untouched', async () => {
+    const other = new WholeBodies()
+    const held = Array.from({ length: 16 }, () => other.take(1024 * 1024))
+    assert.ok(held.every((b) => b !== undefined), 'sixteen 1 MiB bodies fit a budget of 16 MiB')
+    assert.equal(other.take(1), undefined, 'and then it is spent')
+    assert.equal(whole.bytesInFlight, 0)
+    assert.ok((await fetchBody(false)).equals(body), 'this instance still reads its bodies whole')
+    for (const b of held) other.give(b as Buffer, 1024 * 1024)
+    assert.equal(other.bytesInFlight, 0)
+  })
+
   it('gives the budget back after each response, on a kept-alive connection too', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     try {
       for (let i = 0; i < 20; i++) assert.ok((await fetchBody(agent)).equals(body), `response ${i}`)
-      await until(() => wholeBodyBytesInFlight() === 0, () => `${wholeBodyBytesInFlight()} bytes still counted`)
+      await until(() => whole.bytesInFlight === 0, () => `${whole.bytesInFlight} bytes still counted`)
     } finally {
       agent.destroy()
     }
@@ -142,15 +154,15 @@ describe('sendFile reading bodies up to 1 MiB whole', () => {
       return socket
     }))
     try {
-      await until(() => wholeBodyBytesInFlight() === 16 * 1024 * 1024, () => `${wholeBodyBytesInFlight()} bytes held, not the whole 16 MiB budget`)
+      await until(() => whole.bytesInFlight === 16 * 1024 * 1024, () => `${whole.bytesInFlight} bytes held, not the whole 16 MiB budget`)
       // With the budget full, another client's response streams, and is whole all the same.
       assert.ok((await fetchBody(false)).equals(body))
       // Never past the budget, however many wait (the kernel may have taken some meanwhile).
-      assert.ok(wholeBodyBytesInFlight() <= 16 * 1024 * 1024, `${wholeBodyBytesInFlight()} bytes held`)
+      assert.ok(whole.bytesInFlight <= 16 * 1024 * 1024, `${whole.bytesInFlight} bytes held`)
     } finally {
       for (const socket of stalled) socket.destroy()
     }
-    await until(() => wholeBodyBytesInFlight() === 0, () => `${wholeBodyBytesInFlight()} bytes still counted after the clients left`)
+    await until(() => whole.bytesInFlight === 0, () => `${whole.bytesInFlight} bytes still counted after the clients left`)
     // The streamed responses still queued behind others closed their files too.
     let fdsAfter = await fds()
     for (let i = 0; i < 100 && fdsAfter > fdsBefore; i++) {
@@ -174,7 +186,7 @@ describe('sendFile reading bodies up to 1 MiB whole', () => {
     }))
     const mixed = createServer((req, res) => {
       const f = files[Number(req.url?.slice(1))]
-      void sendFile(req, res, { path: f.file, stat: f.st, name: 'x.bin' }, { cacheControl: false })
+      void sendFile(req, res, { path: f.file, stat: f.st, name: 'x.bin' }, { cacheControl: false, whole })
     })
     const mixedPort = await listen(mixed)
     try {
@@ -195,7 +207,7 @@ describe('sendFile reading bodies up to 1 MiB whole', () => {
         }).on('error', reject)
       })))
       assert.deepEqual(results.map((ok, i) => ok ? 'ok' : `client ${i}: wrong bytes`), results.map(() => 'ok'))
-      await until(() => wholeBodyBytesInFlight() === 0, () => `${wholeBodyBytesInFlight()} bytes still counted`)
+      await until(() => whole.bytesInFlight === 0, () => `${whole.bytesInFlight} bytes still counted`)
     } finally {
       mixed.closeAllConnections()
       await new Promise((resolve) => mixed.close(resolve))
@@ -208,6 +220,7 @@ describe('sendFile reading bodies up to 1 MiB whole', () => {
  * its connection has closed before sendFile watches it, and what it took must still come back.
  */
 describe('sendFile for a client already gone', () => {
+  const whole = new WholeBodies()
   let fx: ContentFixture
   let server: Server
   let port: number
@@ -225,7 +238,7 @@ describe('sendFile for a client already gone', () => {
     server = createServer((req, res) => {
       // Called once the connection is gone, as when the client leaves during the open.
       req.socket.once('close', () => {
-        sendFile(req, res, byName[String(req.url).slice(1)], { cacheControl: false }).then(
+        sendFile(req, res, byName[String(req.url).slice(1)], { cacheControl: false, whole }).then(
           () => { settled.push(`${String(req.url)} resolved`) },
           (err: unknown) => { settled.push(`${String(req.url)} rejected ${(err as Error).message}`) }
         )
@@ -251,7 +264,7 @@ describe('sendFile for a client already gone', () => {
   it('gives back the budget of a body read whole', async () => {
     await leave('/small')
     await until(() => settled.includes('/small resolved'), () => `sendFile never settled: ${settled.join('; ')}`)
-    await until(() => wholeBodyBytesInFlight() === 0, () => `${wholeBodyBytesInFlight()} bytes still counted`)
+    await until(() => whole.bytesInFlight === 0, () => `${whole.bytesInFlight} bytes still counted`)
   })
 
   it('settles and closes the file of a streamed body', async () => {
