@@ -2,7 +2,8 @@ import { Router, type Request } from 'express'
 import type { RemoteService } from '../core/remotes'
 import type { AuthorizeFn } from '../options'
 import { guard, jsonBody } from './guard'
-import { fromWire, pageToWire, toWire } from './wire'
+import * as schema from '../schemas/remotes'
+import { bodyOf, pageToWire, toWire } from './wire'
 
 function param (req: Request, name: string): string {
   return String(req.params[name])
@@ -12,7 +13,7 @@ function param (req: Request, name: string): string {
 export function remoteRoutes ({ remotes, authorize }: { remotes: RemoteService, authorize: AuthorizeFn }): Router {
   const router = Router()
   router.post('/remotes', guard(authorize, 'remotes.create'), jsonBody, async (req, res) => {
-    res.status(201).json(toWire(await remotes.create(fromWire(req.body) as never)))
+    res.status(201).json(toWire(await remotes.create(bodyOf(schema.CreateRemoteInput, req.body, 'a remote'))))
   })
   router.get('/remotes', guard(authorize, 'remotes.list'), async (req, res) => {
     res.json(pageToWire(await remotes.list(req.query)))
@@ -23,7 +24,7 @@ export function remoteRoutes ({ remotes, authorize }: { remotes: RemoteService, 
     res.json({ ...toWire(remote), ...(health === undefined ? {} : { health: toWire(health) }) })
   })
   router.patch('/remotes/:name', guard(authorize, 'remotes.update'), jsonBody, async (req, res) => {
-    res.json(toWire(await remotes.update(param(req, 'name'), fromWire(req.body ?? {}))))
+    res.json(toWire(await remotes.update(param(req, 'name'), bodyOf(schema.UpdateRemoteInput, req.body ?? {}, 'a remote update'))))
   })
   router.delete('/remotes/:name', guard(authorize, 'remotes.delete'), async (req, res) => {
     await remotes.delete(param(req, 'name'))

@@ -2,8 +2,9 @@ import type { Knex } from 'knex'
 import { lockWiring } from './distributions'
 import { fromJson, now, toBool, toJson, toNumber, type Page, type PageOf } from './rows'
 
-/** `on_demand` saves what it pulls; `streamed` passes it through and saves nothing. */
-export type RemotePolicy = 'on_demand' | 'streamed'
+import { REMOTE_DEFAULTS, type RemotePolicy } from '../schemas/remotes'
+
+export type { RemotePolicy } from '../schemas/remotes'
 
 /** A stored remote, with its real header values: what a remote type is built from. */
 export interface RemoteSettings {
@@ -38,7 +39,7 @@ export interface RemoteSettings {
 const TABLE = 'pulp_remotes'
 
 /** Seconds without a byte from the upstream before a request fails: pulpcore's sock_read_timeout. */
-export const DEFAULT_READ_TIMEOUT = 30
+export const DEFAULT_READ_TIMEOUT = REMOTE_DEFAULTS.readTimeout
 
 /** A stored remote with its real header values; never leaves the process as is. */
 export interface StoredRemote extends RemoteSettings {
