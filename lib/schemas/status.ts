@@ -1,13 +1,13 @@
 import { z } from 'zod'
 import { ERROR_CODES } from '../errors'
 import { doc } from './docs'
-import { jsonObject } from './fields'
 import { RemoteHealth } from './remotes'
 
 export const Status = z.object({
-  versions: jsonObject(),
-  database: jsonObject(),
-  runner: jsonObject(),
+  versions: z.object({ pulpMiddleware: z.string(), node: z.string() }),
+  database: doc(z.object({ dialect: z.string(), reachable: z.boolean(), writable: z.boolean(), error: z.string().optional() }),
+    { description: '`writable`: a write was committed just now (false on a full disk, a read-only database)' }),
+  runner: z.object({ state: z.string(), instanceId: z.string(), running: z.int().optional() }),
   disk: z.object({
     artifacts: z.int(),
     tmp: z.int(),

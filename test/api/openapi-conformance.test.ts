@@ -2,8 +2,37 @@ import { after, before, beforeEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Ajv, { type ValidateFunction } from 'ajv'
 import request from 'supertest'
+import type { z } from 'zod'
+import type { Binding, Consumer, Distribution, PublishHistoryEntry, RepoDistributor, Repository, RepositoryUnit, Task } from '../../lib'
+import type { EvictionResult } from '../../lib/storage/cache-quota'
+import type * as schemas from '../../lib/schemas/status'
+import type { Repository as RepositorySchema } from '../../lib/schemas/repositories'
+import type { Unit } from '../../lib/schemas/content'
+import type { Distributor, PublishHistoryEntry as HistorySchema } from '../../lib/schemas/distributors'
+import type { Task as TaskSchema } from '../../lib/schemas/tasks'
+import type { Binding as BindingSchema, Consumer as ConsumerSchema } from '../../lib/schemas/consumers'
+import type { Distribution as DistributionSchema, Reclaimed } from '../../lib/schemas/distributions'
+import type { Status } from '../../lib/services'
 import { dialects } from '../support/databases'
 import { startPulp, type TestPulp } from '../support/pulp'
+
+/**
+ * The records the services return are the shapes the document describes: a field added to one
+ * and not the other fails to compile (the answers below check the same at run time).
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+const SAME_SHAPES: Array<true> = [
+  true satisfies Same<Repository, z.output<typeof RepositorySchema>>,
+  true satisfies Same<Omit<RepositoryUnit, 'repositoryId'>, z.output<typeof Unit>>,
+  true satisfies Same<RepoDistributor, z.output<typeof Distributor>>,
+  true satisfies Same<Task, z.output<typeof TaskSchema>>,
+  true satisfies Same<PublishHistoryEntry, z.output<typeof HistorySchema>>,
+  true satisfies Same<Consumer, z.output<typeof ConsumerSchema>>,
+  true satisfies Same<Binding & { details: unknown }, z.output<typeof BindingSchema>>,
+  true satisfies Same<Distribution, z.output<typeof DistributionSchema>>,
+  true satisfies Same<EvictionResult, z.output<typeof Reclaimed>>,
+  true satisfies Same<Status, z.output<typeof schemas.Status>>
+]
 
 const API = '/pulp/api/v1'
 
@@ -81,6 +110,7 @@ for (const d of dialects()) {
     after(async () => { await t?.cleanup() })
 
     it('is a valid OpenAPI 3 document', async () => {
+      assert.equal(SAME_SHAPES.length, 10)
       const { Validator } = await import('@seriousme/openapi-schema-validator')
       const validator = new Validator()
       const result = await validator.validate(doc as unknown as Parameters<typeof validator.validate>[0])
