@@ -67,24 +67,42 @@ export const RemoteHealth = doc(z.object({
 }), { description: 'upstream health, shared by every instance on the database (GET /remotes/{name} only)' })
 export type RemoteHealth = z.output<typeof RemoteHealth>
 
-/** A remote as the API shows it: header values, URL credentials and query values masked as `"***"`. */
-export const RemoteRecord = z.object({
+/** A stored remote's settings, real header values included: what a remote type is built from. */
+export const RemoteSettings = z.object({
   name: z.string(),
   url: z.string(),
   remoteTypeId: z.string(),
-  headers: z.record(z.string(), z.literal('***')),
+  headers: z.record(z.string(), z.string()),
   policy: z.enum(REMOTE_POLICIES),
+  /** Seconds; null for undici's default. */
   connectTimeout: z.number().nullable(),
+  /** Seconds for a whole upstream request, body included; null for none. */
   totalTimeout: z.number().nullable(),
-  readTimeout: z.number(),
+  /**
+   * Seconds the upstream may send nothing (before its headers, or within its body) before the
+   * request fails; a stored remote always has one, default 30.
+   */
+  readTimeout: z.number().optional(),
   proxyUrl: z.string().nullable(),
   tlsValidation: z.boolean(),
+  /** Seconds an upstream 404 is remembered; null or 0 for never. */
   negativeCacheTtl: z.number().nullable(),
+  /** Globs of the paths that are metadata; null for the type's `defaultMetadataPatterns()`. */
+  metadataPatterns: z.array(z.string()).readonly().nullable(),
+  /** Seconds a metadata copy is fresh. */
+  metadataTtl: z.number(),
+  /** Seconds after expiry that a copy may still be served while the upstream fails. */
+  staleIfError: z.number(),
+  /** Consecutive upstream failures before the remote is marked down. */
+  maxFailures: z.int()
+})
+
+/** A remote as the API shows it: header values, URL credentials and query values masked as `"***"`. */
+export const RemoteRecord = RemoteSettings.extend({
+  headers: z.record(z.string(), z.literal('***')),
+  readTimeout: z.number(),
   /** null: the remote type's default patterns. */
   metadataPatterns: z.array(z.string()).nullable(),
-  metadataTtl: z.number(),
-  staleIfError: z.number(),
-  maxFailures: z.int(),
   /** The upstream's health as every instance sees it (`get` only). */
   health: RemoteHealth.optional(),
   created: timestamp(),
