@@ -12,12 +12,14 @@ export const MAX_SECONDS = 2_147_483
 /** Defaults of a new remote's settings (seconds, and a count). */
 export const REMOTE_DEFAULTS = Object.freeze({ readTimeout: 30, negativeCacheTtl: 60, metadataTtl: 300, staleIfError: 86_400, maxFailures: 5 })
 
-/** Seconds; `zero`: 0 is allowed. */
-function seconds ({ zero, description, fallback }: { zero: boolean, description: string, fallback?: number }): z.ZodNumber {
-  const error = ` must be a number of seconds ${zero ? '>= 0' : '> 0'}, or null`
-  const schema = z.number({ error })
-  return doc((zero ? schema.min(0, { error }) : schema.gt(0, { error })).max(MAX_SECONDS, { error: ` must be at most ${MAX_SECONDS} seconds` }),
+/** Seconds; `zero`: 0 is allowed; `nullable`: null is too (no limit, or the default). */
+function seconds<N extends boolean> ({ zero, nullable, description, fallback }: { zero: boolean, nullable: N, description: string, fallback?: number }):
+N extends true ? z.ZodNullable<z.ZodNumber> : z.ZodNumber {
+  const error = ` must be a number of seconds ${zero ? '>= 0' : '> 0'}${nullable ? ', or null' : ''}`
+  const number = z.number({ error })
+  const schema = doc((zero ? number.min(0, { error }) : number.gt(0, { error })).max(MAX_SECONDS, { error: ` must be at most ${MAX_SECONDS} seconds` }),
     { description, ...(fallback === undefined ? {} : { default: fallback }) })
+  return (nullable ? schema.nullable() : schema) as N extends true ? z.ZodNullable<z.ZodNumber> : z.ZodNumber
 }
 
 const PATTERN = /^[^/\0-\x1f\x7f][^\0-\x1f\x7f]*$/
@@ -39,17 +41,17 @@ const remoteFields = {
   headers: doc(z.record(z.string(), z.string({ error: 'the value of "{key}" must be a string' }), { error: ' must be a JSON object of header names to string values' }).nullable(),
     { description: 'sent upstream (to the remote\'s own origin only); read back as "***", and "***" sent back keeps the stored value' }),
   policy: z.enum(REMOTE_POLICIES, { error: (iss) => ` must be one of ${REMOTE_POLICIES.map((p) => `"${p}"`).join(', ')}, got ${JSON.stringify(iss.input)}` }),
-  connectTimeout: seconds({ zero: false, description: 'seconds to connect upstream' }).nullable(),
-  totalTimeout: seconds({ zero: false, description: 'seconds a whole upstream request may take' }).nullable(),
-  readTimeout: seconds({ zero: false, fallback: REMOTE_DEFAULTS.readTimeout, description: 'seconds the upstream may send nothing (before its headers or within its body) before the request fails (504 before the headers, a cut connection after); null restores the default' }).nullable(),
+  connectTimeout: seconds({ zero: false, nullable: true, description: 'seconds to connect upstream' }),
+  totalTimeout: seconds({ zero: false, nullable: true, description: 'seconds a whole upstream request may take' }),
+  readTimeout: seconds({ zero: false, nullable: true, fallback: REMOTE_DEFAULTS.readTimeout, description: 'seconds the upstream may send nothing (before its headers or within its body) before the request fails (504 before the headers, a cut connection after); null restores the default' }),
   proxyUrl: httpUrl('http or https proxy; its credentials are masked when read back').nullable(),
   tlsValidation: bool('verify the upstream\'s certificate (default true)'),
-  negativeCacheTtl: seconds({ zero: true, fallback: REMOTE_DEFAULTS.negativeCacheTtl, description: 'seconds an upstream 404 is remembered' }).nullable(),
+  negativeCacheTtl: seconds({ zero: true, nullable: true, fallback: REMOTE_DEFAULTS.negativeCacheTtl, description: 'seconds an upstream 404 is remembered' }),
   metadataPatterns: doc(z.array(z.string({ error: patternError }).max(1024, { error: patternError }).regex(PATTERN, { error: patternError }),
     { error: ' must be an array of at most 256 glob strings, or null' }).max(256, { error: ' must be an array of at most 256 glob strings, or null' }).nullable(),
   { description: 'globs (`*` within a segment, `**` any segments) of metadata paths; null: the type\'s default' }),
-  metadataTtl: seconds({ zero: true, fallback: REMOTE_DEFAULTS.metadataTtl, description: 'seconds a metadata copy is fresh' }),
-  staleIfError: seconds({ zero: true, fallback: REMOTE_DEFAULTS.staleIfError, description: 'seconds after expiry a copy is still served while the upstream fails' }),
+  metadataTtl: seconds({ zero: true, nullable: false, fallback: REMOTE_DEFAULTS.metadataTtl, description: 'seconds a metadata copy is fresh' }),
+  staleIfError: seconds({ zero: true, nullable: false, fallback: REMOTE_DEFAULTS.staleIfError, description: 'seconds after expiry a copy is still served while the upstream fails' }),
   maxFailures: doc(z.int({ error: ' must be a whole number from 1 to 1000000' }).min(1, { error: ' must be a whole number from 1 to 1000000' })
     .max(1_000_000, { error: ' must be a whole number from 1 to 1000000' }), { description: 'consecutive upstream failures before the remote is marked down', default: REMOTE_DEFAULTS.maxFailures })
 }
