@@ -43,6 +43,9 @@ export const PublishWait = doc(z.string({ error: waitError })
   .refine((v) => Number(v) <= MAX_PUBLISH_WAIT, { error: waitError }),
 { description: `seconds (at most ${MAX_PUBLISH_WAIT}) to wait for the task to end; it answers 200 if it did` })
 
+/** How a publish ended, in its history entry. */
+export const PUBLISH_RESULTS = ['success', 'failed', 'error', 'skipped', 'canceled'] as const
+
 export const PublishHistoryEntry = z.object({
   id: z.int(),
   repoId: z.string(),
@@ -50,7 +53,7 @@ export const PublishHistoryEntry = z.object({
   taskId: z.string().nullable(),
   started: timestamp(),
   completed: timestamp(),
-  result: z.enum(['success', 'failed', 'error', 'skipped', 'canceled']),
+  result: z.enum(PUBLISH_RESULTS),
   summary: z.unknown(),
   details: z.unknown(),
   errorMessage: z.string().nullable()

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
 /** What the OpenAPI document says of a schema besides its type: a description, a default. */
-export interface SchemaDoc {
+interface SchemaDoc {
   description?: string
   default?: unknown
   format?: string

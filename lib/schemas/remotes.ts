@@ -3,11 +3,11 @@ import { doc } from './docs'
 import { bool, id, timestamp, page } from './fields'
 
 /** How a remote's content is kept: `on_demand` saves what it pulls, `streamed` saves nothing. */
-export const REMOTE_POLICIES = ['on_demand', 'streamed'] as const
+const REMOTE_POLICIES = ['on_demand', 'streamed'] as const
 export type RemotePolicy = typeof REMOTE_POLICIES[number]
 
 /** setTimeout's limit, in seconds. */
-export const MAX_SECONDS = 2_147_483
+const MAX_SECONDS = 2_147_483
 
 /** Defaults of a new remote's settings (seconds, and a count). */
 export const REMOTE_DEFAULTS = Object.freeze({ readTimeout: 30, negativeCacheTtl: 60, metadataTtl: 300, staleIfError: 86_400, maxFailures: 5 })
