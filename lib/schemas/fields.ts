@@ -21,7 +21,7 @@ export function id (description?: string): z.ZodString {
     .max(255, { error: ' must be at most 255 characters' })
     .regex(ID, { error: (iss) => ` may contain only letters, digits, "-", "_" and "." (and may not be "." or ".."): got ${shown(iss.input)}` })
     .refine((v) => v !== '.' && v !== '..', { error: (iss) => ` may contain only letters, digits, "-", "_" and "." (and may not be "." or ".."): got ${shown(iss.input)}` })
-  return description === undefined ? schema : doc(schema, { description })
+  return doc(schema, { description: description ?? 'letters, digits, "-", "_" and "." (not "." or ".."), at most 255' })
 }
 
 /** A string that may be null or left out. */
