@@ -9,7 +9,7 @@ export {
 } from './errors'
 export type { Repository, RepositoryFields } from './storage/repositories'
 export type { Unit, RepositoryUnit } from './storage/units'
-export type { CreateRepositoryInput, AddContentInput, ListContentQuery } from './core/repositories'
+export type { CreateRepositoryInput, UpdateRepositoryInput, AddContentInput, ListContentQuery } from './core/repositories'
 export type { PluginBundle, DistributorRegistration, DistributorOptions, TypeClass, TypeMetadata } from './plugins/types'
 export { Distributor } from './plugins/distributor'
 export type {

@@ -2,7 +2,8 @@ import { Router, type Request } from 'express'
 import type { DistributionService } from '../core/distributions'
 import type { AuthorizeFn } from '../options'
 import { guard, jsonBody } from './guard'
-import { fromWire, pageToWire, toWire } from './wire'
+import * as schema from '../schemas/distributions'
+import { bodyOf, pageToWire, toWire } from './wire'
 
 function param (req: Request, name: string): string {
   return String(req.params[name])
@@ -12,7 +13,7 @@ function param (req: Request, name: string): string {
 export function distributionRoutes ({ distributions, authorize }: { distributions: DistributionService, authorize: AuthorizeFn }): Router {
   const router = Router()
   router.post('/distributions', guard(authorize, 'distributions.create'), jsonBody, async (req, res) => {
-    res.status(201).json(toWire(await distributions.create(fromWire(req.body) as never)))
+    res.status(201).json(toWire(await distributions.create(bodyOf(schema.CreateDistributionInput, req.body, 'a distribution'))))
   })
   router.get('/distributions', guard(authorize, 'distributions.list'), async (req, res) => {
     res.json(pageToWire(await distributions.list(req.query)))
@@ -21,7 +22,7 @@ export function distributionRoutes ({ distributions, authorize }: { distribution
     res.json(toWire(await distributions.get(param(req, 'name'))))
   })
   router.patch('/distributions/:name', guard(authorize, 'distributions.update'), jsonBody, async (req, res) => {
-    res.json(toWire(await distributions.update(param(req, 'name'), fromWire(req.body ?? {}))))
+    res.json(toWire(await distributions.update(param(req, 'name'), bodyOf(schema.UpdateDistributionInput, req.body ?? {}, 'a distribution update'))))
   })
   router.post('/distributions/:name/reclaim', guard(authorize, 'distributions.reclaim'), async (req, res) => {
     res.json(toWire(await distributions.reclaim(param(req, 'name'))))

@@ -2,30 +2,20 @@ import { Router, type Request } from 'express'
 import type { DistributorService } from '../core/distributors'
 import type { PublishService } from '../core/publish'
 import type { TaskService } from '../core/tasks'
-import { TaskTimeoutError, ValidationError } from '../errors'
-import { onlyFields, requireObject, validateId } from '../core/validate'
+import { TaskTimeoutError } from '../errors'
 import type { AuthorizeFn } from '../options'
 import type { RepoDistributor } from '../storage/distributors'
 import { guard, jsonBody } from './guard'
 import { taskToWire } from './tasks'
-import { fromWire, pageToWire, toWire } from './wire'
+import * as schema from '../schemas/distributors'
+import { checkField } from '../schemas/parse'
+import { bodyOf, pageToWire, toWire } from './wire'
 
 export interface DistributorRoutesDeps {
   distributors: DistributorService
   publisher: PublishService
   tasks: TaskService
   authorize: AuthorizeFn
-}
-
-/** The longest `?wait=` a publish request may hold its connection for, in seconds. */
-export const MAX_PUBLISH_WAIT = 60
-
-/** `?wait=SECONDS` of a publish request, or undefined when absent. */
-function waitSeconds (value: unknown): number | undefined {
-  if (value === undefined) return undefined
-  const seconds = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN
-  if (!(seconds <= MAX_PUBLISH_WAIT)) throw new ValidationError(`"wait" must be a number of seconds from 0 to ${MAX_PUBLISH_WAIT}`)
-  return seconds
 }
 
 function param (req: Request, name: string): string {
@@ -42,7 +32,7 @@ export function distributorRoutes ({ distributors, publisher, tasks, authorize }
   const router = Router()
 
   router.post('/repositories/:id/distributors', guard(authorize, 'distributors.create'), jsonBody, async (req, res) => {
-    const added = await distributors.add(param(req, 'id'), fromWire(req.body) as never)
+    const added = await distributors.add(param(req, 'id'), bodyOf(schema.AddDistributorInput, req.body, 'a distributor'))
     res.status(201).json(distributorToWire(added))
   })
   router.get('/repositories/:id/distributors', guard(authorize, 'distributors.list'), async (req, res) => {
@@ -52,7 +42,7 @@ export function distributorRoutes ({ distributors, publisher, tasks, authorize }
     res.json(distributorToWire(await distributors.get(param(req, 'id'), param(req, 'did'))))
   })
   router.put('/repositories/:id/distributors/:did', guard(authorize, 'distributors.update'), jsonBody, async (req, res) => {
-    const updated = await distributors.update(param(req, 'id'), param(req, 'did'), fromWire(req.body ?? {}) as never)
+    const updated = await distributors.update(param(req, 'id'), param(req, 'did'), bodyOf(schema.UpdateDistributorInput, req.body ?? {}, 'a distributor update'))
     res.json(distributorToWire(updated))
   })
   router.delete('/repositories/:id/distributors/:did', guard(authorize, 'distributors.delete'), async (req, res) => {
@@ -61,10 +51,9 @@ export function distributorRoutes ({ distributors, publisher, tasks, authorize }
   })
 
   router.post('/repositories/:id/actions/publish', guard(authorize, 'repositories.publish'), jsonBody, async (req, res) => {
-    const body = requireObject(req.body ?? {}, 'a publish request')
-    onlyFields(body, ['id', 'override_config'], 'a publish request')
-    const wait = waitSeconds(req.query.wait)
-    const task = await publisher.publish(param(req, 'id'), validateId(body.id, 'id'), { overrideConfig: body.override_config as never })
+    const body = bodyOf(schema.PublishRequest, req.body ?? {}, 'a publish request')
+    const wait = req.query.wait === undefined ? undefined : Number(checkField(schema.PublishWait, req.query.wait, 'wait'))
+    const task = await publisher.publish(param(req, 'id'), body.id, { overrideConfig: body.overrideConfig })
     if (wait === undefined) {
       res.status(202).json(taskToWire(task))
       return

@@ -1,10 +1,66 @@
 /**
- * The OpenAPI 3 description of the REST API. Each route the API mounts has an entry in
- * OPERATIONS; a test walks the mounted router and fails for a route without one (and for an
- * entry without a route), so this stays true as routes are added.
+ * The OpenAPI 3 description of the REST API, generated from the schemas that validate the
+ * requests (lib/schemas/). Each route the API mounts has an entry in OPERATIONS; a test walks
+ * the mounted router and fails for a route without one (and for an entry without a route), and
+ * another sends every route bad input and checks the answer is one its entry lists.
  */
+import { z } from 'zod'
+import { schemaDocs } from '../schemas/docs'
+import { id } from '../schemas/fields'
+import { snakeCase } from '../schemas/naming'
+import { PageQuery } from '../schemas/page'
+import { ErrorBody, Status } from '../schemas/status'
+import * as repositories from '../schemas/repositories'
+import * as content from '../schemas/content'
+import * as distributors from '../schemas/distributors'
+import * as tasks from '../schemas/tasks'
+import * as consumers from '../schemas/consumers'
+import * as remotes from '../schemas/remotes'
+import * as distributions from '../schemas/distributions'
 
 type Schema = Record<string, unknown>
+
+/** Each schema of the document under its component name; `input` ones describe request bodies. */
+const COMPONENTS = {
+  Error: { schema: ErrorBody },
+  Status: { schema: Status },
+  RepositoryInput: { schema: repositories.CreateRepositoryInput, input: true },
+  RepositoryUpdate: { schema: repositories.UpdateRepositoryInput, input: true },
+  Repository: { schema: repositories.Repository },
+  RepositoryPage: { schema: repositories.RepositoryPage },
+  Unit: { schema: content.Unit },
+  UnitPage: { schema: content.UnitPage },
+  Upload: { schema: content.Upload, input: true },
+  UploadResult: { schema: content.UploadResult },
+  DistributorInput: { schema: distributors.AddDistributorInput, input: true },
+  DistributorUpdate: { schema: distributors.UpdateDistributorInput, input: true },
+  Distributor: { schema: distributors.Distributor },
+  DistributorPage: { schema: distributors.DistributorPage },
+  PublishRequest: { schema: distributors.PublishRequest, input: true },
+  Task: { schema: tasks.Task },
+  TaskPage: { schema: tasks.TaskPage },
+  PublishHistoryEntry: { schema: distributors.PublishHistoryEntry },
+  PublishHistoryPage: { schema: distributors.PublishHistoryPage },
+  ConsumerInput: { schema: consumers.CreateConsumerInput, input: true },
+  Consumer: { schema: consumers.Consumer },
+  ConsumerPage: { schema: consumers.ConsumerPage },
+  BindingInput: { schema: consumers.BindInput, input: true },
+  Binding: { schema: consumers.Binding },
+  BindingPage: { schema: consumers.BindingPage },
+  RemoteInput: { schema: remotes.CreateRemoteInput, input: true },
+  RemoteUpdate: { schema: remotes.UpdateRemoteInput, input: true },
+  Remote: { schema: remotes.RemoteRecord },
+  RemotePage: { schema: remotes.RemotePage },
+  DistributionInput: { schema: distributions.CreateDistributionInput, input: true },
+  DistributionUpdate: { schema: distributions.UpdateDistributionInput, input: true },
+  Distribution: { schema: distributions.Distribution },
+  DistributionPage: { schema: distributions.DistributionPage },
+  Reclaimed: { schema: distributions.Reclaimed },
+  OpenApi: { schema: z.record(z.string(), z.unknown()) },
+  OrphanCleanup: { schema: tasks.OrphanCleanupInput, input: true }
+} satisfies Record<string, { schema: z.ZodType, input?: boolean }>
+
+export type ComponentName = keyof typeof COMPONENTS
 
 export interface OperationSpec {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete'
@@ -12,187 +68,84 @@ export interface OperationSpec {
   path: string
   tag: string
   summary: string
-  query?: string[]
-  /** A component schema name for a JSON body, or `multipart` for an upload. */
-  body?: string
-  /** Status -> component schema name, or null for no body. */
-  responses: Record<number, string | null>
+  /** Path parameters that are not ids (an id is checked as every id is). */
+  params?: Record<string, z.ZodType>
+  query?: Record<string, z.ZodType>
+  /** A component for a JSON body, or `multipart` for an upload. */
+  body?: ComponentName | 'multipart'
+  /** Success status -> component, or null for no body, or `PrometheusText`. */
+  responses: Record<number, ComponentName | null | 'PrometheusText'>
+  /** Error statuses besides those every route of its shape can answer (see errorStatuses). */
+  errors?: number[]
 }
 
-const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` })
-const page = (item: string): Schema => ({
-  type: 'object', required: ['count', 'results'], properties: { count: { type: 'integer' }, results: { type: 'array', items: ref(item) } }
-})
-const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({ type: 'object', properties, ...(required.length > 0 ? { required } : {}) })
-const str: Schema = { type: 'string' }
-const nstr: Schema = { type: 'string', nullable: true }
-const json: Schema = { type: 'object', additionalProperties: true }
-const any: Schema = { nullable: true }
-const FRESHNESS_FIELDS: Record<string, Schema> = {
-  metadata_patterns: { type: 'array', items: str, nullable: true, description: 'globs (`*` within a segment, `**` any segments) of metadata paths; null: the type\'s default' },
-  metadata_ttl: { type: 'number', default: 300, description: 'seconds a metadata copy is fresh' },
-  stale_if_error: { type: 'number', default: 86400, description: 'seconds after expiry a copy is still served while the upstream fails' },
-  max_failures: { type: 'integer', default: 5, description: 'consecutive upstream failures before the remote is marked down' }
-}
-const REMOTE_HEALTH: Schema = {
-  ...obj({ state: { type: 'string', enum: ['up', 'down'] }, consecutive_failures: { type: 'integer' }, down_since: nstr, retry_at: nstr }),
-  description: 'upstream health, shared by every instance on the database (GET /remotes/{name} only)'
+/** What each error status means, as the document says it. */
+const ERROR_STATUSES: Record<number, string> = {
+  400: 'bad input: the message names the field or parameter to fix',
+  401: 'authentication required (authorize said no, and the request carried no credentials)',
+  403: 'not allowed (authorize said no)',
+  404: 'no such resource',
+  409: 'conflict: a duplicate, something in use, or a task already ended',
+  413: 'the body (or a file) is too large',
+  415: 'the body is not of the media type the route takes',
+  500: 'internal error (the message names a local fault, never a stack trace)',
+  503: 'the instance is closing or failed to start',
+  507: 'the disk or database is full'
 }
 
-const CACHE_MAX_BYTES: Schema = {
-  type: 'integer',
-  nullable: true,
-  minimum: 0,
-  default: null,
-  description: 'the most bytes of immutable pulled files kept; beyond it the least recently served lose their bytes and are pulled again when asked (null: no limit)'
-}
-
-const SCHEMAS: Record<string, Schema> = {
-  Error: obj({ error: obj({ code: str, message: str }, ['code', 'message']) }, ['error']),
-  Status: obj({
-    versions: json,
-    database: json,
-    runner: json,
-    disk: obj({ artifacts: { type: 'integer' }, tmp: { type: 'integer' }, distributions: { type: 'object', additionalProperties: { type: 'integer' }, description: 'bytes each distribution\'s pull-through cache holds (evicted files not counted)' } }),
-    remotes: { type: 'object', additionalProperties: REMOTE_HEALTH, description: 'each remote\'s upstream health, by name' }
-  }),
-  RepositoryInput: obj({ id: str, display_name: nstr, description: nstr, notes: json }, ['id']),
-  RepositoryUpdate: obj({ display_name: nstr, description: nstr, notes: json }),
-  Repository: obj({
-    id: str, display_name: nstr, description: nstr, notes: json, content_unit_counts: json, total_repository_units: { type: 'integer' },
-    last_unit_added: nstr, last_unit_removed: nstr, content_version: { type: 'integer' }, created: str, updated: str
-  }),
-  RepositoryPage: page('Repository'),
-  Unit: obj({ id: str, type_id: str, relative_path: str, sha256: str, size: { type: 'integer' }, created: str, added: str }),
-  UnitPage: page('Unit'),
-  Upload: {
-    ...obj({
-      file: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'one or more file parts (at most 1000)' },
-      relative_path: { type: 'array', items: str, description: "each placed before its file part; a part without one takes its file name" }
-    }, ['file']),
-    description: 'all parts become units, or none do (a bad relative_path answers 400 naming the part)'
-  },
-  UploadResult: obj({ units: { type: 'array', items: ref('Unit') } }),
-  DistributorInput: obj({ distributor_type_id: str, distributor_id: str, distributor_config: json, auto_publish: { type: 'boolean' } }, ['distributor_type_id']),
-  DistributorUpdate: obj({ distributor_config: { ...json, description: 'keys to set; a key set to null is deleted' }, auto_publish: { type: 'boolean' } }),
-  Distributor: obj({ id: str, repo_id: str, distributor_type_id: str, config: json, auto_publish: { type: 'boolean' }, last_publish: nstr, created: str, updated: str }),
-  DistributorPage: page('Distributor'),
-  PublishRequest: obj({ id: { ...str, description: 'the distributor id' }, override_config: json }, ['id']),
-  Task: obj({
-    task_id: str,
-    task_type: str,
-    state: { type: 'string', enum: ['waiting', 'running', 'finished', 'failed', 'canceled', 'skipped'] },
-    repo_id: nstr,
-    distributor_id: nstr,
-    override_config: json,
-    progress_report: any,
-    result: any,
-    error: { ...obj({ code: str, message: str }), nullable: true },
-    worker_id: nstr,
-    cancel_requested: { type: 'boolean' },
-    created: str,
-    started: nstr,
-    finished: nstr
-  }),
-  TaskPage: page('Task'),
-  PublishHistoryEntry: obj({
-    id: { type: 'integer' }, repo_id: str, distributor_id: str, task_id: nstr, started: str, completed: str,
-    result: { type: 'string', enum: ['success', 'failed', 'error', 'skipped', 'canceled'] }, summary: any, details: any, error_message: nstr
-  }),
-  PublishHistoryPage: page('PublishHistoryEntry'),
-  ConsumerInput: obj({ id: str, display_name: nstr, description: nstr, notes: json }, ['id']),
-  Consumer: obj({ id: str, display_name: nstr, description: nstr, notes: json, created: str }),
-  ConsumerPage: page('Consumer'),
-  BindingInput: obj({ repo_id: str, distributor_id: str, binding_config: json }, ['repo_id', 'distributor_id']),
-  Binding: obj({ consumer_id: str, repo_id: str, distributor_id: str, binding_config: json, created: str, details: { ...any, description: "the distributor's consumer payload" } }),
-  BindingPage: page('Binding'),
-  RemoteInput: obj({
-    name: str, url: { ...str, description: 'http or https' }, remote_type_id: { ...str, default: 'file' },
-    headers: { type: 'object', additionalProperties: str, nullable: true, description: 'sent upstream; read back as "***"' },
-    policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', nullable: true, default: 30, description: 'seconds the upstream may send nothing (before its headers or within its body) before the request fails (504 before the headers, a cut connection after); null restores the default' }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true },
-    ...FRESHNESS_FIELDS
-  }, ['name', 'url']),
-  RemoteUpdate: obj({
-    url: str, remote_type_id: str, headers: { type: 'object', additionalProperties: str, nullable: true, description: 'replaces the set; "***" keeps a stored value' },
-    policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', nullable: true, default: 30, description: 'seconds the upstream may send nothing (before its headers or within its body) before the request fails (504 before the headers, a cut connection after); null restores the default' }, proxy_url: nstr, tls_validation: { type: 'boolean' }, negative_cache_ttl: { type: 'number', nullable: true },
-    ...FRESHNESS_FIELDS
-  }),
-  Remote: obj({
-    name: str, url: str, remote_type_id: str, headers: { type: 'object', additionalProperties: { type: 'string', enum: ['***'] } },
-    policy: { type: 'string', enum: ['on_demand', 'streamed'] }, connect_timeout: { type: 'number', nullable: true },
-    total_timeout: { type: 'number', nullable: true }, read_timeout: { type: 'number', description: 'seconds without a byte from the upstream before a request fails' },
-    proxy_url: nstr, tls_validation: { type: 'boolean' },
-    negative_cache_ttl: { type: 'number', nullable: true }, ...FRESHNESS_FIELDS, health: REMOTE_HEALTH, created: str, updated: str
-  }),
-  RemotePage: page('Remote'),
-  DistributionInput: obj({ name: str, base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES }, ['name', 'base_path']),
-  DistributionUpdate: obj({ base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES }),
-  Distribution: obj({
-    name: str, base_path: str, repository: nstr, remote: nstr, cache_max_bytes: CACHE_MAX_BYTES, created: str, updated: str
-  }),
-  DistributionPage: page('Distribution'),
-  Reclaimed: obj({
-    files: { type: 'integer', description: 'files whose bytes were evicted' },
-    bytes: { type: 'integer', description: 'bytes freed' },
-    cached: { type: 'integer', description: 'bytes the distribution\'s cache holds now' },
-    busy: { type: 'boolean', description: 'another instance was evicting for the same remote: nothing was done here' }
-  }),
-  OpenApi: json,
-  OrphanCleanup: obj({ orphan_protection_time: { type: 'integer', minimum: 0, description: 'minutes; artifacts younger than this stay (default 1440)' } })
-}
-
-const PAGE = ['limit', 'offset']
+const page = { limit: PageQuery.shape.limit, offset: PageQuery.shape.offset }
+/** Task ids are looked up, not checked: a malformed one is simply not found. */
+const taskId = { taskId: z.string().max(36) }
+const unitId = { unitId: z.string().min(1) }
 
 export const OPERATIONS: OperationSpec[] = [
   { method: 'get', path: '/status', tag: 'status', summary: 'Versions, database reachability and runner state', responses: { 200: 'Status' } },
   { method: 'get', path: '/openapi.json', tag: 'status', summary: 'This document', responses: { 200: 'OpenApi' } },
-  { method: 'post', path: '/orphans/cleanup', tag: 'orphans', summary: 'Remove artifacts nothing references (a task)', body: 'OrphanCleanup', responses: { 202: 'Task', 400: 'Error' } },
+  { method: 'post', path: '/orphans/cleanup', tag: 'orphans', summary: 'Remove artifacts nothing references (a task)', body: 'OrphanCleanup', responses: { 202: 'Task' } },
   { method: 'get', path: '/metrics', tag: 'status', summary: 'Prometheus metrics of this instance (text format)', responses: { 200: 'PrometheusText' } },
 
-  { method: 'post', path: '/repositories', tag: 'repositories', summary: 'Create a repository', body: 'RepositoryInput', responses: { 201: 'Repository', 409: 'Error' } },
-  { method: 'get', path: '/repositories', tag: 'repositories', summary: 'List repositories', query: PAGE, responses: { 200: 'RepositoryPage' } },
-  { method: 'get', path: '/repositories/:id', tag: 'repositories', summary: 'Read a repository', responses: { 200: 'Repository', 404: 'Error' } },
-  { method: 'patch', path: '/repositories/:id', tag: 'repositories', summary: 'Update a repository', body: 'RepositoryUpdate', responses: { 200: 'Repository', 404: 'Error' } },
-  { method: 'delete', path: '/repositories/:id', tag: 'repositories', summary: 'Delete a repository (its distributors unpublish first)', responses: { 204: null, 404: 'Error' } },
-  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload one or more files as units, all or none', body: 'multipart', responses: { 201: 'UploadResult', 400: 'Error', 413: 'Error', 415: 'Error', 507: 'Error' } },
-  { method: 'get', path: '/repositories/:id/content', tag: 'content', summary: 'List the units of a repository (relative_path: only the unit at that path)', query: ['relative_path', ...PAGE], responses: { 200: 'UnitPage' } },
-  { method: 'delete', path: '/repositories/:id/content', tag: 'content', summary: 'Remove the unit at ?relative_path=', query: ['relative_path'], responses: { 204: null, 400: 'Error', 404: 'Error' } },
-  { method: 'delete', path: '/repositories/:id/content/:unitId', tag: 'content', summary: 'Remove a unit from a repository', responses: { 204: null, 404: 'Error' } },
+  { method: 'post', path: '/repositories', tag: 'repositories', summary: 'Create a repository', body: 'RepositoryInput', responses: { 201: 'Repository' }, errors: [409] },
+  { method: 'get', path: '/repositories', tag: 'repositories', summary: 'List repositories', query: page, responses: { 200: 'RepositoryPage' } },
+  { method: 'get', path: '/repositories/:id', tag: 'repositories', summary: 'Read a repository', responses: { 200: 'Repository' } },
+  { method: 'patch', path: '/repositories/:id', tag: 'repositories', summary: 'Update a repository', body: 'RepositoryUpdate', responses: { 200: 'Repository' } },
+  { method: 'delete', path: '/repositories/:id', tag: 'repositories', summary: 'Delete a repository (its distributors unpublish first)', responses: { 204: null } },
+  { method: 'post', path: '/repositories/:id/content', tag: 'content', summary: 'Upload one or more files as units, all or none', body: 'multipart', responses: { 201: 'UploadResult' } },
+  { method: 'get', path: '/repositories/:id/content', tag: 'content', summary: 'List the units of a repository (relative_path: only the unit at that path)', query: { relativePath: content.ContentPath, ...page }, responses: { 200: 'UnitPage' } },
+  { method: 'delete', path: '/repositories/:id/content', tag: 'content', summary: 'Remove the unit at ?relative_path=', query: { relativePath: content.ContentPath }, responses: { 204: null } },
+  { method: 'delete', path: '/repositories/:id/content/:unitId', tag: 'content', summary: 'Remove a unit from a repository', params: unitId, responses: { 204: null } },
 
-  { method: 'post', path: '/repositories/:id/distributors', tag: 'distributors', summary: 'Add a distributor (its validateConfig decides)', body: 'DistributorInput', responses: { 201: 'Distributor', 400: 'Error', 404: 'Error', 409: 'Error' } },
-  { method: 'get', path: '/repositories/:id/distributors', tag: 'distributors', summary: "List a repository's distributors", query: PAGE, responses: { 200: 'DistributorPage' } },
-  { method: 'get', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Read a distributor', responses: { 200: 'Distributor', 404: 'Error' } },
-  { method: 'put', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Update a distributor (config keys merge; null deletes)', body: 'DistributorUpdate', responses: { 200: 'Distributor', 400: 'Error', 404: 'Error' } },
-  { method: 'delete', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Remove a distributor (distributorRemoved unpublishes)', responses: { 204: null, 404: 'Error', 409: 'Error' } },
-  { method: 'post', path: '/repositories/:id/actions/publish', tag: 'publish', summary: 'Queue a publish; with ?wait=SECONDS (at most 60) answer 200 with the task if it ends by then', query: ['wait'], body: 'PublishRequest', responses: { 200: 'Task', 202: 'Task', 400: 'Error', 404: 'Error' } },
-  { method: 'get', path: '/repositories/:id/history/publish/:did', tag: 'publish', summary: 'Publish history of a distributor, newest first', query: PAGE, responses: { 200: 'PublishHistoryPage', 404: 'Error' } },
+  { method: 'post', path: '/repositories/:id/distributors', tag: 'distributors', summary: 'Add a distributor (its validateConfig decides)', body: 'DistributorInput', responses: { 201: 'Distributor' }, errors: [409] },
+  { method: 'get', path: '/repositories/:id/distributors', tag: 'distributors', summary: "List a repository's distributors", query: page, responses: { 200: 'DistributorPage' } },
+  { method: 'get', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Read a distributor', responses: { 200: 'Distributor' } },
+  { method: 'put', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Update a distributor (config keys merge; null deletes)', body: 'DistributorUpdate', responses: { 200: 'Distributor' }, errors: [409] },
+  { method: 'delete', path: '/repositories/:id/distributors/:did', tag: 'distributors', summary: 'Remove a distributor (distributorRemoved unpublishes)', responses: { 204: null }, errors: [409] },
+  { method: 'post', path: '/repositories/:id/actions/publish', tag: 'publish', summary: `Queue a publish; with ?wait=SECONDS (at most ${distributors.MAX_PUBLISH_WAIT}) answer 200 with the task if it ends by then`, query: { wait: distributors.PublishWait }, body: 'PublishRequest', responses: { 200: 'Task', 202: 'Task' } },
+  { method: 'get', path: '/repositories/:id/history/publish/:did', tag: 'publish', summary: 'Publish history of a distributor, newest first', query: page, responses: { 200: 'PublishHistoryPage' } },
 
-  { method: 'get', path: '/tasks', tag: 'tasks', summary: 'List tasks, newest first', query: ['state', 'repo_id', 'distributor_id', ...PAGE], responses: { 200: 'TaskPage' } },
-  { method: 'get', path: '/tasks/:taskId', tag: 'tasks', summary: 'Read a task', responses: { 200: 'Task', 404: 'Error' } },
-  { method: 'delete', path: '/tasks/:taskId', tag: 'tasks', summary: 'Cancel a task', responses: { 202: 'Task', 404: 'Error', 409: 'Error' } },
+  { method: 'get', path: '/tasks', tag: 'tasks', summary: 'List tasks, newest first', query: { state: tasks.TaskStateQuery, repoId: z.string(), distributorId: z.string(), ...page }, responses: { 200: 'TaskPage' } },
+  { method: 'get', path: '/tasks/:taskId', tag: 'tasks', summary: 'Read a task', params: taskId, responses: { 200: 'Task' } },
+  { method: 'delete', path: '/tasks/:taskId', tag: 'tasks', summary: 'Cancel a task', params: taskId, responses: { 202: 'Task' }, errors: [409] },
 
-  { method: 'post', path: '/consumers', tag: 'consumers', summary: 'Create a consumer', body: 'ConsumerInput', responses: { 201: 'Consumer', 409: 'Error' } },
-  { method: 'get', path: '/consumers', tag: 'consumers', summary: 'List consumers', query: PAGE, responses: { 200: 'ConsumerPage' } },
-  { method: 'get', path: '/consumers/:id', tag: 'consumers', summary: 'Read a consumer', responses: { 200: 'Consumer', 404: 'Error' } },
-  { method: 'delete', path: '/consumers/:id', tag: 'consumers', summary: 'Delete a consumer and its bindings', responses: { 204: null, 404: 'Error' } },
-  { method: 'post', path: '/consumers/:id/bindings', tag: 'consumers', summary: "Bind to a repository's distributor", body: 'BindingInput', responses: { 201: 'Binding', 404: 'Error', 409: 'Error' } },
-  { method: 'get', path: '/consumers/:id/bindings', tag: 'consumers', summary: 'List bindings with fresh payloads', query: PAGE, responses: { 200: 'BindingPage', 404: 'Error' } },
-  { method: 'delete', path: '/consumers/:id/bindings/:repoId/:distributorId', tag: 'consumers', summary: 'Unbind', responses: { 204: null, 404: 'Error' } },
+  { method: 'post', path: '/consumers', tag: 'consumers', summary: 'Create a consumer', body: 'ConsumerInput', responses: { 201: 'Consumer' }, errors: [409] },
+  { method: 'get', path: '/consumers', tag: 'consumers', summary: 'List consumers', query: page, responses: { 200: 'ConsumerPage' } },
+  { method: 'get', path: '/consumers/:id', tag: 'consumers', summary: 'Read a consumer', responses: { 200: 'Consumer' } },
+  { method: 'delete', path: '/consumers/:id', tag: 'consumers', summary: 'Delete a consumer and its bindings', responses: { 204: null } },
+  { method: 'post', path: '/consumers/:id/bindings', tag: 'consumers', summary: "Bind to a repository's distributor", body: 'BindingInput', responses: { 201: 'Binding' }, errors: [409] },
+  { method: 'get', path: '/consumers/:id/bindings', tag: 'consumers', summary: 'List bindings with fresh payloads', query: page, responses: { 200: 'BindingPage' } },
+  { method: 'delete', path: '/consumers/:id/bindings/:repoId/:distributorId', tag: 'consumers', summary: 'Unbind', responses: { 204: null } },
 
-  { method: 'post', path: '/remotes', tag: 'remotes', summary: 'Create a remote for pull-through', body: 'RemoteInput', responses: { 201: 'Remote', 400: 'Error', 409: 'Error' } },
-  { method: 'get', path: '/remotes', tag: 'remotes', summary: 'List remotes (header values masked)', query: PAGE, responses: { 200: 'RemotePage' } },
-  { method: 'get', path: '/remotes/:name', tag: 'remotes', summary: 'Read a remote (header values masked)', responses: { 200: 'Remote', 404: 'Error' } },
-  { method: 'patch', path: '/remotes/:name', tag: 'remotes', summary: 'Update a remote', body: 'RemoteUpdate', responses: { 200: 'Remote', 400: 'Error', 404: 'Error' } },
-  { method: 'delete', path: '/remotes/:name', tag: 'remotes', summary: 'Delete a remote and its pull-through index', responses: { 204: null, 404: 'Error', 409: 'Error' } },
+  { method: 'post', path: '/remotes', tag: 'remotes', summary: 'Create a remote for pull-through', body: 'RemoteInput', responses: { 201: 'Remote' }, errors: [409] },
+  { method: 'get', path: '/remotes', tag: 'remotes', summary: 'List remotes (header values masked)', query: page, responses: { 200: 'RemotePage' } },
+  { method: 'get', path: '/remotes/:name', tag: 'remotes', summary: 'Read a remote (header values masked)', responses: { 200: 'Remote' } },
+  { method: 'patch', path: '/remotes/:name', tag: 'remotes', summary: 'Update a remote', body: 'RemoteUpdate', responses: { 200: 'Remote' } },
+  { method: 'delete', path: '/remotes/:name', tag: 'remotes', summary: 'Delete a remote and its pull-through index', responses: { 204: null }, errors: [409] },
 
-  { method: 'post', path: '/distributions', tag: 'distributions', summary: 'Create a distribution', body: 'DistributionInput', responses: { 201: 'Distribution', 400: 'Error', 409: 'Error' } },
-  { method: 'get', path: '/distributions', tag: 'distributions', summary: 'List distributions', query: PAGE, responses: { 200: 'DistributionPage' } },
-  { method: 'get', path: '/distributions/:name', tag: 'distributions', summary: 'Read a distribution', responses: { 200: 'Distribution', 404: 'Error' } },
-  { method: 'patch', path: '/distributions/:name', tag: 'distributions', summary: 'Update a distribution', body: 'DistributionUpdate', responses: { 200: 'Distribution', 400: 'Error', 404: 'Error', 409: 'Error' } },
-  { method: 'post', path: '/distributions/:name/reclaim', tag: 'distributions', summary: 'Evict what is over cache_max_bytes now (least recently served first)', responses: { 200: 'Reclaimed', 404: 'Error' } },
-  { method: 'delete', path: '/distributions/:name', tag: 'distributions', summary: 'Delete a distribution', responses: { 204: null, 404: 'Error' } }
+  { method: 'post', path: '/distributions', tag: 'distributions', summary: 'Create a distribution', body: 'DistributionInput', responses: { 201: 'Distribution' }, errors: [409] },
+  { method: 'get', path: '/distributions', tag: 'distributions', summary: 'List distributions', query: page, responses: { 200: 'DistributionPage' } },
+  { method: 'get', path: '/distributions/:name', tag: 'distributions', summary: 'Read a distribution', responses: { 200: 'Distribution' } },
+  { method: 'patch', path: '/distributions/:name', tag: 'distributions', summary: 'Update a distribution', body: 'DistributionUpdate', responses: { 200: 'Distribution' }, errors: [409] },
+  { method: 'post', path: '/distributions/:name/reclaim', tag: 'distributions', summary: 'Evict what is over cache_max_bytes now (least recently served first)', responses: { 200: 'Reclaimed' } },
+  { method: 'delete', path: '/distributions/:name', tag: 'distributions', summary: 'Delete a distribution', responses: { 204: null } }
 ]
 
 /** `/repositories/:id` -> `/repositories/{id}`. */
@@ -200,18 +153,62 @@ export function openApiPath (expressPath: string): string {
   return expressPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 }
 
+function pathParams (op: OperationSpec): string[] {
+  return [...op.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1])
+}
+
+/**
+ * Every error status the route can answer, from its shape: any route may be refused (401,
+ * 403), fail (500) or find its instance closing (503); an id in the path may be malformed (400)
+ * or name nothing (404); a query may be bad (400); a body may be bad, too large or not JSON
+ * (400, 413, 415); a write may find the disk full (507).
+ */
+export function errorStatuses (op: OperationSpec): number[] {
+  const out = new Set([401, 403, 500, 503, ...(op.errors ?? [])])
+  const params = pathParams(op)
+  if (params.length > 0) out.add(404)
+  if (params.some((p) => op.params?.[p] === undefined) || op.query !== undefined) out.add(400)
+  if (op.body !== undefined) for (const s of [400, 413, 415]) out.add(s)
+  if (op.method !== 'get') out.add(507)
+  return [...out].sort((a, b) => a - b)
+}
+
+/** Our objects' field names as the wire spells them; user data (no `properties`) is left alone. */
+function wireCase (schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(wireCase)
+  if (schema === null || typeof schema !== 'object') return schema
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'properties') out[key] = Object.fromEntries(Object.entries(value as Schema).map(([k, v]) => [snakeCase(k), wireCase(v)]))
+    else if (key === 'required') out[key] = (value as string[]).map(snakeCase)
+    else out[key] = wireCase(value)
+  }
+  return out
+}
+
+/** A zod schema as an OpenAPI 3.0 schema object, its field names in snake_case. */
+export function jsonSchema (schema: z.ZodType, io: 'input' | 'output' = 'output'): Schema {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: 'openapi-3.0', metadata: schemaDocs, io, unrepresentable: 'any' })
+  return wireCase(rest) as Schema
+}
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` })
+
 function operation (op: OperationSpec): Schema {
   const parameters = [
-    ...[...op.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: str })),
-    ...(op.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: PAGE.includes(name) ? { type: 'integer', minimum: 0 } : str }))
+    ...pathParams(op).map((name) => ({ name, in: 'path', required: true, schema: jsonSchema(op.params?.[name] ?? id(), 'input') })),
+    ...Object.entries(op.query ?? {}).map(([name, schema]) => ({ name: snakeCase(name), in: 'query', required: false, schema: jsonSchema(schema, 'input') }))
   ]
   const responses: Record<string, Schema> = {}
-  for (const [status, schema] of Object.entries(op.responses)) {
-    responses[status] = schema === null
+  for (const [status, name] of Object.entries(op.responses)) {
+    responses[status] = name === null
       ? { description: 'no content' }
-      : schema === 'PrometheusText'
-        ? { description: 'success', content: { 'text/plain; version=0.0.4': { schema: str } } }
-        : { description: schema === 'Error' ? 'error' : 'success', content: { 'application/json': { schema: ref(schema) } } }
+      : name === 'PrometheusText'
+        ? { description: 'success', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } } }
+        : { description: 'success', content: { 'application/json': { schema: ref(name) } } }
+  }
+  for (const status of errorStatuses(op)) {
+    responses[status] = { description: ERROR_STATUSES[status], content: { 'application/json': { schema: ref('Error') } } }
   }
   const body = op.body === undefined
     ? {}
@@ -223,11 +220,13 @@ function operation (op: OperationSpec): Schema {
 export function openApiDocument (version: string, serverUrl: string, operations: readonly OperationSpec[] = OPERATIONS): Schema {
   const paths: Record<string, Record<string, Schema>> = {}
   for (const op of operations) (paths[openApiPath(op.path)] ??= {})[op.method] = operation(op)
+  const schemas: Record<string, Schema> = {}
+  for (const [name, c] of Object.entries(COMPONENTS)) schemas[name] = jsonSchema(c.schema, 'input' in c ? 'input' : 'output')
   return {
     openapi: '3.0.3',
     info: { title: 'pulp-middleware REST API', version },
     servers: [{ url: serverUrl === '' ? '/' : serverUrl }],
     paths,
-    components: { schemas: SCHEMAS }
+    components: { schemas }
   }
 }

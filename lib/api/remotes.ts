@@ -1,8 +1,14 @@
 import { Router, type Request } from 'express'
-import type { RemoteService } from '../core/remotes'
+import type { RemoteRecord, RemoteService } from '../core/remotes'
 import type { AuthorizeFn } from '../options'
 import { guard, jsonBody } from './guard'
-import { fromWire, pageToWire, toWire } from './wire'
+import * as schema from '../schemas/remotes'
+import { bodyOf, pageToWire, toWire } from './wire'
+
+/** A remote on the wire; its health is ours, not user data, so its keys are converted too. */
+function remoteToWire ({ health, ...remote }: RemoteRecord): Record<string, unknown> {
+  return { ...toWire(remote), ...(health === undefined ? {} : { health: toWire(health) }) }
+}
 
 function param (req: Request, name: string): string {
   return String(req.params[name])
@@ -12,18 +18,16 @@ function param (req: Request, name: string): string {
 export function remoteRoutes ({ remotes, authorize }: { remotes: RemoteService, authorize: AuthorizeFn }): Router {
   const router = Router()
   router.post('/remotes', guard(authorize, 'remotes.create'), jsonBody, async (req, res) => {
-    res.status(201).json(toWire(await remotes.create(fromWire(req.body) as never)))
+    res.status(201).json(remoteToWire(await remotes.create(bodyOf(schema.CreateRemoteInput, req.body, 'a remote'))))
   })
   router.get('/remotes', guard(authorize, 'remotes.list'), async (req, res) => {
     res.json(pageToWire(await remotes.list(req.query)))
   })
   router.get('/remotes/:name', guard(authorize, 'remotes.read'), async (req, res) => {
-    const { health, ...remote } = await remotes.get(param(req, 'name'))
-    // The health is ours, not user data: its keys are converted too.
-    res.json({ ...toWire(remote), ...(health === undefined ? {} : { health: toWire(health) }) })
+    res.json(remoteToWire(await remotes.get(param(req, 'name'))))
   })
   router.patch('/remotes/:name', guard(authorize, 'remotes.update'), jsonBody, async (req, res) => {
-    res.json(toWire(await remotes.update(param(req, 'name'), fromWire(req.body ?? {}))))
+    res.json(remoteToWire(await remotes.update(param(req, 'name'), bodyOf(schema.UpdateRemoteInput, req.body ?? {}, 'a remote update'))))
   })
   router.delete('/remotes/:name', guard(authorize, 'remotes.delete'), async (req, res) => {
     await remotes.delete(param(req, 'name'))

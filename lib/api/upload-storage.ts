@@ -4,9 +4,9 @@ import type { StorageEngine } from 'multer'
 import type { ArtifactStore, PendingArtifact } from '../artifacts/store'
 import { ValidationError } from '../errors'
 import { validateRelativePath } from '../core/validate'
+import { MAX_FILES_PER_UPLOAD } from '../schemas/content'
 
-/** The most `file` parts one upload request may carry (`push` sends far fewer). */
-export const MAX_FILES_PER_UPLOAD = 1000
+export { MAX_FILES_PER_UPLOAD } from '../schemas/content'
 
 /** What our engine leaves on each of `req.files`: the temp file, hashed while it streamed. */
 export interface UploadedFile extends Express.Multer.File {

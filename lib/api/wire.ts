@@ -3,7 +3,9 @@
  * of our own objects are converted: nested values (notes, configs, reports) are user data.
  */
 
-import { camelCase as camel, snakeCase as snake } from '../core/naming'
+import type { z } from 'zod'
+import { camelCase as camel, snakeCase as snake } from '../schemas/naming'
+import { parseInput } from '../schemas/parse'
 
 export function toWire (value: object): Record<string, unknown> {
   const out: Record<string, unknown> = {}
@@ -23,4 +25,12 @@ export function pageToWire<T extends object> (
   page: { count: number, results: T[] }
 ): { count: number, results: Array<Record<string, unknown>> } {
   return { count: page.count, results: page.results.map(toWire) }
+}
+
+/**
+ * A JSON body checked against its schema (field names as the JavaScript API spells them), so
+ * what reaches the service is typed; the service checks again for callers in code.
+ */
+export function bodyOf<T extends z.ZodObject> (schema: T, body: unknown, what: string): z.output<T> {
+  return parseInput(schema, fromWire(body), what)
 }

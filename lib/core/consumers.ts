@@ -8,17 +8,14 @@ import { isUniqueViolation, type PageOf } from '../storage/rows'
 import type { PulpContext } from './context'
 import type { DistributorService } from './distributors'
 import type { RepositoryService } from './repositories'
-import { onlyFields, optionalObject, optionalString, requireObject, validateId, validatePage } from './validate'
+import * as schema from '../schemas/consumers'
+import type { BindInput, CreateConsumerInput } from '../schemas/consumers'
+import { parseInput } from '../schemas/parse'
+import { validateId, validatePage } from './validate'
 
 const debug = createDebug('pulp:core:consumers')
 
-export interface CreateConsumerInput extends ConsumerFields { id: string }
-
-export interface BindInput {
-  repoId: string
-  distributorId: string
-  bindingConfig?: JsonObject
-}
+export type { BindInput, CreateConsumerInput } from '../schemas/consumers'
 
 /** A binding with what the distributor tells the consumer: its payload, made afresh. */
 export interface BindingWithDetails extends Binding {
@@ -38,14 +35,8 @@ export class ConsumerService {
   }
 
   async create (input: CreateConsumerInput): Promise<Consumer> {
-    const body = requireObject(input, 'a consumer')
-    onlyFields(body, ['id', 'displayName', 'description', 'notes'], 'a consumer')
-    const id = validateId(body.id)
-    const fields: ConsumerFields = {
-      displayName: optionalString(body.displayName, 'display_name', 255),
-      description: optionalString(body.description, 'description'),
-      notes: optionalObject(body.notes, 'notes') ?? {}
-    }
+    const { id, displayName, description, notes } = parseInput(schema.CreateConsumerInput, input, 'a consumer')
+    const fields: ConsumerFields = { displayName, description, notes: notes ?? {} }
     try {
       await store.insertConsumer(this.#ctx.knex, id, fields)
     } catch (err: unknown) {
@@ -73,16 +64,15 @@ export class ConsumerService {
 
   /** Binds a consumer to a repository's distributor; `details` is the distributor's payload. */
   async bind (consumerId: string, input: BindInput): Promise<BindingWithDetails> {
-    const body = requireObject(input, 'a binding')
-    onlyFields(body, ['repoId', 'distributorId', 'bindingConfig'], 'a binding')
-    const bindingConfig = optionalObject(body.bindingConfig, 'binding_config') ?? {}
+    const body = parseInput(schema.BindInput, input, 'a binding')
+    const bindingConfig = body.bindingConfig ?? {}
     try {
       assertJson(bindingConfig, '"binding_config"')
     } catch (err: unknown) {
       throw new ValidationError((err as Error).message)
     }
     await this.get(consumerId)
-    const row = await this.#distributors.get(validateId(body.repoId, 'repo_id'), validateId(body.distributorId, 'distributor_id'))
+    const row = await this.#distributors.get(body.repoId, body.distributorId)
     const details = await this.#payload(row, bindingConfig)
     let binding: Binding
     try {

@@ -6,30 +6,14 @@ import * as store from '../storage/distributions'
 import type { Distribution, DistributionColumns } from '../storage/distributions'
 import type { PulpContext } from './context'
 import type { EvictionResult } from '../storage/cache-quota'
-import { onlyFields, requireObject, validateByteLimit, validateId, validatePage, validateRelativePath } from './validate'
+import * as schema from '../schemas/distributions'
+import type { CreateDistributionInput, UpdateDistributionInput } from '../schemas/distributions'
+import { parseInput } from '../schemas/parse'
+import { validateId, validatePage } from './validate'
 
 const debug = createDebug('pulp:core:distributions')
 
-export interface UpdateDistributionInput {
-  /** Where it is served under `contentPath`, e.g. `mirrors/fedora`: relative, whole segments. */
-  basePath?: string
-  /** The repository pulled content joins (its `auto_publish` distributors then publish); null for none. */
-  repository?: string | null
-  /** The remote that fills what the static tree lacks; null for none. */
-  remote?: string | null
-  /**
-   * The most bytes of immutable files pulled through it that are kept (null, the default: no
-   * limit). Beyond it the least recently served lose their bytes and are pulled again when asked.
-   */
-  cacheMaxBytes?: number | null
-}
-
-export interface CreateDistributionInput extends UpdateDistributionInput {
-  name: string
-  basePath: string
-}
-
-const FIELDS = ['basePath', 'repository', 'remote', 'cacheMaxBytes'] as const
+export type { CreateDistributionInput, UpdateDistributionInput } from '../schemas/distributions'
 
 /** Distributions: where a remote's content is served, and which repository it joins. */
 export class DistributionService {
@@ -43,10 +27,10 @@ export class DistributionService {
   }
 
   async create (input: CreateDistributionInput): Promise<Distribution> {
-    const body = requireObject(input, 'a distribution')
-    onlyFields(body, ['name', ...FIELDS], 'a distribution')
-    const name = validateId(body.name, 'name')
-    const fields = this.#fields(body, true) as DistributionColumns
+    const { name, ...body } = parseInput(schema.CreateDistributionInput, input, 'a distribution')
+    const fields: DistributionColumns = {
+      basePath: body.basePath, repository: body.repository ?? null, remote: body.remote ?? null, cacheMaxBytes: body.cacheMaxBytes ?? null
+    }
     try {
       await this.#ctx.knex.transaction(async (trx) => {
         await store.lockWiring(trx)
@@ -73,10 +57,8 @@ export class DistributionService {
   }
 
   async update (name: string, input: UpdateDistributionInput): Promise<Distribution> {
-    const body = requireObject(input, 'a distribution update')
-    onlyFields(body, FIELDS, 'a distribution update')
+    const fields: Partial<DistributionColumns> = parseInput(schema.UpdateDistributionInput, input, 'a distribution update')
     validateId(name, 'name')
-    const fields = this.#fields(body, false)
     try {
       await this.#ctx.knex.transaction(async (trx) => {
         await store.lockWiring(trx)
@@ -108,22 +90,6 @@ export class DistributionService {
     }
     debug('deleted %s', name)
     this.#ctx.events.emit('distribution-changed', name)
-  }
-
-  #fields (body: Record<string, unknown>, creating: boolean): Partial<DistributionColumns> {
-    const out: Partial<DistributionColumns> = {}
-    if (body.basePath !== undefined || creating) out.basePath = validateRelativePath(body.basePath, 'base_path')
-    for (const key of ['repository', 'remote'] as const) {
-      const value = body[key]
-      if (value === undefined) {
-        if (creating) out[key] = null
-      } else {
-        out[key] = value === null ? null : validateId(value, key)
-      }
-    }
-    if (body.cacheMaxBytes !== undefined) out.cacheMaxBytes = validateByteLimit(body.cacheMaxBytes, 'cache_max_bytes')
-    else if (creating) out.cacheMaxBytes = null
-    return out
   }
 
   /** References must exist; base paths may not overlap another distribution's. */

@@ -14,35 +14,27 @@ import { listHistory, type PublishHistoryEntry } from '../storage/history'
 import type { PulpContext } from './context'
 import type { RepositoryService } from './repositories'
 import type { TaskService } from './tasks'
-import { onlyFields, optionalBoolean, optionalObject, requireObject, validateId, validatePage } from './validate'
+import * as schema from '../schemas/distributors'
+import type { AddDistributorInput, UpdateDistributorInput } from '../schemas/distributors'
+import { parseInput } from '../schemas/parse'
+import { validateId, validatePage } from './validate'
 
 const debug = createDebug('pulp:core:distributors')
 
-export interface AddDistributorInput {
-  distributorTypeId: string
-  /** Default: the type id. */
-  distributorId?: string
-  distributorConfig?: JsonObject
-  autoPublish?: boolean
-}
-
-export interface UpdateDistributorInput {
-  /** Keys to set; a key set to null is deleted. */
-  distributorConfig?: JsonObject
-  autoPublish?: boolean
-}
+export type { AddDistributorInput, UpdateDistributorInput } from '../schemas/distributors'
 
 /** How long removing a distributor waits for its running publish to stop after a cancel. */
 const SETTLE_SECONDS = 10
 
-function configInput (value: unknown, field: string): JsonObject {
-  const config = optionalObject(value, field) ?? {}
+/** A config as checked by its schema (an object, or null for none), with JSON values only. */
+function configInput (value: Record<string, unknown> | null | undefined, field: string): JsonObject {
+  const config = value ?? {}
   try {
     assertJson(config, `"${field}"`)
   } catch (err: unknown) {
     throw new ValidationError((err as Error).message)
   }
-  return config
+  return config as JsonObject
 }
 
 function segments (url: string): string[] {
@@ -150,13 +142,11 @@ export class DistributorService {
   }
 
   async add (repoId: string, input: AddDistributorInput): Promise<RepoDistributor> {
-    const body = requireObject(input, 'a distributor')
-    onlyFields(body, ['distributorTypeId', 'distributorId', 'distributorConfig', 'autoPublish'], 'a distributor')
-    if (typeof body.distributorTypeId !== 'string' || body.distributorTypeId === '') throw new ValidationError('"distributor_type_id" is required')
+    const body = parseInput(schema.AddDistributorInput, input, 'a distributor')
     const type = this.typeOf(body.distributorTypeId)
     const id = validateId(body.distributorId ?? type.id, 'distributor_id')
     const stored = mergeStoredConfig(undefined, configInput(body.distributorConfig, 'distributor_config'))
-    const autoPublish = optionalBoolean(body.autoPublish, 'auto_publish') ?? false
+    const autoPublish = body.autoPublish ?? false
     const repo = await this.#repositories.get(validateId(repoId))
 
     const foreign = Object.entries(repo.contentUnitCounts).filter(([t, n]) => n > 0 && !type.types.includes(t)).map(([t]) => t)
@@ -216,10 +206,9 @@ export class DistributorService {
 
   /** Merges config keys (null deletes one), re-validates, then stores. */
   async update (repoId: string, distributorId: string, input: UpdateDistributorInput): Promise<RepoDistributor> {
-    const body = requireObject(input, 'a distributor update')
-    onlyFields(body, ['distributorConfig', 'autoPublish'], 'a distributor update')
+    const body = parseInput(schema.UpdateDistributorInput, input, 'a distributor update')
     const change = configInput(body.distributorConfig, 'distributor_config')
-    const autoPublish = optionalBoolean(body.autoPublish, 'auto_publish')
+    const autoPublish = body.autoPublish
     return await this.#serial(async () => {
       const row = await this.get(repoId, distributorId)
       const type = this.typeOf(row.distributorTypeId)

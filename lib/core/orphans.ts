@@ -1,4 +1,7 @@
-import { ERROR_CODES, ValidationError } from '../errors'
+import { ERROR_CODES } from '../errors'
+import { parseInput } from '../schemas/parse'
+import * as schema from '../schemas/tasks'
+import type { OrphanCleanupInput } from '../schemas/tasks'
 import { cleanupOrphans, type CleanupResult } from '../orphans/cleanup'
 import { endTask, insertRunningTask, type Task } from '../storage/tasks'
 import type { PulpContext } from './context'
@@ -6,10 +9,7 @@ import type { PulpContext } from './context'
 /** Minutes an unreferenced artifact is kept by default (pulpcore's ORPHAN_PROTECTION_TIME). */
 export const DEFAULT_ORPHAN_PROTECTION_TIME = 1440
 
-export interface OrphanCleanupInput {
-  /** Minutes: artifacts and units younger than this stay. Default 1440 (a day). */
-  orphanProtectionTime?: number
-}
+export type { OrphanCleanupInput } from '../schemas/tasks'
 
 /** Orphan cleanup as a task this instance runs at once (one at a time per instance). */
 export class OrphanService {
@@ -22,11 +22,7 @@ export class OrphanService {
 
   /** Starts a cleanup; resolves with its task (`tasks.wait` follows it; its result says what went). */
   async cleanup (input: OrphanCleanupInput = {}): Promise<Task> {
-    if (input === null || typeof input !== 'object') throw new ValidationError('the cleanup options must be an object')
-    const minutes = input.orphanProtectionTime ?? DEFAULT_ORPHAN_PROTECTION_TIME
-    if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 0) {
-      throw new ValidationError('"orphan_protection_time" must be a whole number of minutes >= 0')
-    }
+    const minutes = parseInput(schema.OrphanCleanupInput, input, 'the cleanup options').orphanProtectionTime ?? DEFAULT_ORPHAN_PROTECTION_TIME
     const task = await insertRunningTask(this.#ctx.knex, 'orphan_cleanup', this.#ctx.instanceId, { orphanProtectionTime: minutes })
     const run = this.#run(task.taskId, minutes)
     this.#running.add(run)

@@ -4,13 +4,14 @@ import { assertJson, type JsonObject } from '../plugins/config'
 import { insertPublishTask, type Task } from '../storage/tasks'
 import type { PulpContext } from './context'
 import type { DistributorService } from './distributors'
-import { optionalObject } from './validate'
+import { PublishRequest } from '../schemas/distributors'
+import { checkField } from '../schemas/parse'
 
 const debug = createDebug('pulp:core:publish')
 
 export interface PublishOptions {
   /** The top config layer for this publish only; `force_full: true` publishes even if nothing changed. */
-  overrideConfig?: JsonObject
+  overrideConfig?: PublishRequest['overrideConfig']
 }
 
 /** Starting publishes. */
@@ -26,7 +27,7 @@ export class PublishService {
   /** Queues a publish of a repository's distributor; returns its task (state `waiting`). */
   async publish (repoId: string, distributorId: string, options: PublishOptions = {}): Promise<Task> {
     if (options === null || typeof options !== 'object') throw new ValidationError('publish options must be an object { overrideConfig? }')
-    const override = optionalObject(options.overrideConfig, 'override_config') ?? {}
+    const override = checkField(PublishRequest.shape.overrideConfig, options.overrideConfig, 'override_config') ?? {}
     try {
       assertJson(override, '"override_config"')
     } catch (err: unknown) {
@@ -35,7 +36,7 @@ export class PublishService {
     const row = await this.#distributors.get(repoId, distributorId)
     const type = this.#distributors.typeOf(row.distributorTypeId)
     if (!type.publishes) throw new ValidationError(`distributor type "${type.id}" publishes nothing (it has no publishRepo)`)
-    const task = await insertPublishTask(this.#ctx.knex, row.repoId, row.id, override)
+    const task = await insertPublishTask(this.#ctx.knex, row.repoId, row.id, override as JsonObject)
     debug('queued %s: publish %s/%s', task.taskId, row.repoId, row.id)
     this.#ctx.events.emit('task-created', task.taskId)
     return task

@@ -1,68 +1,22 @@
 import createDebug from 'debug'
 import { ConflictError, NotFoundError, ValidationError } from '../errors'
-import { Remote, type RemotePolicy, type RemoteTypeClass } from '../plugins/remote'
+import { Remote, type RemoteTypeClass } from '../plugins/remote'
 import type { PluginRegistry } from '../plugins/registry'
 import { isUniqueViolation, type PageOf } from '../storage/rows'
 import * as store from '../storage/remotes'
 import { deleteMissingEntries } from '../storage/pull-entries'
-import { healthOf, readRemoteHealth, recordRemoteSuccess, type RemoteHealth } from '../storage/remote-health'
+import { healthOf, readRemoteHealth, recordRemoteSuccess } from '../storage/remote-health'
 import type { RemoteColumns, StoredRemote } from '../storage/remotes'
 import type { PulpContext } from './context'
 import { maskHeaders, maskProxyUrl, maskUrl, remoteColumns } from './remote-fields'
-import { onlyFields, requireObject, validateId, validatePage } from './validate'
+import * as schema from '../schemas/remotes'
+import type { CreateRemoteInput, RemoteRecord, UpdateRemoteInput } from '../schemas/remotes'
+import { parseInput } from '../schemas/parse'
+import { validateId, validatePage } from './validate'
 
 const debug = createDebug('pulp:core:remotes')
 
-/** A remote as the API shows it: header values, URL credentials and query values masked as `"***"`. */
-export interface RemoteRecord {
-  name: string
-  url: string
-  remoteTypeId: string
-  headers: Record<string, string>
-  policy: RemotePolicy
-  connectTimeout: number | null
-  totalTimeout: number | null
-  readTimeout: number
-  proxyUrl: string | null
-  tlsValidation: boolean
-  negativeCacheTtl: number | null
-  /** null: the remote type's default patterns. */
-  metadataPatterns: string[] | null
-  metadataTtl: number
-  staleIfError: number
-  maxFailures: number
-  /** The upstream's health as every instance sees it (`get` only). */
-  health?: RemoteHealth
-  created: string
-  updated: string
-}
-
-export interface UpdateRemoteInput {
-  url?: string
-  remoteTypeId?: string
-  /** Header names to values; on update a value of `"***"` keeps the stored one. */
-  headers?: Record<string, string> | null
-  policy?: RemotePolicy
-  connectTimeout?: number | null
-  totalTimeout?: number | null
-  /** Seconds without a byte from the upstream before a request fails; default 30, null restores it. */
-  readTimeout?: number | null
-  proxyUrl?: string | null
-  tlsValidation?: boolean
-  negativeCacheTtl?: number | null
-  metadataPatterns?: string[] | null
-  metadataTtl?: number
-  staleIfError?: number
-  maxFailures?: number
-}
-
-export interface CreateRemoteInput extends UpdateRemoteInput {
-  name: string
-  url: string
-}
-
-const FIELDS = ['url', 'remoteTypeId', 'headers', 'policy', 'connectTimeout', 'totalTimeout', 'readTimeout', 'proxyUrl',
-  'tlsValidation', 'negativeCacheTtl', 'metadataPatterns', 'metadataTtl', 'staleIfError', 'maxFailures'] as const
+export type { CreateRemoteInput, RemoteRecord, UpdateRemoteInput } from '../schemas/remotes'
 
 function toRecord (r: StoredRemote): RemoteRecord {
   return {
@@ -110,16 +64,14 @@ export class RemoteService {
     this.#registry = registry
   }
 
-  #columns (body: Record<string, unknown>, current?: RemoteColumns): Partial<RemoteColumns> {
+  #columns (body: UpdateRemoteInput, current?: RemoteColumns): Partial<RemoteColumns> {
     return remoteColumns(body, current,
       (id) => this.#registry.remoteType(id) !== undefined,
       () => this.#registry.remoteTypes().map((t) => t.id))
   }
 
   async create (input: CreateRemoteInput): Promise<RemoteRecord> {
-    const body = requireObject(input, 'a remote')
-    onlyFields(body, ['name', ...FIELDS], 'a remote')
-    const name = validateId(body.name, 'name')
+    const { name, ...body } = parseInput(schema.CreateRemoteInput, input, 'a remote')
     try {
       await store.insertRemote(this.#ctx.knex, name, this.#columns(body) as RemoteColumns)
     } catch (err: unknown) {
@@ -142,8 +94,7 @@ export class RemoteService {
   }
 
   async update (name: string, fields: UpdateRemoteInput): Promise<RemoteRecord> {
-    const body = requireObject(fields, 'a remote update')
-    onlyFields(body, FIELDS, 'a remote update')
+    const body = parseInput(schema.UpdateRemoteInput, fields, 'a remote update')
     const current = await this.#stored(name)
     if (!await store.updateRemote(this.#ctx.knex, name, this.#columns(body, current))) {
       throw new NotFoundError(`remote "${name}" does not exist`)

@@ -9,11 +9,14 @@ import type { Repository, RepositoryFields } from '../storage/repositories'
 import type { RepositoryUnit } from '../storage/units'
 import { commitAll, type PendingArtifact } from '../artifacts/store'
 import type { PulpContext } from './context'
-import { onlyFields, optionalObject, optionalString, requireObject, validateId, validatePage, validateRelativePath } from './validate'
+import * as schema from '../schemas/repositories'
+import type { CreateRepositoryInput, UpdateRepositoryInput } from '../schemas/repositories'
+import { parseInput } from '../schemas/parse'
+import { validateId, validatePage, validateRelativePath } from './validate'
 
 const debug = createDebug('pulp:core:repositories')
 
-export interface CreateRepositoryInput extends RepositoryFields { id: string }
+export type { CreateRepositoryInput, UpdateRepositoryInput } from '../schemas/repositories'
 
 export interface AddContentInput {
   /** The bytes: a stream, a buffer, or the path of a local file to copy in. */
@@ -35,15 +38,9 @@ export interface ListContentQuery {
   relativePath?: unknown
 }
 
-const FIELDS = ['displayName', 'description', 'notes'] as const
-
-function validateFields (input: Record<string, unknown>): RepositoryFields {
-  const notes = optionalObject(input.notes, 'notes')
-  return {
-    displayName: optionalString(input.displayName, 'display_name', 255),
-    description: optionalString(input.description, 'description'),
-    notes: notes === null ? {} : notes
-  }
+/** The stored fields of a checked input: null notes are none. */
+function fields ({ displayName, description, notes }: UpdateRepositoryInput): RepositoryFields {
+  return { displayName, description, notes: notes === null ? {} : notes }
 }
 
 /** Repositories and their content: the same rules for the REST API and for code. */
@@ -55,11 +52,9 @@ export class RepositoryService {
   }
 
   async create (input: CreateRepositoryInput): Promise<Repository> {
-    const body = requireObject(input, 'a repository')
-    onlyFields(body, ['id', ...FIELDS], 'a repository')
-    const id = validateId(body.id)
+    const { id, ...rest } = parseInput(schema.CreateRepositoryInput, input, 'a repository')
     try {
-      await repos.insertRepository(this.#ctx.knex, id, validateFields(body))
+      await repos.insertRepository(this.#ctx.knex, id, fields(rest))
     } catch (err: unknown) {
       if (isUniqueViolation(err)) throw new ConflictError(`repository "${id}" already exists`)
       throw err
@@ -78,10 +73,9 @@ export class RepositoryService {
     return repo
   }
 
-  async update (id: string, fields: RepositoryFields): Promise<Repository> {
-    const body = requireObject(fields, 'a repository update')
-    onlyFields(body, FIELDS, 'a repository update')
-    if (!await repos.updateRepository(this.#ctx.knex, validateId(id), validateFields(body))) {
+  async update (id: string, input: UpdateRepositoryInput): Promise<Repository> {
+    const body = parseInput(schema.UpdateRepositoryInput, input, 'a repository update')
+    if (!await repos.updateRepository(this.#ctx.knex, validateId(id), fields(body))) {
       throw new NotFoundError(`repository "${id}" does not exist`)
     }
     return await this.get(id)

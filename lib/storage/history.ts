@@ -1,7 +1,8 @@
 import type { Knex } from 'knex'
+import type { PUBLISH_RESULTS } from '../schemas/distributors'
 import { fromJson, toJson, toNumber, type Page, type PageOf } from './rows'
 
-export type PublishResult = 'success' | 'failed' | 'error' | 'skipped' | 'canceled'
+export type PublishResult = typeof PUBLISH_RESULTS[number]
 
 /** One finished publish of a repository's distributor. */
 export interface PublishHistoryEntry {

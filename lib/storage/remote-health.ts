@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import type { RemoteHealth } from '../schemas/remotes'
 import { now, toNumber } from './rows'
 
 const TABLE = 'pulp_remote_health'
@@ -17,13 +18,8 @@ export interface RemoteHealthRow {
 
 export const HEALTHY: RemoteHealthRow = Object.freeze({ consecutiveFailures: 0, downSince: null, retryAt: null, backoff: null })
 
-/** What `GET /remotes/:name` shows. */
-export interface RemoteHealth {
-  state: 'up' | 'down'
-  consecutiveFailures: number
-  downSince: string | null
-  retryAt: string | null
-}
+/** What `GET /remotes/:name` shows (its schema: schemas/remotes.ts). */
+export type { RemoteHealth } from '../schemas/remotes'
 
 export function healthOf (row: RemoteHealthRow): RemoteHealth {
   return {

@@ -1,44 +1,19 @@
 import type { Knex } from 'knex'
+import type { z } from 'zod'
+import { REMOTE_DEFAULTS, type RemotePolicy } from '../schemas/remotes'
+import type * as schema from '../schemas/remotes'
 import { lockWiring } from './distributions'
 import { fromJson, now, toBool, toJson, toNumber, type Page, type PageOf } from './rows'
 
-/** `on_demand` saves what it pulls; `streamed` passes it through and saves nothing. */
-export type RemotePolicy = 'on_demand' | 'streamed'
+export type { RemotePolicy } from '../schemas/remotes'
 
 /** A stored remote, with its real header values: what a remote type is built from. */
-export interface RemoteSettings {
-  readonly name: string
-  readonly url: string
-  readonly remoteTypeId: string
-  readonly headers: Readonly<Record<string, string>>
-  readonly policy: RemotePolicy
-  /** Seconds; null for undici's default. */
-  readonly connectTimeout: number | null
-  /** Seconds for a whole upstream request, body included; null for none. */
-  readonly totalTimeout: number | null
-  /**
-   * Seconds the upstream may send nothing (before its headers, or within its body) before the
-   * request fails; a stored remote always has one, default 30.
-   */
-  readonly readTimeout?: number
-  readonly proxyUrl: string | null
-  readonly tlsValidation: boolean
-  /** Seconds an upstream 404 is remembered; null or 0 for never. */
-  readonly negativeCacheTtl: number | null
-  /** Globs of the paths that are metadata; null for the type's `defaultMetadataPatterns()`. */
-  readonly metadataPatterns: readonly string[] | null
-  /** Seconds a metadata copy is fresh. */
-  readonly metadataTtl: number
-  /** Seconds after expiry that a copy may still be served while the upstream fails. */
-  readonly staleIfError: number
-  /** Consecutive upstream failures before the remote is marked down. */
-  readonly maxFailures: number
-}
+export type RemoteSettings = Readonly<z.output<typeof schema.RemoteSettings>>
 
 const TABLE = 'pulp_remotes'
 
 /** Seconds without a byte from the upstream before a request fails: pulpcore's sock_read_timeout. */
-export const DEFAULT_READ_TIMEOUT = 30
+export const DEFAULT_READ_TIMEOUT = REMOTE_DEFAULTS.readTimeout
 
 /** A stored remote with its real header values; never leaves the process as is. */
 export interface StoredRemote extends RemoteSettings {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
+import { TASK_STATES } from '../schemas/tasks'
 import type { Dialect } from './connection'
 import { fromJson, now, toBool, toJson, toNumber, type Page, type PageOf } from './rows'
 
-export const TASK_STATES = ['waiting', 'running', 'finished', 'failed', 'canceled', 'skipped'] as const
+export { TASK_STATES }
 export type TaskState = typeof TASK_STATES[number]
 export const ENDED_STATES: readonly TaskState[] = ['finished', 'failed', 'canceled', 'skipped']
 
