@@ -57,8 +57,21 @@ function sideOf (kase: LoadCase, side: Side): { url: string, cpu: () => Promise<
   return nginx === undefined || nginx === null ? undefined : { url: nginx.url, cpu: async () => nginx.cpu() }
 }
 
-export async function compareLoad (ctx: MeasureContext, load: Child<unknown>, cases: LoadCase[]): Promise<LoadOutcome[]> {
+/**
+ * `warmFirst`: load every URL once, unmeasured, before the first round. Where both sides run
+ * the same code on one server (12, 13), the side measured first would otherwise pay alone
+ * for the server's warm-up: round 1's first side measured up to 2x its later CPU per request.
+ */
+export async function compareLoad (
+  ctx: MeasureContext, load: Child<unknown>, cases: LoadCase[], options: { warmFirst?: boolean } = {}
+): Promise<LoadOutcome[]> {
   const out: LoadOutcome[] = cases.map((kase) => ({ kase, ours: [], peer: [], nginx: [] }))
+  if (options.warmFirst === true) {
+    const durationS = Math.max(1, loadTimes(ctx).warmupS)
+    for (const kase of cases) {
+      for (const url of [kase.ours, kase.peer]) await load.rpc.call<LoadResult>('run', { url, connections: kase.connections, durationS } satisfies LoadJob, durationS * 1000 + 60_000)
+    }
+  }
   // Five short pairs rather than three long ones: the median of the pairs' ratios is what
   // survives other work on a shared two-core machine.
   const rounds = roundsOf(ctx, 5)

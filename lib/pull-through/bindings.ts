@@ -22,12 +22,16 @@ export class RemoteBindings {
     this.#knex = knex
   }
 
-  /** What `UpstreamContext.readBinding` answers. */
-  async read (remote: StoredRemote, relativePath: string): Promise<UpstreamTarget | null> {
+  /** What `UpstreamContext.readBinding` answers: from memory without an async step (a warm HIT's, benches 12 and 13). */
+  read (remote: StoredRemote, relativePath: string): Promise<UpstreamTarget | null> {
     const id = this.#id(remote, relativePath)
     const kept = this.#memory.get(id)
     const now = performance.now()
-    if (kept !== undefined && now - kept.at < TRUST_MS) return kept.target
+    if (kept !== undefined && now - kept.at < TRUST_MS) return Promise.resolve(kept.target)
+    return this.#load(remote, relativePath, id, now)
+  }
+
+  async #load (remote: StoredRemote, relativePath: string, id: string, now: number): Promise<UpstreamTarget | null> {
     const found = await findBinding(this.#knex, remote.name, relativePath)
     if (found === undefined) {
       this.#memory.delete(id)

@@ -58,6 +58,8 @@ interface Flight {
   revalidating: boolean
   /** Set by a 304: the copy every client of the flight gets. */
   renewed?: Copy
+  /** Set by a 304: the renewal being recorded (after its clients got the copy); settles without failing. */
+  renewing?: Promise<void>
   /** What answers every client of the flight if the upstream fails (a stale copy or 404). */
   fallback?: Fallback
   /** Settles once what arrived is saved (or not): the cache answers for the path from then on. */
@@ -104,7 +106,9 @@ function flightKey (remote: StoredRemote, variant: string, relativePath: string)
  *    - 200: the body is streamed as it arrives (MISS), checked against the digest (a mismatch
  *      cuts the connections), then saved: immutable as artifact, unit and repository content;
  *      metadata as artifact and cache entry with the upstream's validators;
- *    - 304: the copy is renewed, every client gets it (REVALIDATED);
+ *    - 304: the copy is fresh again here at once and every client gets it (REVALIDATED); the
+ *      renewal is recorded for the other instances after, and the next revalidation of the
+ *      path here waits for that record (in memory, not by polling its lease);
  *    - 404: 404; the copy is forgotten and a negative entry recorded (shared, kept);
  *    - connection error, timeout, 5xx, 429 with a fallback: the fallback (STALE); else 502/504;
  *    - saved by another instance meanwhile: back to step 5.
@@ -294,6 +298,13 @@ export class PullThrough {
       // Another request may have started it while we looked.
       flight = this.#joinable(key)
       if (flight === undefined) {
+        // The path was revalidated a moment ago and its renewal is being recorded: a copy fresh
+        // from now is a HIT then; one that expires at once is revalidated once the lease is free.
+        const recording = this.#inflight.get(key)?.renewing
+        if (recording !== undefined) {
+          await recording
+          return await this.#serve(req, res, route, name, attempt)
+        }
         // 7. Health.
         const admission = await this.#health.admit(remote)
         if (admission.kind === 'down') return await this.#sendFallback(req, res, route, name, decision.fallback, admission.error, true)
@@ -341,7 +352,8 @@ export class PullThrough {
     let ensured = false
     return {
       readCachedMetadata: async (p, variant = '') => await this.#cachedMetadata(remote, p, variant),
-      readBinding: async (p) => await this.#bindings.read(remote, p),
+      // No async step: a bound path's warm HIT awaits this (benches 12 and 13).
+      readBinding: (p) => this.#bindings.read(remote, p),
       ensureMetadata: async (p) => {
         if (forBindings) throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata("${p}") for a target asked by ensureMetadata itself`)
         if (ensured) throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata("${p}") twice for one request ("${route.relativePath}")`)
@@ -398,6 +410,8 @@ export class PullThrough {
   ): Promise<void> {
     const { remote, relativePath } = metadata
     const { variant } = target
+    // A renewal being recorded here: what it records is what this decides on.
+    await this.#inflight.get(key)?.renewing
     let flight = this.#joinable(key)
     if (flight !== undefined) {
       this.#ctx.metrics?.coalesced.inc()
@@ -758,7 +772,7 @@ export class PullThrough {
         ? undefined
         : {
           ...validators,
-          onNotModified: async (fresh) => { flight.renewed = await this.#renew(remote, relativePath, variant, fresh, shared) }
+          onNotModified: async (fresh) => { flight.renewed = await this.#renew(flight, remote, relativePath, fresh, shared) }
         }
     })
     this.#inflight.set(key, flight)
@@ -825,20 +839,24 @@ export class PullThrough {
     }
   }
 
-  /** A 304: the copy is fresh from now, for every instance; answers the copy to serve. */
+  /**
+   * A 304: the copy is fresh from now. This instance knows at once, and the flight's clients
+   * get the copy without waiting for the database; the renewal (with the lease's row, in one
+   * transaction) is recorded in `flight.renewing` after. Until it is, other instances see the
+   * lease held and wait for it; should this process die first, the lease goes and another
+   * instance revalidates again: the copy's bytes are the same either way.
+   */
   async #renew (
-    remote: StoredRemote,
-    relativePath: string,
-    variant: string,
-    fresh: NotModified,
-    shared: SharedDownload | undefined
+    flight: Flight, remote: StoredRemote, relativePath: string, fresh: NotModified, shared: SharedDownload | undefined
   ): Promise<Copy> {
+    const { variant } = flight
     const key = CacheEntries.key(remote, relativePath, variant)
     const before = this.#entries.remembered(remote, relativePath, variant) ?? await this.#entries.load(remote, relativePath, variant)
     if (before === undefined || before.sha256 === null) throw new UpstreamError(`the copy of "${relativePath}" (remote "${remote.name}") went while it was revalidated`)
     const renewed: PullEntry = {
       ...before, fetched: Date.now(), etag: fresh.etag ?? before.etag, lastModified: fresh.lastModified ?? before.lastModified
     }
+    this.#entries.keep(remote, renewed)
     let updated = 0
     const record = async (within: (trx: Knex) => Promise<void>): Promise<void> => {
       await this.#ctx.knex.transaction(async (trx) => {
@@ -846,14 +864,18 @@ export class PullThrough {
         await within(trx)
       })
     }
-    // Recorded before the clients hear: a client's next request (TTL 0, a busy path) must find
-    // the lease free, or it waits for it, polling, longer than the renewal takes.
-    if (shared === undefined) await record(async () => {})
-    else await shared.settle(record)
-    // The copy went meanwhile (another instance learnt of a 404): not renewed here either.
-    if (updated > 0) this.#entries.keep(remote, renewed)
-    else this.#entries.drop(remote, relativePath, variant)
-    debug('%s: %s revalidated', remote.name, relativePath)
+    flight.renewing = (async () => {
+      try {
+        if (shared === undefined) await record(async () => {})
+        else await shared.settle(record)
+      } catch (err: unknown) {
+        this.#ctx.log.part(NS).error({ err, remote: remote.name, path: relativePath }, 'recording a revalidation failed')
+      }
+      // The copy went meanwhile (another instance learnt of a 404), or the record failed: the
+      // database is read next time.
+      if (updated === 0 && this.#entries.remembered(remote, relativePath, variant) === renewed) this.#entries.drop(remote, relativePath, variant)
+      debug('%s: %s revalidated', remote.name, relativePath)
+    })()
     return { sha256: before.sha256, contentType: before.contentType, contentEncoding: before.contentEncoding, fetched: renewed.fetched }
   }
 
@@ -868,7 +890,9 @@ export class PullThrough {
     await download.settled
     if (download.fromUpstream) this.#ctx.metrics?.upstreamBytes.inc({ remote: remote.name }, download.spool.received)
     try {
-      if (download.state === 'failed') {
+      if (flight.renewing !== undefined) {
+        await flight.renewing
+      } else if (download.state === 'failed') {
         await this.#failed(key, flight, route)
       } else if (shared !== undefined && freshness === 'metadata') {
         await shared.finish(download, async (within) => {
@@ -916,7 +940,8 @@ export class PullThrough {
     let rewritten: Rewritten | undefined
     try {
       if (download.state === 'failed') {
-        const failing = this.#failed(key, flight, route)
+        // A 304: the flight is left once its renewal is recorded (see #renew).
+        const failing = flight.renewing ?? this.#failed(key, flight, route)
         outcome.reject(download.error)
         await failing
         return

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
 import { ValidationError } from '../../lib/errors'
+import { Memo } from '../../lib/plugins/memo'
 import { OriginBound, requestOrigin } from '../../lib/plugins/npm/origin'
 
 function request (host: string | undefined, extra: Record<string, unknown> = {}): IncomingMessage {
@@ -25,6 +26,19 @@ describe('requestOrigin', () => {
       assert.throws(() => requestOrigin(request(host)), ValidationError)
     })
   }
+
+  it('answers the same with a memo of checked origins, and never remembers a refused Host', () => {
+    const memo = new Memo<string>(2)
+    for (let i = 0; i < 2; i++) {
+      assert.equal(requestOrigin(request('Mirror.Example:80'), memo), 'http://mirror.example')
+      assert.equal(requestOrigin(request('h.example', { socket: { encrypted: true } }), memo), 'https://h.example')
+      assert.throws(() => requestOrigin(request('evil.example/x'), memo), ValidationError)
+      assert.throws(() => requestOrigin(request(undefined), memo), ValidationError)
+    }
+    // Past its size the memo starts again; the answers stay.
+    assert.equal(requestOrigin(request('[::1]:3000'), memo), 'http://[::1]:3000')
+    assert.equal(requestOrigin(request('Mirror.Example:80'), memo), 'http://mirror.example')
+  })
 })
 
 describe('OriginBound', () => {

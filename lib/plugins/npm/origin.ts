@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { ValidationError } from '../../errors'
+import type { Memo } from '../memo'
 
 /** Distinct origins one npm remote rewrites packuments for (per instance): see `OriginBound`. */
 export const MAX_ORIGINS = 8
@@ -13,14 +14,20 @@ const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0
 /**
  * `scheme://host[:port]` of a request as the host app sees it: Express's `req.protocol` and
  * `req.host` (so `trust proxy` decides whether `X-Forwarded-*` count), else the socket and the
- * Host header. A Host that is no host name is a 400.
+ * Host header. A Host that is no host name is a 400. `memo`: origins already checked (by
+ * scheme and host as received).
  */
-export function requestOrigin (request: IncomingMessage): string {
+export function requestOrigin (request: IncomingMessage, memo?: Memo<string>): string {
   const express = request as IncomingMessage & { protocol?: unknown, host?: unknown }
   const scheme = typeof express.protocol === 'string'
     ? express.protocol
     : (request.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
   const host = typeof express.host === 'string' ? express.host : request.headers.host
+  if (memo === undefined || host === undefined) return originOf(scheme, host)
+  return memo.get(`${scheme}://${host}`, () => originOf(scheme, host))
+}
+
+function originOf (scheme: string, host: string | undefined): string {
   if (host === undefined || host === '' || host.length > MAX_HOST || !HOST.test(host) || (scheme !== 'http' && scheme !== 'https')) {
     throw new ValidationError(`the request's Host header (${JSON.stringify(host ?? '')}) is not a host name: an npm packument needs it for its tarball URLs`)
   }

@@ -1,6 +1,7 @@
 import createDebug from 'debug'
 import { Remote, type Freshness, type RewriteContext, type RewrittenMetadata, type UpstreamContext, type UpstreamTarget } from '../remote'
 import type { TypeMetadata } from '../types'
+import { Memo } from '../memo'
 import { rewritePackument } from './packument'
 import { npmPathOf, packumentUrl } from './paths'
 import { OriginBound, requestOrigin } from './origin'
@@ -36,6 +37,10 @@ const debug = createDebug('pulp:plugins:npm')
  */
 export class NpmRemote extends Remote {
   readonly #origins = new OriginBound()
+  /** Packument URLs upstream, by package name. */
+  readonly #packumentUrls = new Memo<string>()
+  /** Origins of requests, checked (bounded: `#origins` answers 400 past its few). */
+  readonly #requestOrigins = new Memo<string>(64)
 
   static metadata (): TypeMetadata {
     return { id: 'npm', displayName: 'npm registry' }
@@ -67,12 +72,12 @@ export class NpmRemote extends Remote {
       await context.ensureMetadata(found.name)
       return await context.readBinding(relativePath)
     }
-    const url = packumentUrl(this.url, found.name)
+    const url = this.#packumentUrls.get(found.name, (name) => packumentUrl(this.url, name))
     // Every variant binds the same tarball paths: for the bindings alone, the smallest
     // document, under one variant whatever the request's Host (a tarball never depends on it).
     if (context.forBindings === true) return { url, variant: BINDINGS_VARIANT, accept: UPSTREAM_ACCEPT.abbreviated }
     // A configured origin is the only one: no Host header makes another copy.
-    const origin = context.contentOrigin ?? requestOrigin(context.request)
+    const origin = context.contentOrigin ?? requestOrigin(context.request, this.#requestOrigins)
     if (context.contentOrigin === undefined) this.#origins.admit(origin, this.name)
     const kind = packumentKind(context.request.headers.accept)
     return { url, variant: packumentVariant(kind, origin), accept: UPSTREAM_ACCEPT[kind] }

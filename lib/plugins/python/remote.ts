@@ -1,6 +1,7 @@
 import createDebug from 'debug'
 import { Remote, type Freshness, type RewriteContext, type RewrittenMetadata, type UpstreamContext, type UpstreamTarget } from '../remote'
 import type { TypeMetadata } from '../types'
+import { Memo } from '../memo'
 import { isFileName, projectOf } from './names'
 import { HTML_TYPE, JSON_TYPE, pageVariant, UPSTREAM_ACCEPT, type PageVariant } from './negotiate'
 import { bindingsOf, parseHtmlPage, parseJsonPage, renderHtmlPage, renderJsonPage } from './page'
@@ -30,6 +31,9 @@ const debug = createDebug('pulp:plugins:python')
  * // pip install --index-url http://HOST/pulp/content/pypi/ requests
  */
 export class PythonRemote extends Remote {
+  /** Project page URLs upstream, by normalized project name. */
+  readonly #pageUrls = new Memo<string>()
+
   static metadata (): TypeMetadata {
     return { id: 'python', displayName: 'Python package index (PEP 503 / 691)' }
   }
@@ -46,7 +50,7 @@ export class PythonRemote extends Remote {
     if (project === null || rest.includes('/')) return null
     if (rest === '') {
       const variant = pageVariant(context.request.headers.accept)
-      return { url: this.getRemoteArtifactUrl(`${project}/`), variant, accept: UPSTREAM_ACCEPT[variant] }
+      return { url: this.#pageUrls.get(project, () => this.getRemoteArtifactUrl(`${project}/`)), variant, accept: UPSTREAM_ACCEPT[variant] }
     }
     return isFileName(rest) ? await context.readBinding(`${project}/${rest}`) : null
   }
