@@ -873,7 +873,9 @@ export class PullThrough {
       }
       // The copy went meanwhile (another instance learnt of a 404), or the record failed: the
       // database is read next time.
-      if (updated === 0 && this.#entries.remembered(remote, relativePath, variant) === renewed) this.#entries.drop(remote, relativePath, variant)
+      if (updated === 0 && this.#entries.remembered(remote, relativePath, variant) === renewed) {
+        this.#entries.drop(remote, relativePath, variant)
+      }
       debug('%s: %s revalidated', remote.name, relativePath)
     })()
     return { sha256: before.sha256, contentType: before.contentType, contentEncoding: before.contentEncoding, fetched: renewed.fetched }
