@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express'
-import { escapeHtml, htmlPage, sendGeneratedPage } from './content/listing'
+import { escapeHtml, htmlPage, sendGeneratedPage } from './http/listing'
 import type { ResolvedOptions } from './options'
 import { version } from './version'
 

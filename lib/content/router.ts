@@ -1,9 +1,9 @@
 import type { NextFunction, Request, Response } from 'express'
 import { ERROR_CODES, errorBody, ValidationError } from '../errors'
 import type { PulpServices } from '../services'
-import { sendEntries } from './listing'
-import { displayPathOf, ENCODED_SEPARATOR } from './paths'
-import { createStaticTree, parseContentRequest } from './static-tree'
+import { sendEntries } from '../http/listing'
+import { displayPathOf, ENCODED_SEPARATOR } from '../http/paths'
+import { createStaticTree, parseContentRequest } from '../static-tree/static-tree'
 
 export type ContentHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import mime from 'mime-types'
 import parseRange from 'range-parser'
 import { errorBody, httpStatusOf } from '../errors'
-import { drained, whenOver } from '../content/response-over'
+import { drained, whenOver } from '../http/response-over'
 import { SavedElsewhereError, type Attachment, type Download, type DownloadHead, type DownloadListener } from './download'
 
 /** The most a client reads from the temp file at once when it is behind the download. */

@@ -5,7 +5,7 @@ import type { Server } from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import express, { type Express, type NextFunction, type Request, type Response } from 'express'
-import { createStaticTree, type StaticTreeOptions } from '../../lib/content/static-tree'
+import { createStaticTree, type StaticTreeOptions } from '../../lib/static-tree/static-tree'
 
 /** A data directory on disk, with a secret file next to it that must never be served. */
 export interface ContentFixture {

@@ -1,7 +1,7 @@
 import { lstatSync, readlinkSync, type Stats } from 'node:fs'
 import path from 'node:path'
-import { lstat, readlink, realpath } from './fast-fs'
-import type { BodyMemo } from './send-file'
+import { lstat, readlink, realpath } from '../http/fast-fs'
+import type { BodyMemo } from '../http/send-file'
 
 /**
  * The fact a cached resolution depends on. Publications and artifacts never change once

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { symlink, writeFile } from 'node:fs/promises'
 import fc from 'fast-check'
-import { parseRequestPath, type ParsedPath } from '../../lib/content/paths'
+import { parseRequestPath, type ParsedPath } from '../../lib/http/paths'
 import { rawRequest } from '../support/content-http'
 import { buildPublication, makeFixture, publish, startContentServer, type ContentFixture, type ContentServer } from '../support/content-tree'
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { NotFoundError, ValidationError } from '../../lib/errors'
-import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget } from '../../lib/content/paths'
+import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget } from '../../lib/http/paths'
 
 describe('parseRequestPath', () => {
   const segments = (p: string): string[] => {

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { mkdir, mkdtemp, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import request from 'supertest'
-import { ResolutionCache, type FileResolution } from '../../lib/content/resolution-cache'
+import { ResolutionCache, type FileResolution } from '../../lib/static-tree/resolution-cache'
 import { addArtifact, buildPublication, makeFixture, publish, sha256, startContentServer, type ContentFixture, type ContentServer } from '../support/content-tree'
 
 // The static tree remembers how request paths resolved. Each of these asks for a path once

@@ -5,7 +5,7 @@ import { realpath, symlink, writeFile } from 'node:fs/promises'
 import { get, type IncomingHttpHeaders } from 'node:http'
 import path from 'node:path'
 import request from 'supertest'
-import { FrontServer } from '../../lib/content/accel'
+import { FrontServer } from '../../lib/http/accel'
 import { resolveOptions } from '../../lib/options'
 import { buildPublication, makeFixture, patternBytes, publish, sha256, startContentServer, type ContentFixture, type ContentServer } from '../support/content-tree'
 

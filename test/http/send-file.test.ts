@@ -7,7 +7,7 @@ import { Agent, createServer, get, type Server } from 'node:http'
 import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { sendFile, WholeBodies } from '../../lib/content/send-file'
+import { sendFile, WholeBodies } from '../../lib/http/send-file'
 import { rawRequest } from '../support/content-http'
 import { makeFixture, patternBytes, type ContentFixture } from '../support/content-tree'
 
