@@ -20,6 +20,7 @@ import { settleDisk } from './lib/disk'
 import { bySize, runMeasure, smallerNote, type MeasureContext } from './lib/measure'
 import { ratioLine, type Line } from './lib/report'
 import type { PulpServerArgs } from './servers/pulp'
+import { FILES_PER_REQUEST } from '../lib/cli/push'
 
 const TITLE = 'push vs cp -r + sha256sum'
 const run = promisify(execFile)
@@ -115,7 +116,7 @@ runMeasure(8, TITLE, async (ctx: MeasureContext) => {
     const single = await push(await newRepo(), sample, ['--files-per-request', '1'])
     ctx.log(`${sampleFiles} files: ${batched.s.toFixed(2)} s in ${batched.summary.uploads} requests, ${single.s.toFixed(2)} s one file per request`)
     lines.push(ratioLine({
-      measure: 8, title: 'push, 64 files per request vs one', case: `${sampleFiles.toLocaleString('en-US')} files of 1-10 KiB`, unit: 's', ours: batched.s, peer: single.s, peerLabel: '1 per request'
+      measure: 8, title: `push, ${FILES_PER_REQUEST} files per request vs one`, case: `${sampleFiles.toLocaleString('en-US')} files of 1-10 KiB`, unit: 's', ours: batched.s, peer: single.s, peerLabel: '1 per request'
     }, null))
   } finally {
     for (const c of children.reverse()) await c.stop()

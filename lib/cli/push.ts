@@ -31,9 +31,11 @@ export interface PushSummary {
 /**
  * Batching measured with bench/push.ts (`npm run bench -- push`): for 10,000 small files, one
  * file per request spent most of its time in per-request work on both sides; 64 per request
- * removes most of it, and the byte cap keeps a request's all-or-nothing unit small.
+ * removed most of it, and 256 shares the database's index pages among more rows of a
+ * transaction (a third fewer pages written: docs/performance.md, measure 8). The byte cap
+ * keeps a request's all-or-nothing unit small.
  */
-export const FILES_PER_REQUEST = 64
+export const FILES_PER_REQUEST = 256
 export const BYTES_PER_REQUEST = 8 * 1024 * 1024
 
 /** The most a list request returns (the API's page limit). */
