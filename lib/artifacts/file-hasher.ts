@@ -4,6 +4,7 @@ import { createReadStream, existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import createDebug from 'debug'
 import { STEP, type HashReply, type HashRequest } from './hash-protocol'
+import { faultError, makeFileCall, type FileCall } from './file-calls'
 
 const debug = createDebug('pulp:artifacts:hasher')
 
@@ -39,6 +40,8 @@ export interface FileDigest {
 export interface Hasher {
   /** Starts hashing `path`, a file its caller is writing from byte 0 on. */
   follow: (path: string) => FileDigest
+  /** Makes a file call off the calling thread, after those asked for before it. */
+  call: (call: FileCall) => Promise<void>
   /** Stops hashing off the calling thread: digests awaited now and later are computed on it. */
   close: () => Promise<void>
 }
@@ -75,13 +78,11 @@ export class FileHasher implements Hasher {
     let told = 0
     let ended = false
     let finished = false
-    /** The job is over for the worker (answered or dropped): an idle worker stops after a while. */
+    /** The job is over for the worker (answered or dropped). */
     const finish = (): void => {
       if (finished) return
       finished = true
-      if (--current.open === 0 && this.#current === current) {
-        current.idle = setTimeout(() => this.#stop(current), this.#idleMs).unref()
-      }
+      this.#release(current)
     }
     const end = (): boolean => {
       if (ended) return false
@@ -121,6 +122,47 @@ export class FileHasher implements Hasher {
         tell({ op: 'drop', id })
         finish()
       }
+    }
+  }
+
+  async call (call: FileCall): Promise<void> {
+    const current = this.#spawn()
+    // Without a worker, on this thread: the fallback blocks the loop for a small file's calls.
+    if (current === undefined) return makeFileCall(call)
+    const id = this.#nextId++
+    current.open++
+    clearTimeout(current.idle)
+    // Bytes go over in a buffer of their own, moved rather than copied: a part may be a view
+    // of a larger socket chunk, which a copy would take whole. The caller's stay for a retry.
+    const bytes = call.op === 'write' ? new Uint8Array(call.bytes) : undefined
+    await new Promise<void>((resolve, reject) => {
+      hold(current, 1)
+      const settle = (): void => {
+        hold(current, -1)
+        this.#release(current)
+      }
+      this.#pending.set(id, {
+        resolve: () => { settle(); resolve() },
+        reject: (err) => { settle(); reject(err) },
+        lost: () => {
+          settle()
+          try {
+            makeFileCall(call, true)
+            resolve()
+          } catch (err: unknown) {
+            reject(err as Error)
+          }
+        }
+      })
+      const request = { ...call, ...(bytes === undefined ? {} : { bytes }), id } satisfies HashRequest
+      current.worker.postMessage(request, bytes === undefined ? [] : [bytes.buffer])
+    })
+  }
+
+  /** A job is over for the worker (answered or dropped): an idle worker stops after a while. */
+  #release (current: Current): void {
+    if (--current.open === 0 && this.#current === current) {
+      current.idle = setTimeout(() => this.#stop(current), this.#idleMs).unref()
     }
   }
 
@@ -165,8 +207,9 @@ export class FileHasher implements Hasher {
       const waiter = this.#pending.get(reply.id)
       if (waiter === undefined) return
       this.#pending.delete(reply.id)
-      if (reply.sha256 !== undefined) waiter.resolve(reply.sha256)
-      else waiter.reject(new Error(`hashing failed: ${reply.error ?? 'no reason given'}`))
+      if (reply.fault !== undefined) waiter.reject(faultError(reply.fault))
+      else if (reply.error !== undefined) waiter.reject(new Error(`hashing failed: ${reply.error}`))
+      else waiter.resolve(reply.sha256 ?? '')
     })
     const current: Current = { worker, jobs: 0, open: 0, idle: undefined }
     const lost = (err: Error): void => {

@@ -1,3 +1,5 @@
+import type { FileCall, FileFault } from './file-calls'
+
 /** Bytes read per call while hashing, by the worker and by the calling-thread fallback. */
 export const STEP = 1024 * 1024
 
@@ -11,10 +13,15 @@ export type HashRequest =
   | { op: 'advance', id: number, upTo: number }
   | { op: 'finish', id: number, size: number }
   | { op: 'drop', id: number }
+  | (FileCall & { id: number })
 
-/** The worker's answer to `finish`: the sha256 (hex), or why it could not be computed. */
+/**
+ * The worker's answer to `finish`: the sha256 (hex), or why it could not be computed; to a
+ * file call, nothing when it was made, else its `fault`.
+ */
 export interface HashReply {
   id: number
   sha256?: string
   error?: string
+  fault?: FileFault
 }

@@ -1,12 +1,13 @@
 /**
  * The hashing worker's thread (started by file-hasher.ts): hashes files that are still being
  * written, reading only below the offset the writer reported flushed, in 1 MiB synchronous
- * reads (this thread does nothing else).
+ * reads, and makes the store's calls for small files (file-calls.ts).
  */
 import { closeSync, openSync, readSync } from 'node:fs'
 import { createHash, type Hash } from 'node:crypto'
 import { parentPort } from 'node:worker_threads'
 import { STEP, type HashReply, type HashRequest } from './hash-protocol'
+import { faultOf, makeFileCall } from './file-calls'
 
 interface Job {
   fd: number | undefined
@@ -45,6 +46,16 @@ function reasonOf (err: unknown): string {
 }
 
 port.on('message', (m: HashRequest) => {
+  if (m.op === 'write' || m.op === 'link' || m.op === 'unlink') {
+    let reply: HashReply = { id: m.id }
+    try {
+      makeFileCall(m)
+    } catch (err: unknown) {
+      reply = { id: m.id, fault: faultOf(err) }
+    }
+    port.postMessage(reply)
+    return
+  }
   if (m.op === 'open') {
     const job: Job = { fd: undefined, hash: createHash('sha256'), pos: 0, failed: undefined }
     jobs.set(m.id, job)

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { createHash } from 'node:crypto'
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { chmod, link, mkdir, stat, writeFile } from 'node:fs/promises'
+import { chmod, link, mkdir, stat } from 'node:fs/promises'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import createDebug from 'debug'
@@ -100,7 +100,7 @@ async function readHead (source: Readable, max: number, signal?: AbortSignal): P
 /**
  * A file being written under `tmp/`: bytes go in through `write()`, and `commit()` moves the
  * finished file into the content-addressed store. A small file is hashed in memory and
- * written in one call; a larger one streams to disk and is hashed by the hashing worker as it
+ * written by the hashing worker in one message (file-calls.ts); a larger one streams to disk and is hashed by the hashing worker as it
  * lands (see file-hasher.ts), so the event loop only moves bytes. Either way the temp file is
  * created read-only (its descriptor still writes), as the artifact it becomes must be.
  */
@@ -123,6 +123,9 @@ export class PendingArtifact {
     this.tmpPath = store.temp.create('part')
   }
 
+  /** The store it goes into. */
+  get store (): ArtifactStore { return this.#store }
+
   /** Bytes written so far. */
   get bytes (): number { return this.#small?.size ?? this.#counter?.bytes ?? 0 }
 
@@ -136,7 +139,7 @@ export class PendingArtifact {
         if (head.bytes > this.#limit) throw new PayloadTooLargeError(`the file is larger than the limit of ${this.#limit} bytes`)
         const bytes = head.chunks.length === 1 ? head.chunks[0] : Buffer.concat(head.chunks, head.bytes)
         this.#small = { sha256: createHash('sha256').update(bytes).digest('hex'), size: head.bytes }
-        await writeFile(this.tmpPath, bytes, { flag: 'wx', mode: 0o444 })
+        await this.#store.hasher.call({ op: 'write', path: this.tmpPath, bytes })
         return
       }
       // The bytes read so far go back in front of the rest, through the counter like any other.
@@ -166,35 +169,50 @@ export class PendingArtifact {
     return await commitAll([this], async ([artifact]) => await record(artifact))
   }
 
-  /** Links the finished file into the store (again, after the rows: see commitWith). */
-  async stage (): Promise<StoredArtifact> {
+  /** The finished file's digest and where in the store it goes (not linked yet). */
+  async identify (): Promise<StoredArtifact> {
     const size = this.bytes
     this.#sha256 ??= this.#small?.sha256 ??
       (this.#digest === undefined ? await hashFile(this.tmpPath, size) : await this.#digest.digest(size))
-    return await this.#store.adopt(this.tmpPath, this.#sha256, size, { readOnly: true })
+    return { sha256: this.#sha256, size, path: this.#store.pathOf(this.#sha256) }
   }
 
   /** Removes the temp file; safe to call more than once. */
   async discard (): Promise<void> {
+    await PendingArtifact.discardAll([this])
+  }
+
+  /** `discard` for several, their files removed in one call. */
+  static async discardAll (pendings: readonly PendingArtifact[]): Promise<void> {
+    const removing = pendings.filter((p) => p.#released === undefined)
+    if (removing.length > 0) {
+      const store = removing[0].#store
+      const done = (async () => {
+        // A file opens asynchronously: removed before its open completed, it would be
+        // created after the removal and stay behind. Closed first, it is there to remove.
+        await Promise.all(removing.map(async (p) => { await p.#stop() }))
+        await store.temp.releaseAll(removing.map((p) => p.tmpPath), async (paths) => { await store.hasher.call({ op: 'unlink', paths }) })
+      })()
+      for (const p of removing) p.#released = done
+    }
+    await Promise.all(pendings.map(async (p) => { await p.#released }))
+  }
+
+  async #stop (): Promise<void> {
     this.#discarded = true
     this.#digest?.dispose()
-    // A file opens asynchronously: removed before its open completed, it would be created
-    // after the removal and stay behind. Closed first, it is there to remove (or never was).
     const file = this.#file
-    if (file !== undefined) {
-      await new Promise<void>((resolve) => {
-        if (file.closed) return resolve()
-        file.once('close', () => resolve())
-        file.destroy()
-      })
-    }
-    this.#released ??= this.#store.temp.release(this.tmpPath)
-    await this.#released
+    if (file === undefined) return
+    await new Promise<void>((resolve) => {
+      if (file.closed) return resolve()
+      file.once('close', () => resolve())
+      file.destroy()
+    })
   }
 }
 
 /**
- * Commits several pending artifacts as one: all are linked into the store at once, then
+ * Commits several pending artifacts as one: all are linked into the store in one call, then
  * `record` runs (the rows that reference them) while every temp file is still here, and
  * afterwards each is linked again, which puts back any that an orphan cleanup removed
  * between the two (see lib/orphans/cleanup.ts). The temp files are gone afterwards, whatever
@@ -202,12 +220,18 @@ export class PendingArtifact {
  */
 export async function commitAll<T> (pendings: readonly PendingArtifact[], record: (artifacts: StoredArtifact[]) => Promise<T>): Promise<T> {
   try {
-    const artifacts = await settledAll(pendings.map(async (p) => await p.stage()))
+    const artifacts = await settledAll(pendings.map(async (p) => await p.identify()))
+    const link = async (): Promise<void> => {
+      if (pendings.length === 0) return
+      // One call links them all (see file-calls.ts); every temp file was created read-only.
+      await pendings[0].store.hasher.call({ op: 'link', pairs: pendings.map((p, i) => [p.tmpPath, artifacts[i].path]) })
+    }
+    await link()
     const recorded = await record(artifacts)
-    await settledAll(pendings.map(async (p) => await p.stage()))
+    await link()
     return recorded
   } finally {
-    await Promise.all(pendings.map(async (p) => await p.discard()))
+    await PendingArtifact.discardAll(pendings)
   }
 }
 

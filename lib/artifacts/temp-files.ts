@@ -60,6 +60,15 @@ export class TempFiles {
     }
   }
 
+  /** `release` for several files, removed by `remove` (in one call, say). */
+  async releaseAll (files: readonly string[], remove: (files: string[]) => Promise<void>): Promise<void> {
+    try {
+      await remove([...files])
+    } finally {
+      for (const file of files) this.#held.delete(path.basename(file))
+    }
+  }
+
   /** Names held by running uploads and downloads of this instance. */
   get held (): number { return this.#held.size }
 

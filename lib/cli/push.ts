@@ -31,9 +31,11 @@ export interface PushSummary {
 /**
  * Batching measured with bench/push.ts (`npm run bench -- push`): for 10,000 small files, one
  * file per request spent most of its time in per-request work on both sides; 64 per request
- * removes most of it, and the byte cap keeps a request's all-or-nothing unit small.
+ * removed most of it, and 256 shares the database's index pages among more rows of a
+ * transaction (a third fewer pages written: docs/performance.md, measure 8). The byte cap
+ * keeps a request's all-or-nothing unit small.
  */
-export const FILES_PER_REQUEST = 64
+export const FILES_PER_REQUEST = 256
 export const BYTES_PER_REQUEST = 8 * 1024 * 1024
 
 /** The most a list request returns (the API's page limit). */
@@ -41,13 +43,24 @@ const PAGE = 1000
 
 interface RemoteUnit { relative_path: string, sha256: string, size: number }
 
-/** Every unit of the repository by path, read page by page. */
-async function remoteUnits (client: ApiClient, repo: string): Promise<Map<string, RemoteUnit>> {
-  const units = new Map<string, RemoteUnit>()
+/**
+ * The repository's units page by page, the next page asked for before this one is handed
+ * over: the server reads it while the caller hashes the files of this one.
+ */
+async function * remotePages (client: ApiClient, repo: string): AsyncGenerator<RemoteUnit[]> {
+  const get = async (offset: number): Promise<{ count: number, results: RemoteUnit[] }> =>
+    await client.json('GET', `/repositories/${encodeURIComponent(repo)}/content`, { query: { limit: PAGE, offset } })
+  let next = get(0)
   for (let offset = 0; ; offset += PAGE) {
-    const page = await client.json<{ count: number, results: RemoteUnit[] }>('GET', `/repositories/${encodeURIComponent(repo)}/content`, { query: { limit: PAGE, offset } })
-    for (const unit of page.results) units.set(unit.relative_path, unit)
-    if (page.results.length < PAGE || offset + PAGE >= page.count) return units
+    const page = await next
+    const more = page.results.length === PAGE && offset + PAGE < page.count
+    if (more) {
+      next = get(offset + PAGE)
+      // Awaited on the next turn; a caller that stops first must not leave it unhandled.
+      next.catch(() => {})
+    }
+    yield page.results
+    if (!more) return
   }
 }
 
@@ -72,38 +85,66 @@ export function batches (files: readonly LocalFile[], maxFiles: number, maxBytes
 /**
  * Makes repository `repo` hold the tree under `dir`: a file whose path and sha256 the repository
  * already has is not sent. Only files whose size matches the unit at their path are hashed
- * locally (a different size is a change already), so a first push reads each file once.
+ * locally (a different size is a change already), so a first push reads each file once; they
+ * are hashed page by page of the repository's listing, while the next page is on its way.
  */
 export async function push (client: ApiClient, repo: string, dir: string, options: PushOptions = {}): Promise<PushSummary> {
   const started = Date.now()
   const concurrency = options.concurrency ?? 4
   const bar = options.bar
   await client.json('GET', `/repositories/${encodeURIComponent(repo)}`)
-  const [local, remote] = await Promise.all([listTree(dir), remoteUnits(client, repo)])
+  const local = await listTree(dir)
+  const byPath = new Map(local.map((file) => [file.relativePath, file]))
+  const remote = new Map<string, RemoteUnit>()
 
   const summary: PushSummary = { added: 0, replaced: 0, unchanged: 0, removed: 0, bytes: 0, seconds: 0, uploads: 0 }
   const toSend: LocalFile[] = []
-  const toHash: LocalFile[] = []
+  const changed = new Set<LocalFile>()
+  // The check bar runs over the whole tree: a file needs no reading when the listing has no
+  // unit at its path or one of another size, and counts as checked once that is known.
+  const totalBytes = local.reduce((n, f) => n + f.size, 0)
+  const checked = { files: 0, bytes: 0 }
+  const check = (file: LocalFile, read: boolean): void => {
+    checked.files++
+    checked.bytes += file.size
+    if (!read) bar?.addBytes(file.size)
+    bar?.addFiles(1)
+  }
+  let checking = false
+  try {
+    for await (const units of remotePages(client, repo)) {
+      if (units.length > 0 && !checking) bar?.start('check ', local.length, totalBytes)
+      checking ||= units.length > 0
+      const toHash: LocalFile[] = []
+      for (const unit of units) {
+        remote.set(unit.relative_path, unit)
+        const file = byPath.get(unit.relative_path)
+        if (file === undefined) continue
+        if (unit.size === file.size) toHash.push(file)
+        else {
+          changed.add(file)
+          check(file, false)
+        }
+      }
+      // While these are hashed, the server reads the next page.
+      await eachLimit(toHash, 4, async (file) => {
+        if (await sha256File(file.path, file.size, (n) => bar?.addBytes(n)) !== remote.get(file.relativePath)?.sha256) changed.add(file)
+        check(file, true)
+      })
+    }
+    bar?.addBytes(totalBytes - checked.bytes)
+    bar?.addFiles(local.length - checked.files)
+  } finally {
+    if (checking) bar?.stop()
+  }
   for (const file of local) {
-    const unit = remote.get(file.relativePath)
-    if (unit === undefined) {
+    if (!remote.has(file.relativePath)) {
       summary.added++
       toSend.push(file)
-    } else if (unit.size !== file.size) {
+    } else if (changed.has(file)) {
       summary.replaced++
       toSend.push(file)
-    } else toHash.push(file)
-  }
-
-  if (toHash.length > 0) {
-    bar?.start('check ', toHash.length, toHash.reduce((n, f) => n + f.size, 0))
-    const changed = new Set<LocalFile>()
-    await eachLimit(toHash, 4, async (file) => {
-      if (await sha256File(file.path, file.size, (n) => bar?.addBytes(n)) !== remote.get(file.relativePath)?.sha256) changed.add(file)
-      bar?.addFiles(1)
-    })
-    bar?.stop()
-    for (const file of toHash) if (changed.has(file)) { summary.replaced++; toSend.push(file) } else summary.unchanged++
+    } else summary.unchanged++
   }
 
   if (toSend.length > 0) {

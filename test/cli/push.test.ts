@@ -44,7 +44,7 @@ for (const d of dialects()) {
       server = await listenCounted(t.app)
       root = await tempDir('pulp-cli-push-')
       await writeTree(path.join(root, 'tree'), TREE)
-      for (const id of ['site', 'json', 'batches', 'tty']) await t.pulp.repositories.create({ id })
+      for (const id of ['site', 'json', 'batches', 'tty', 'pages']) await t.pulp.repositories.create({ id })
     })
     after(async () => {
       await server?.close()
@@ -111,6 +111,28 @@ for (const d of dialects()) {
       assert.equal(JSON.parse(res.stdout).uploads, 2)
       assert.equal(uploads('batches').length, 2)
       assert.equal(Object.keys(await units('batches')).length, 6)
+    })
+
+    it('checks a listing of several pages: a change on the first page and one on the last are sent, nothing else', async () => {
+      const tree = path.join(root, 'pages')
+      const name = (i: number): string => `many/f${String(i).padStart(4, '0')}.txt`
+      await writeTree(tree, Object.fromEntries(Array.from({ length: 2050 }, (_, i) => [name(i), `file ${i}\n`])))
+      const first = await runCli(['push', 'pages', tree, '--json', '--url', server.url])
+      assert.equal(first.code, 0, first.stderr)
+      assert.equal(JSON.parse(first.stdout).added, 2050)
+      // Three pages of 1,000: a size change on the first, the same size with other bytes on the last.
+      await writeFile(path.join(tree, name(0)), 'file 0, longer\n')
+      await writeFile(path.join(tree, name(2049)), 'FILE 2049\n')
+      const before = server.requests.length
+      const res = await runCli(['push', 'pages', tree, '--json', '--url', server.url])
+      assert.equal(res.code, 0, res.stderr)
+      const summary = JSON.parse(res.stdout) as Record<string, number>
+      const expected = { added: 0, replaced: 2, unchanged: 2048, removed: 0, bytes: 25, seconds: 0, uploads: 1 }
+      assert.deepEqual({ ...summary, seconds: 0 }, expected)
+      const requests = server.requests.slice(before)
+      assert.equal(requests.filter((r) => r === 'GET /pulp/api/v1/repositories/pages/content').length, 3, requests.join(', '))
+      const now = await t.pulp.repositories.listContent('pages', { relativePath: name(2049) })
+      assert.equal(now.results[0].sha256, sha('FILE 2049\n'))
     })
 
     it('fails with one line when the repository does not exist', async () => {
