@@ -122,7 +122,7 @@ export const OPERATIONS: OperationSpec[] = [
   { method: 'post', path: '/repositories/:id/actions/publish', tag: 'publish', summary: `Queue a publish; with ?wait=SECONDS (at most ${distributors.MAX_PUBLISH_WAIT}) answer 200 with the task if it ends by then`, query: { wait: distributors.PublishWait }, body: 'PublishRequest', responses: { 200: 'Task', 202: 'Task' } },
   { method: 'get', path: '/repositories/:id/history/publish/:did', tag: 'publish', summary: 'Publish history of a distributor, newest first', query: page, responses: { 200: 'PublishHistoryPage' } },
 
-  { method: 'get', path: '/tasks', tag: 'tasks', summary: 'List tasks, newest first', query: { state: tasks.TaskStateQuery, repoId: z.string(), distributorId: z.string(), ...page }, responses: { 200: 'TaskPage' } },
+  { method: 'get', path: '/tasks', tag: 'tasks', summary: 'List tasks, newest first', query: { state: tasks.TaskStateQuery, ...tasks.TaskFilters.shape, ...page }, responses: { 200: 'TaskPage' } },
   { method: 'get', path: '/tasks/:taskId', tag: 'tasks', summary: 'Read a task', params: taskId, responses: { 200: 'Task' } },
   { method: 'delete', path: '/tasks/:taskId', tag: 'tasks', summary: 'Cancel a task', params: taskId, responses: { 202: 'Task' }, errors: [409] },
 

@@ -18,14 +18,8 @@ export function taskToWire (task: Task): Record<string, unknown> {
 export function taskRoutes ({ tasks, authorize }: { tasks: TaskService, authorize: AuthorizeFn }): Router {
   const router = Router()
   router.get('/tasks', guard(authorize, 'tasks.list'), async (req, res) => {
-    const q = req.query as Record<string, string | string[] | undefined>
-    const page = await tasks.list({
-      state: q.state,
-      repoId: typeof q.repo_id === 'string' ? q.repo_id : undefined,
-      distributorId: typeof q.distributor_id === 'string' ? q.distributor_id : undefined,
-      limit: q.limit,
-      offset: q.offset
-    })
+    const q = req.query
+    const page = await tasks.list({ state: q.state, repoId: q.repo_id, distributorId: q.distributor_id, limit: q.limit, offset: q.offset })
     res.json({ count: page.count, results: page.results.map(taskToWire) })
   })
   router.get('/tasks/:taskId', guard(authorize, 'tasks.read'), async (req, res) => {

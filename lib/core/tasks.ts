@@ -5,15 +5,18 @@ import * as tasks from '../storage/tasks'
 import { ENDED_STATES, TASK_STATES, type Task, type TaskState } from '../storage/tasks'
 import type { PageOf } from '../storage/rows'
 import type { PulpContext } from './context'
+import { TaskFilters } from '../schemas/tasks'
+import { check } from '../schemas/parse'
 import { validatePage } from './validate'
 
 const debug = createDebug('pulp:core:tasks')
 
 export interface ListTasksInput {
   /** One state, several (an array or comma-separated), or all when absent. */
-  state?: string | readonly string[]
-  repoId?: string
-  distributorId?: string
+  state?: unknown
+  /** Ids (checked as ids are): only the tasks of this repository, or distributor. */
+  repoId?: unknown
+  distributorId?: unknown
   limit?: unknown
   offset?: unknown
 }
@@ -57,7 +60,8 @@ export class TaskService {
   async list (input: ListTasksInput = {}): Promise<PageOf<Task>> {
     const page = validatePage(input)
     const states = parseStates(input.state)
-    return await tasks.listTasks(this.#ctx.knex, { states, repoId: input.repoId, distributorId: input.distributorId }, page)
+    const { repoId, distributorId } = check(TaskFilters, { repoId: input.repoId, distributorId: input.distributorId })
+    return await tasks.listTasks(this.#ctx.knex, { states, repoId, distributorId }, page)
   }
 
   /** Resolves with the task once it has ended (finished, failed, canceled or skipped). */

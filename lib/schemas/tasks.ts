@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { doc } from './docs'
-import { jsonObject, nullableTimestamp, page, timestamp } from './fields'
+import { id, jsonObject, nullableTimestamp, page, timestamp } from './fields'
 
 export const TASK_STATES = ['waiting', 'running', 'finished', 'failed', 'canceled', 'skipped'] as const
 
@@ -24,6 +24,12 @@ export const TaskPage = page(Task)
 
 /** `?state=` of the task list: one state, or several separated by commas. */
 export const TaskStateQuery = doc(z.string(), { description: `one of ${TASK_STATES.join(', ')}, or several separated by commas` })
+
+/** The task list's filters by id: given once each, an id's rules. */
+export const TaskFilters = z.object({
+  repoId: id('only the tasks of this repository').optional(),
+  distributorId: id('only the tasks of this distributor').optional()
+})
 
 export const OrphanCleanupInput = z.strictObject({
   orphanProtectionTime: doc(z.int({ error: ' must be a whole number of minutes >= 0' }).min(0, { error: ' must be a whole number of minutes >= 0' }).optional(),

@@ -39,6 +39,18 @@ for (const d of dialects()) {
       assert.match(bad.body.error.message, /"state" must be one of waiting, running, finished, failed, canceled, skipped/)
     })
 
+    it('filters by repository and distributor ids, refusing what is no id', async () => {
+      const task = (await api(t).get(`${API}/tasks/${ids[0]}`).expect(200)).body as { repo_id: string, distributor_id: string }
+      const mine = await api(t).get(`${API}/tasks?repo_id=${task.repo_id}&distributor_id=${task.distributor_id}`).expect(200)
+      assert.ok(mine.body.count >= 1)
+      assert.ok(mine.body.results.every((x: { repo_id: string }) => x.repo_id === task.repo_id))
+      assert.equal((await api(t).get(`${API}/tasks?repo_id=no-such-repo`).expect(200)).body.count, 0)
+      const bad = await api(t).get(`${API}/tasks?repo_id=a%20b`).expect(400)
+      assert.match(bad.body.error.message, /^"repo_id" may contain only letters/)
+      const twice = await api(t).get(`${API}/tasks?distributor_id=a&distributor_id=b`).expect(400)
+      assert.match(twice.body.error.message, /^"distributor_id" is required and must be a non-empty string/)
+    })
+
     it('reads one task with its snake_case fields', async () => {
       const res = await api(t).get(`${API}/tasks/${ids[0]}`).expect(200)
       for (const key of ['task_id', 'task_type', 'state', 'repo_id', 'distributor_id', 'progress_report', 'result', 'error', 'created', 'started', 'finished']) {
