@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { createReadStream, readFileSync, statSync, type Stats } from 'node:fs'
+import { createReadStream, readFileSync, statSync, type BigIntStats } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { CommandError } from '../errors'
 import type { LocalFile } from './multipart'
@@ -24,15 +24,17 @@ export async function listTree (root: string): Promise<LocalFile[]> {
   // trip cost more than the stat itself (10,000 files: bench/push.ts).
   for (const entry of entries) {
     const full = path.join(entry.parentPath, entry.name)
-    let info: Stats | undefined
+    let info: BigIntStats | undefined
     try {
-      info = entry.isFile() || entry.isSymbolicLink() ? statSync(full) : undefined
+      info = entry.isFile() || entry.isSymbolicLink() ? statSync(full, { bigint: true }) : undefined
     } catch (err: unknown) {
       // A dangling link is skipped; a file that cannot be read is an error, as before.
       if (!entry.isSymbolicLink()) throw err
     }
     if (info === undefined || !info.isFile()) continue
-    files.push({ relativePath: path.relative(root, full).split(path.sep).join('/'), path: full, size: info.size })
+    const size = Number(info.size)
+    const stamp = { size, mtimeNs: String(info.mtimeNs), ctimeNs: String(info.ctimeNs), ino: String(info.ino) }
+    files.push({ relativePath: path.relative(root, full).split(path.sep).join('/'), path: full, size, stamp })
   }
   return files.sort((a, b) => a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0)
 }

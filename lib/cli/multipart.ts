@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import { CommandError } from '../errors'
 import type { RawBody } from './client'
 import { readSmallFile, SMALL_FILE } from './local-tree'
+import type { FileStamp } from './digest-cache'
 
 export interface LocalFile {
   /** Where the unit goes in the repository, `/`-separated. */
@@ -12,6 +13,8 @@ export interface LocalFile {
   /** The file on disk. */
   path: string
   size: number
+  /** How it stood when listed (for the digests `push` remembers). */
+  stamp?: FileStamp
 }
 
 /** Reads of up to 1 MiB: a large file goes out in few chunks, a small one in one. */

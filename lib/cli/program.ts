@@ -4,6 +4,7 @@ import { CommandError } from '../errors'
 import { ApiClient, oneLine } from './client'
 import { formatBytes, TransferBar } from './progress'
 import { print, type Output } from './output'
+import { DigestCache } from './digest-cache'
 import { push } from './push'
 import { publish, taskFailure } from './publish'
 import { addResourceCommands, type Wrap } from './resources'
@@ -77,12 +78,15 @@ export function buildProgram (): Command {
     .description('upload a directory tree into a repository, paths kept; files it already has are skipped')
     .option('--delete', 'remove units whose path is no longer in the directory')
     .option('--concurrency <n>', 'upload requests in flight', positiveInt, 4)
+    .option('--rehash', 'read and hash every file again, ignoring the digests remembered from earlier pushes ' +
+      '($XDG_CACHE_HOME/pulp-middleware/push/, else ~/.cache/pulp-middleware/push/)')
     .addOption(new Option('--files-per-request <n>').argParser(positiveInt).hideHelp())
     .addOption(new Option('--bytes-per-request <n>').argParser(positiveInt).hideHelp())
     .action(wrap(async (client, out, repo: string, dir: string, opts: {
-      delete?: boolean, concurrency: number, filesPerRequest?: number, bytesPerRequest?: number
+      delete?: boolean, concurrency: number, filesPerRequest?: number, bytesPerRequest?: number, rehash?: boolean, url: string
     }) => {
-      const summary = await push(client, repo, dir, { ...opts, bar: new TransferBar(showBar(out)) })
+      const digests = DigestCache.open(opts.url, repo, dir, { fresh: opts.rehash === true })
+      const summary = await push(client, repo, dir, { ...opts, digests, bar: new TransferBar(showBar(out)) })
       print(out, summary, () => `pushed ${dir} to ${repo}: ${summary.added} added, ${summary.replaced} replaced, ` +
         `${summary.unchanged} unchanged, ${summary.removed} removed, ${formatBytes(summary.bytes)} in ${summary.seconds.toFixed(2)} s ` +
         `(${summary.uploads} upload request${summary.uploads === 1 ? '' : 's'})`)

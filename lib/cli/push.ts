@@ -1,5 +1,6 @@
 import { CommandError } from '../errors'
 import type { ApiClient } from './client'
+import type { DigestCache } from './digest-cache'
 import { eachLimit, listTree, sha256File } from './local-tree'
 import { multipartBody, type LocalFile } from './multipart'
 import type { TransferBar } from './progress'
@@ -14,6 +15,8 @@ export interface PushOptions {
   /** A request takes no more files once it holds this many bytes (default BYTES_PER_REQUEST). */
   bytesPerRequest?: number
   bar?: TransferBar
+  /** Digests of this directory's files remembered from earlier pushes (read, and kept up to date). */
+  digests?: DigestCache
 }
 
 export interface PushSummary {
@@ -26,6 +29,8 @@ export interface PushSummary {
   seconds: number
   /** Upload requests sent. */
   uploads: number
+  /** Files read to be hashed here (the others were new, of another size, or remembered). */
+  hashed: number
 }
 
 /**
@@ -97,7 +102,8 @@ export async function push (client: ApiClient, repo: string, dir: string, option
   const byPath = new Map(local.map((file) => [file.relativePath, file]))
   const remote = new Map<string, RemoteUnit>()
 
-  const summary: PushSummary = { added: 0, replaced: 0, unchanged: 0, removed: 0, bytes: 0, seconds: 0, uploads: 0 }
+  const summary: PushSummary = { added: 0, replaced: 0, unchanged: 0, removed: 0, bytes: 0, seconds: 0, uploads: 0, hashed: 0 }
+  const { digests } = options
   const toSend: LocalFile[] = []
   const changed = new Set<LocalFile>()
   // The check bar runs over the whole tree: a file needs no reading when the listing has no
@@ -128,8 +134,14 @@ export async function push (client: ApiClient, repo: string, dir: string, option
       }
       // While these are hashed, the server reads the next page.
       await eachLimit(toHash, 4, async (file) => {
-        if (await sha256File(file.path, file.size, (n) => bar?.addBytes(n)) !== remote.get(file.relativePath)?.sha256) changed.add(file)
-        check(file, true)
+        const known = file.stamp === undefined ? undefined : digests?.get(file.relativePath, file.stamp)
+        const sha256 = known ?? await sha256File(file.path, file.size, (n) => bar?.addBytes(n))
+        if (known === undefined) {
+          summary.hashed++
+          if (file.stamp !== undefined) digests?.set(file.relativePath, file.stamp, sha256, started)
+        }
+        if (sha256 !== remote.get(file.relativePath)?.sha256) changed.add(file)
+        check(file, known === undefined)
       })
     }
     bar?.addBytes(totalBytes - checked.bytes)
@@ -153,8 +165,15 @@ export async function push (client: ApiClient, repo: string, dir: string, option
     try {
       await eachLimit(requests, concurrency, async (files) => {
         const body = multipartBody(files, (n) => { summary.bytes += n; bar?.addBytes(n) })
-        const answer = await client.send<{ units: unknown[] }>('POST', `/repositories/${encodeURIComponent(repo)}/content`, body)
+        const answer = await client.send<{ units: Array<{ relative_path: string, sha256: string }> }>(
+          'POST', `/repositories/${encodeURIComponent(repo)}/content`, body)
         if (answer?.units?.length !== files.length) throw new CommandError(`the server added ${answer?.units?.length ?? 0} of ${files.length} files in one request`)
+        // The server hashed what it read: remembered for the next push, as if hashed here.
+        for (const [i, unit] of answer.units.entries()) {
+          const file = files[i]
+          if (file.stamp === undefined || unit.relative_path !== file.relativePath) continue
+          digests?.set(file.relativePath, file.stamp, unit.sha256, started)
+        }
         summary.uploads++
         bar?.addFiles(files.length)
       })
@@ -170,6 +189,10 @@ export async function push (client: ApiClient, repo: string, dir: string, option
       await client.json('DELETE', `/repositories/${encodeURIComponent(repo)}/content`, { query: { relative_path: relativePath } })
       summary.removed++
     })
+  }
+  if (digests !== undefined) {
+    digests.retain(new Set(local.map((f) => f.relativePath)))
+    digests.save()
   }
   summary.seconds = (Date.now() - started) / 1000
   return summary

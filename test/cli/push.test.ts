@@ -2,12 +2,14 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { dialects } from '../support/databases'
 import { startPulp, tempDir, type TestPulp } from '../support/pulp'
 import { CLI, CONTROL, listenCounted, runCli, runInTerminal, type CountedServer } from '../support/cli'
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')
+const pick = ({ unchanged, replaced, hashed }: Record<string, number>): Record<string, number> => ({ unchanged, replaced, hashed })
 
 /** The tree the tests push: nested directories, an empty file, a space and a UTF-8 name. */
 const TREE: Record<string, string | Buffer> = {
@@ -100,7 +102,7 @@ for (const d of dialects()) {
       assert.equal(res.code, 0, res.stderr)
       const summary = JSON.parse(res.stdout) as Record<string, number>
       assert.deepEqual({ ...summary, seconds: 0 }, {
-        added: 6, replaced: 0, unchanged: 0, removed: 0, bytes: summary.bytes, seconds: 0, uploads: 1
+        added: 6, replaced: 0, unchanged: 0, removed: 0, bytes: summary.bytes, seconds: 0, uploads: 1, hashed: 0
       })
       assert.ok(summary.bytes > 250_000 && summary.seconds > 0)
     })
@@ -127,12 +129,39 @@ for (const d of dialects()) {
       const res = await runCli(['push', 'pages', tree, '--json', '--url', server.url])
       assert.equal(res.code, 0, res.stderr)
       const summary = JSON.parse(res.stdout) as Record<string, number>
-      const expected = { added: 0, replaced: 2, unchanged: 2048, removed: 0, bytes: 25, seconds: 0, uploads: 1 }
+      // Every same-size file is read: written just before the first push, none was remembered.
+      const expected = { added: 0, replaced: 2, unchanged: 2048, removed: 0, bytes: 25, seconds: 0, uploads: 1, hashed: 2049 }
       assert.deepEqual({ ...summary, seconds: 0 }, expected)
       const requests = server.requests.slice(before)
       assert.equal(requests.filter((r) => r === 'GET /pulp/api/v1/repositories/pages/content').length, 3, requests.join(', '))
       const now = await t.pulp.repositories.listContent('pages', { relativePath: name(2049) })
       assert.equal(now.results[0].sha256, sha('FILE 2049\n'))
+    })
+
+    it('remembers digests between pushes: an unchanged file is not read again, a rewritten one is, --rehash reads all', async () => {
+      const tree = path.join(root, 'remembered')
+      await writeTree(tree, { 'a.txt': 'alpha\n', 'b/c.txt': 'gamma\n', 'b/d.bin': Buffer.alloc(300 * 1024, 7) })
+      await t.pulp.repositories.create({ id: 'remembered' })
+      // Files changed within a second of a push are not remembered (their timestamps could hide a write).
+      await sleep(1100)
+      const pushJson = async (...extra: string[]): Promise<Record<string, number>> => {
+        const res = await runCli(['push', 'remembered', tree, '--json', '--url', server.url, ...extra])
+        assert.equal(res.code, 0, res.stderr)
+        return JSON.parse(res.stdout) as Record<string, number>
+      }
+      assert.equal((await pushJson()).added, 3)
+      // The server's digests of what it stored were remembered: nothing is read.
+      assert.deepEqual(pick(await pushJson()), { unchanged: 3, replaced: 0, hashed: 0 })
+      // Same size, other bytes, and the old modification time put back: the change time still tells.
+      const c = path.join(tree, 'b/c.txt')
+      const { mtime } = await stat(c)
+      await writeFile(c, 'GAMMA\n')
+      await utimes(c, mtime, mtime)
+      await sleep(1100)
+      assert.deepEqual(pick(await pushJson()), { unchanged: 2, replaced: 1, hashed: 1 })
+      assert.equal((await units('remembered'))['b/c.txt'], sha('GAMMA\n'))
+      assert.deepEqual(pick(await pushJson()), { unchanged: 3, replaced: 0, hashed: 0 })
+      assert.deepEqual(pick(await pushJson('--rehash')), { unchanged: 3, replaced: 0, hashed: 3 })
     })
 
     it('fails with one line when the repository does not exist', async () => {

@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { AddressInfo, Server } from 'node:net'
@@ -12,15 +13,20 @@ export interface CliResult {
   stderr: string
 }
 
+/** Where the commands run here keep their cache (push's digests), never the user's own. */
+export const CLI_CACHE = path.join(os.tmpdir(), `pulp-cli-cache-${process.pid}`)
+
 /** Runs the command line to its end, with stdin closed and stdout/stderr as pipes (no TTY). */
 export async function runCli (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, XDG_CACHE_HOME: CLI_CACHE, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   return await collect(child)
 }
 
 /** Runs a shell command under `script`, which gives it a pseudo-terminal; answers what the terminal saw. */
 export async function runInTerminal (command: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, COLUMNS: '120', TERM: 'xterm', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    env: { ...process.env, COLUMNS: '120', TERM: 'xterm', XDG_CACHE_HOME: CLI_CACHE, ...env }, stdio: ['ignore', 'pipe', 'pipe']
+  })
   return await collect(child)
 }
 
