@@ -13,9 +13,9 @@ import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-e
 import { findRemoteArtifact, type RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
 import { isWithin, openedWithin } from '../http/containment'
-import { realpath, stat } from '../http/fast-fs'
+import { realpath, sameFileSync, stat } from '../http/fast-fs'
 import type { RequestPath } from '../http/paths'
-import { FileChangedError, sendFile } from '../http/send-file'
+import { FileChangedError, KeptBodies, sendFile, type BodyMemo } from '../http/send-file'
 import { RemoteBindings } from './bindings'
 import { CacheEntries } from './cache-entries'
 import { Download, headOf, NotModifiedError, SavedElsewhereError, type NotModified } from './download'
@@ -37,6 +37,17 @@ const MAX_VARIANT = 255
 
 /** Stats of artifacts served lately: an artifact never changes, so a warm HIT needs no syscall before its open. */
 const MAX_STATS = 10_000
+/**
+ * Artifacts up to this size have their bytes kept with their stat once read from a descriptor
+ * found inside `artifacts/`, up to KEPT_BODIES bytes in all: a warm HIT then costs one lstat
+ * (the file must still be the one stat describes) instead of an open, a read and a close, as
+ * the static tree does for its small files.
+ */
+const MAX_KEPT_BODY = 16 * 1024
+const KEPT_BODIES = 8 * 1024 * 1024
+
+/** What a warm HIT knows of an artifact: its stat, whether it was seen inside `artifacts/`, its bytes if small. */
+interface KnownArtifact { stat: Stats, inside: boolean, body: Buffer | undefined }
 
 /** The content counter a copy served from the store adds to, by its X-Pulp-Cache. */
 const RESULTS: Record<string, 'hit' | 'revalidated' | 'stale' | 'miss'> = { HIT: 'hit', REVALIDATED: 'revalidated', STALE: 'stale', MISS: 'miss' }
@@ -138,7 +149,9 @@ export class PullThrough {
    * was seen inside `artifacts/`; until then the next open checks where it landed (sendFile
    * holds every open to the stat's file).
    */
-  readonly #stats = new Map<string, { stat: Stats, inside: boolean }>()
+  readonly #stats = new Map<string, KnownArtifact>()
+  /** The bodies kept in #stats. */
+  readonly #kept = new KeptBodies(KEPT_BODIES)
   /** The real path of `artifacts/`, learnt at the first HIT. */
   #artifactsRoot: string | undefined
   /** The remote type's instance for each stored remote (rebuilt when the remote changes). */
@@ -556,8 +569,8 @@ export class PullThrough {
     let known = this.#stats.get(copy.sha256)
     try {
       if (known === undefined) {
-        known = { stat: await stat(file), inside: false }
-        if (this.#stats.size >= MAX_STATS) this.#stats.delete(this.#stats.keys().next().value as string)
+        known = { stat: await stat(file), inside: false, body: undefined }
+        if (this.#stats.size >= MAX_STATS) this.#dropStat(this.#stats.keys().next().value as string)
         this.#stats.set(copy.sha256, known)
       }
       const root = this.#artifactsRoot ?? await this.#learnArtifactsRoot()
@@ -569,7 +582,9 @@ export class PullThrough {
             return checking.inside
           }
       const all = copy.contentEncoding === null ? headers : { ...headers, 'content-encoding': copy.contentEncoding }
-      const sent = await sendFile(req, res, { path: file, stat: known.stat, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all, accept },
+      const memo = this.#memoOf(copy.sha256, file, checking)
+      const target = { path: file, stat: known.stat, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all, accept, memo }
+      const sent = await sendFile(req, res, target,
         { cacheControl: this.#ctx.options.cacheControl, accel: this.#ctx.accel, whole: this.#ctx.wholeBodies })
       const counts = this.#ctx.metrics?.content
       if (counts !== undefined) {
@@ -582,7 +597,7 @@ export class PullThrough {
       if (res.headersSent) throw err
       const code = (err as NodeJS.ErrnoException).code
       if (err instanceof FileChangedError || code === 'ELOOP') {
-        this.#stats.delete(copy.sha256)
+        this.#dropStat(copy.sha256)
         if (!again && known?.inside === true) return await this.#sendCopy(req, res, remote, relativePath, copy, name, headers, true)
         debug('%s: the artifact of %s is not the file stored: %s', remote.name, relativePath, (err as Error).message)
         throw new NotFoundError(`the artifact of "${relativePath}" (remote "${remote.name}") cannot be served`)
@@ -590,9 +605,34 @@ export class PullThrough {
       if (code !== 'ENOENT') throw err
       debug('%s: the artifact of %s is gone; pulling it again', remote.name, relativePath)
       this.#index.forgetArtifact(remote, relativePath)
-      this.#stats.delete(copy.sha256)
+      this.#dropStat(copy.sha256)
       return false
     }
+  }
+
+  /** The kept bytes of a small artifact found inside `artifacts/`, if its file is still the one stat'd. */
+  #memoOf (sha256: string, file: string, known: KnownArtifact): BodyMemo | undefined {
+    if (!known.inside || known.stat.size > MAX_KEPT_BODY) return undefined
+    if (known.body !== undefined && !sameFileSync(file, known.stat)) this.#forgetBody(known)
+    return {
+      body: known.body,
+      keep: (read) => {
+        // Only for the entry still kept: one dropped meanwhile has nobody to release its bytes.
+        if (known.body !== undefined || read.length !== known.stat.size || this.#stats.get(sha256) !== known) return
+        known.body = this.#kept.copy(read)
+      }
+    }
+  }
+
+  #forgetBody (known: KnownArtifact): void {
+    this.#kept.release(known.body)
+    known.body = undefined
+  }
+
+  #dropStat (sha256: string): void {
+    const known = this.#stats.get(sha256)
+    if (known !== undefined) this.#forgetBody(known)
+    this.#stats.delete(sha256)
   }
 
   async #learnArtifactsRoot (): Promise<string> {

@@ -1,7 +1,7 @@
 import { lstatSync, readlinkSync, type Stats } from 'node:fs'
 import path from 'node:path'
-import { lstat, readlink, realpath } from '../http/fast-fs'
-import type { BodyMemo } from '../http/send-file'
+import { lstat, readlink, realpath, sameFileSync } from '../http/fast-fs'
+import { KeptBodies, type BodyMemo } from '../http/send-file'
 
 /**
  * The fact a cached resolution depends on. Publications and artifacts never change once
@@ -54,7 +54,7 @@ export class ResolutionCache {
   readonly #seen = new Set<string>()
   readonly #max: number
   /** Bytes of the bodies kept with entries. */
-  #kept = 0
+  readonly #kept = new KeptBodies(KEPT_BODIES)
 
   constructor (max = MAX_ENTRIES) {
     this.#max = max
@@ -63,7 +63,7 @@ export class ResolutionCache {
   get size (): number { return this.#entries.size }
 
   /** Bytes of small files' bodies held in memory. */
-  get keptBytes (): number { return this.#kept }
+  get keptBytes (): number { return this.#kept.bytes }
 
   /** The entry for `key` if its guard still holds. */
   get (key: string): Resolution | undefined {
@@ -117,29 +117,17 @@ export class ResolutionCache {
 
   #keep (key: string, entry: FileResolution, read: Buffer): void {
     if (!entry.verified || entry.body !== undefined || this.#entries.get(key) !== entry) return
-    if (read.length !== entry.stat.size || this.#kept + read.length > KEPT_BODIES) return
-    // Its own memory: a small read is a slice of a shared pool that it would keep whole.
-    entry.body = Buffer.allocUnsafeSlow(read.length)
-    read.copy(entry.body)
-    this.#kept += read.length
+    if (read.length === entry.stat.size) entry.body = this.#kept.copy(read)
   }
 
   #forget (entry: FileResolution): void {
-    if (entry.body === undefined) return
-    this.#kept -= entry.body.length
+    this.#kept.release(entry.body)
     entry.body = undefined
   }
 }
 
 function unchanged (entry: FileResolution): boolean {
-  try {
-    const now = lstatSync(entry.real, { throwIfNoEntry: false })
-    const then = entry.stat
-    return now !== undefined && now.isFile() && now.ino === then.ino && now.dev === then.dev && now.size === then.size &&
-      now.mtimeMs === then.mtimeMs && now.ctimeMs === then.ctimeMs
-  } catch {
-    return false
-  }
+  return sameFileSync(entry.real, entry.stat)
 }
 
 function holds (guard: Guard): boolean {
