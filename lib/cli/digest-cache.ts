@@ -93,13 +93,22 @@ export class DigestCache {
     }
   }
 
-  /** Writes the cache (a new file renamed over the old: a crash leaves one or the other). */
-  save (): void {
-    if (!this.#changed) return
-    mkdirSync(path.dirname(this.#file), { recursive: true })
-    const tmp = `${this.#file}.${process.pid}.tmp`
-    writeFileSync(tmp, JSON.stringify({ version: VERSION, files: Object.fromEntries(this.#entries) }))
-    renameSync(tmp, this.#file)
-    this.#changed = false
+  /**
+   * Writes the cache (a new file renamed over the old: a crash leaves one or the other). A
+   * cache directory that cannot be written costs the next push its reads, never this push its
+   * success: the error is answered, not thrown.
+   */
+  save (): Error | undefined {
+    if (!this.#changed) return undefined
+    try {
+      mkdirSync(path.dirname(this.#file), { recursive: true })
+      const tmp = `${this.#file}.${process.pid}.tmp`
+      writeFileSync(tmp, JSON.stringify({ version: VERSION, files: Object.fromEntries(this.#entries) }))
+      renameSync(tmp, this.#file)
+      this.#changed = false
+      return undefined
+    } catch (err: unknown) {
+      return err as Error
+    }
   }
 }

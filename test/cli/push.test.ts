@@ -166,6 +166,19 @@ for (const d of dialects()) {
       assert.deepEqual(pick(await pushJson('--rehash')), { unchanged: 3, replaced: 0, hashed: 3 })
     })
 
+    it('succeeds when the cache directory cannot be written (the digests are not kept)', async () => {
+      const blocked = path.join(root, 'not-a-directory')
+      await writeFile(blocked, 'a file where the cache directory would go')
+      const tree = path.join(root, 'blocked-tree')
+      await writeTree(tree, { 'one.txt': 'one\n' })
+      await t.pulp.repositories.create({ id: 'blocked' })
+      // Older than a second, so that its digest is one to remember.
+      await sleep(1100)
+      const res = await runCli(['push', 'blocked', tree, '--json', '--url', server.url], { XDG_CACHE_HOME: blocked })
+      assert.equal(res.code, 0, res.stderr)
+      assert.equal(res.stderr, '')
+    })
+
     it('fails with one line when the repository does not exist', async () => {
       const res = await runCli(['push', 'nope', path.join(root, 'tree'), '--url', server.url])
       assert.equal(res.code, 1)
