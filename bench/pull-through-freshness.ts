@@ -3,7 +3,9 @@
  * (both from the store; the metadata one also checks its age and sends `Age`), and a
  * revalidation answered 304 (the expired copy, one conditional request upstream, the copy
  * renewed in the database and served) against the same conditional request sent straight to
- * the upstream.
+ * the upstream; and nginx's `proxy_cache` with `proxy_cache_revalidate` doing the same job in
+ * front of the same upstream, the ceiling. nginx keeps a copy fresh for whole seconds only, so
+ * its samples are fewer, each taken once its copy has expired (two seconds apart).
  */
 import path from 'node:path'
 import { bodyBytes, KiB } from './lib/bytes'
@@ -12,13 +14,43 @@ import { compareLoad, loadLines, type LoadCase } from './lib/compare-load'
 import { withPulp } from './lib/fixtures'
 import { timedRequest, untilHit, type TimedResponse } from './lib/http'
 import { bySize, runMeasure, type MeasureContext } from './lib/measure'
-import { median, ratioLine, spread, type Line } from './lib/report'
+import { benchNginx, type NginxServer } from './lib/nginx'
+import { median, pairedRatio, ratioLine, spread, type Line } from './lib/report'
 import type { PulpServerArgs } from './servers/pulp'
 import type { CreateRemoteInput } from '../lib'
 
 const TITLE = 'pull-through freshness'
 const SIZE = KiB
 const CONNECTIONS = 10
+/** nginx judges a copy expired once the second after its expiry has begun. */
+const NGINX_EXPIRY_MS = 2050
+/** The pause between rounds while nginx's samples are taken. */
+const PACE_MS = 10
+
+/**
+ * nginx revalidating every request: each copy is fresh for one second (the bench upstream sends
+ * no freshness of its own), then asked for with `If-None-Match`, over kept-alive connections to
+ * the upstream as ours are.
+ */
+function revalidatingConfig (dir: string, upstream: number): string {
+  return `proxy_cache_path ${path.join(dir, 'revalidate-cache')} levels=1:2 keys_zone=revalidate:1m use_temp_path=off;
+    upstream bench_upstream {
+      server 127.0.0.1:${upstream};
+      keepalive 8;
+    }
+    server {
+      listen 127.0.0.1:{port};
+      location /bytes/ {
+        proxy_pass http://bench_upstream;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_cache revalidate;
+        proxy_cache_revalidate on;
+        proxy_cache_valid 200 1s;
+        add_header X-Cache-Status $upstream_cache_status;
+      }
+    }`
+}
 
 function expect (r: TimedResponse, status: number, cache: string | undefined, url: string): void {
   if (r.status !== status || (cache !== undefined && r.headers['x-pulp-cache'] !== cache)) {
@@ -31,10 +63,12 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
   const name = 'fresh-1k'
   const body = bodyBytes(SIZE, name)
   const children: Array<Child<unknown>> = []
+  let nginx: NginxServer | null = null
   try {
     const upstream = await startChild<{ port: number }>('servers/upstream.ts', {}, ctx.client())
     children.push(upstream)
     const upstreamUrl = `http://127.0.0.1:${upstream.ready.port}/bytes/`
+    nginx = await benchNginx(ctx, 'revalidate', revalidatingConfig(ctx.tmp, upstream.ready.port))
     await withPulp(dataDir, async ({ pulp }) => {
       // Three remotes on one upstream: every path immutable, every path fresh metadata, every path always expired.
       const remotes: Array<[string, CreateRemoteInput | object]> = [
@@ -62,9 +96,17 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
     const direct = `${upstreamUrl}${SIZE}/${name}`
     const conditional = { 'if-none-match': `"${SIZE}-${name}"` }
     const rounds = bySize(ctx, { full: 200, quick: 60, smoke: 5 })
+    const nginxRounds = nginx === null ? 0 : bySize(ctx, { full: 20, quick: 6, smoke: 1 })
+    const cached = `${nginx?.origin ?? ''}/bytes/${SIZE}/${name}`
     const ours: number[] = []
     const peer: number[] = []
-    for (let i = 0; i < rounds + 10; i++) {
+    const theirs: number[] = []
+    // nginx's copy is stored now; each of its samples waits for it to expire while ours and the
+    // direct request go on, one pair every PACE_MS, so all three run equally warm, spread over
+    // the same stretch of time (with nginx, more pairs than `rounds` are taken meanwhile).
+    let nginxDue = Date.now() + NGINX_EXPIRY_MS
+    if (nginx !== null) expect(await timedRequest(cached, { keep: true }), 200, undefined, cached)
+    for (let i = 0; ours.length < rounds || theirs.length < nginxRounds; i++) {
       const order = i % 2 === 0 ? ['ours', 'peer'] as const : ['peer', 'ours'] as const
       for (const side of order) {
         const r = side === 'ours' ? await timedRequest(url('reval'), { keep: true }) : await timedRequest(direct, { headers: conditional })
@@ -73,6 +115,15 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
         // The first rounds warm connections and the JIT.
         if (i >= 10) (side === 'ours' ? ours : peer).push(r.totalMs)
       }
+      if (i >= 10 && theirs.length < nginxRounds && Date.now() >= nginxDue) {
+        const r = await timedRequest(cached, { keep: true })
+        if (r.status !== 200 || r.headers['x-cache-status'] !== 'REVALIDATED' || r.body?.equals(body) !== true) {
+          throw new Error(`nginx answered ${cached} ${r.status} ${String(r.headers['x-cache-status'])}, not a revalidated copy`)
+        }
+        theirs.push(r.totalMs)
+        nginxDue = Date.now() + NGINX_EXPIRY_MS
+      }
+      if (nginx !== null) await new Promise((resolve) => setTimeout(resolve, PACE_MS))
     }
     const revalidation: Line = ratioLine({
       measure: 11,
@@ -82,7 +133,8 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
       ours: median(ours),
       peer: median(peer),
       samples: { ours, peer },
-      note: `median of ${rounds}; spread ${spread(ours).toFixed(0)}%/${spread(peer).toFixed(0)}%`
+      note: `median of ${ours.length}; spread ${spread(ours).toFixed(0)}%/${spread(peer).toFixed(0)}%${nginx === null ? '' : `; nginx: median of ${theirs.length}`}`,
+      ...(nginx === null ? {} : { nginx: median(theirs), nginxRatio: pairedRatio(ours, theirs) })
     }, { op: '<=', value: 1.5 })
 
     await upstream.stop()
@@ -93,5 +145,6 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
     return [...loadLines(11, TITLE, await compareLoad(ctx, load, cases, { warmFirst: true }), { op: '>=', value: 0.95 }), revalidation]
   } finally {
     for (const c of children.reverse()) await c.stop()
+    await nginx?.stop()
   }
 })
