@@ -1,21 +1,25 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Knex } from 'knex'
 import { openConnection } from '../../lib/storage/connection'
 import { dialects } from '../support/databases'
 import { eventually } from '../support/fs-wait'
 import { gate, serveFile, testBytes } from '../support/upstream-faults'
+import { ChangingFile } from '../support/upstream-metadata'
 import { fetchRaw, startPullThrough, startSecondInstance, type PullThroughFixture } from '../support/upstream-pulp'
 
 // A path not remembered in memory has its lease claimed while the database is looked up (a
-// cold pull's upstream request then waits on both at once). When the lookup finds the path
-// kept, or the remote down, no download follows: the lease must be let go, or every other
-// instance would wait on a path nobody fetches.
+// cold pull's upstream request then waits on both at once), and an expired copy remembered
+// here has its revalidation's lease claimed while the request is decided. When the lookup
+// finds the path kept, or the remote is down, no download follows: the lease must be let go,
+// or every other instance would wait on a path nobody fetches.
 for (const d of dialects()) {
   describe(`the lease claimed beside the lookup (${d.name})`, { skip: d.skip }, () => {
     let f: PullThroughFixture
     let knex: Knex
-    const leases = async (): Promise<number> => (await knex('pulp_pull_downloads').count({ n: '*' }))[0].n as number
+    // A failure's row stays a while for the instances that waited on it; it holds nothing.
+    const leases = async (): Promise<number> => (await knex('pulp_pull_downloads').whereNot({ state: 'failed' }).count({ n: '*' }))[0].n as number
     const noLeaseLeft = async (): Promise<void> => {
       await eventually(async () => Number(await leases()) === 0, 5000, 'every lease to be let go')
     }
@@ -60,6 +64,60 @@ for (const d of dialects()) {
         await other.close()
       }
       assert.equal(f.upstream.hits('/early/later.bin'), 1)
+    })
+
+    it('lets go of an expired copy\'s claim when its remote is down, and serves the copy as STALE', async () => {
+      const file = new ChangingFile('index, generation 1\n')
+      f.upstream.on('/meta/index.txt', file.handler)
+      const { remote } = await f.wire('meta', { dir: 'meta/', metadataPatterns: ['**'], metadataTtl: 0, staleIfError: 600, maxFailures: 1 })
+      assert.equal((await f.get('meta/index.txt')).status, 200)
+      // Saved: the next request revalidates (a 304), which it can only do from a copy.
+      await eventually(async () => (await f.get('meta/index.txt')).headers['x-pulp-cache'] === 'REVALIDATED', 5000, 'a revalidation')
+      await noLeaseLeft()
+      file.mode = { kind: 'status', code: 503 }
+      const failed = await f.get('meta/index.txt')
+      assert.equal(failed.headers['x-pulp-cache'], 'STALE', 'the one failure that marks the remote down')
+      // Recorded after the client heard.
+      await eventually(async () => (await f.t.pulp.remotes.get(remote)).health?.state === 'down', 5000, 'the remote to be marked down')
+      await noLeaseLeft()
+      const asked = f.upstream.hits('/meta/index.txt')
+      const res = await f.get('meta/index.txt')
+      assert.equal(res.status, 200)
+      assert.equal(res.headers['x-pulp-cache'], 'STALE')
+      assert.match(String(res.headers['cache-status']), /detail=upstream-down/)
+      assert.equal(res.body.toString(), 'index, generation 1\n')
+      assert.equal(f.upstream.hits('/meta/index.txt'), asked, 'a remote marked down is not asked')
+      await noLeaseLeft()
+    })
+
+    it('hands an expired copy\'s claim to its revalidation: one conditional request for requests of two instances', async () => {
+      const file = new ChangingFile('packument, generation 1\n')
+      f.upstream.on('/fresh/index.json', file.handler)
+      await f.wire('fresh', { dir: 'fresh/', metadataPatterns: ['**'], metadataTtl: 1 })
+      assert.equal((await f.get('fresh/index.json')).status, 200)
+      await f.untilHit('fresh/index.json')
+      const other = await startSecondInstance(f)
+      try {
+        // Both instances remember the copy, so both decide from memory once it expires.
+        assert.equal((await fetchRaw(other.port, '/pulp/content/fresh/index.json')).headers['x-pulp-cache'], 'HIT')
+        await sleep(1100)
+        const before = file.count(304)
+        file.delay = 300
+        const results = await Promise.all([
+          f.get('fresh/index.json'), f.get('fresh/index.json'),
+          fetchRaw(other.port, '/pulp/content/fresh/index.json'), fetchRaw(other.port, '/pulp/content/fresh/index.json')
+        ])
+        file.delay = 0
+        for (const r of results) {
+          assert.equal(r.status, 200)
+          assert.equal(r.body.toString(), 'packument, generation 1\n')
+        }
+        assert.ok(results.some((r) => r.headers['x-pulp-cache'] === 'REVALIDATED'), 'the copy was revalidated')
+        assert.equal(file.count(304) - before, 1, 'one conditional request across both instances')
+        await noLeaseLeft()
+      } finally {
+        await other.close()
+      }
     })
 
     it('hands it to the download when the path is cold: one upstream fetch for requests arriving together', async () => {
