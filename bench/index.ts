@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--only=static-tree,upload] [--rounds=N] [--pin] [--profile[=dir]]`
+ * `npm run bench [-- --quick] [--only=static-tree,upload] [--rounds=N] [--pin] [--profile[=dir]]
+ * [--disk=image|tmpfs|tmp]` (where measure 8 writes its files: bench/lib/scratch-disk.ts)
  *
  * Runs every measure in a process of its own, one after another, prints one table (Markdown)
  * and writes it as JSON with the machine's description to bench/results/latest.json

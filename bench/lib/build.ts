@@ -36,7 +36,8 @@ async function * tsFiles (dir: string): AsyncGenerator<string> {
   }
 }
 
-function alive (pid: number): boolean {
+/** Whether process `pid` still runs (on this machine). */
+export function alive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

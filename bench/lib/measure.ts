@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { formatTable, type Line } from './report'
 import { pin, type ChildOptions } from './child'
 import { ensureBuilt } from './build'
+import { DISK_KINDS, type DiskKind } from './scratch-disk'
 
 export interface Flags {
   quick: boolean
@@ -20,6 +21,11 @@ export interface Flags {
   profileDir: string | undefined
   /** Repetitions of each side (`--rounds=N`); undefined: each measure's default (see `roundsOf`). */
   rounds: number | undefined
+  /**
+   * Where a measure that writes many files puts them (`--disk=image|tmpfs|tmp`, see
+   * scratch-disk.ts): a fresh ext4 image by default.
+   */
+  disk: DiskKind
 }
 
 export function parseFlags (argv: string[]): Flags {
@@ -32,12 +38,15 @@ export function parseFlags (argv: string[]): Flags {
   const quick = smoke || value('quick') !== undefined
   const rounds = value('rounds')
   const profile = value('profile')
+  const disk = value('disk') ?? 'image'
+  if (!DISK_KINDS.includes(disk as DiskKind)) throw new Error(`--disk=${disk}: one of ${DISK_KINDS.join(', ')}`)
   return {
     quick,
     smoke,
     pin: value('pin') !== undefined,
     profileDir: profile === undefined ? undefined : path.resolve(profile === '' ? 'bench/profiles' : profile),
-    rounds: rounds === undefined || rounds === '' ? undefined : Math.max(1, Math.floor(Number(rounds)) || 1)
+    rounds: rounds === undefined || rounds === '' ? undefined : Math.max(1, Math.floor(Number(rounds)) || 1),
+    disk: disk as DiskKind
   }
 }
 

@@ -25,10 +25,16 @@ interface PartState {
   aborted: AbortSignal
 }
 
-function relativePathFields (req: Request): string[] {
+/**
+ * How many `relative_path` fields the request has sent so far, and the last of them. Only the
+ * last is converted: mapping them all for every part made a request's parts cost the square of
+ * their number.
+ */
+function relativePathFields (req: Request): { count: number, last: string } {
   const value = (req.body as Record<string, unknown> | undefined)?.relative_path
-  if (value === undefined) return []
-  return (Array.isArray(value) ? value : [value]).map(String)
+  if (value === undefined) return { count: 0, last: '' }
+  if (!Array.isArray(value)) return { count: 1, last: String(value) }
+  return { count: value.length, last: value.length === 0 ? '' : String(value[value.length - 1]) }
 }
 
 /**
@@ -66,8 +72,8 @@ export class ArtifactUploadStorage implements StorageEngine {
   #relativePath (req: Request, file: Express.Multer.File): string {
     const state = this.#state(req)
     const fields = relativePathFields(req)
-    const given = fields.length > state.fieldsUsed ? fields[fields.length - 1] : ''
-    state.fieldsUsed = fields.length
+    const given = fields.count > state.fieldsUsed ? fields.last : ''
+    state.fieldsUsed = fields.count
     state.parts++
     const relativePath = given !== '' ? given : file.originalname
     const name = `file part ${state.parts} (${JSON.stringify(relativePath)})`

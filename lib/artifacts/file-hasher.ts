@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads'
 import createDebug from 'debug'
 import { STEP, type HashReply, type HashRequest } from './hash-protocol'
 import { faultError, makeFileCall, type FileCall } from './file-calls'
+import { WriteBatches, type WriteCall } from './write-batch'
 
 const debug = createDebug('pulp:artifacts:hasher')
 
@@ -60,7 +61,8 @@ export class FileHasher implements Hasher {
   /** No worker could start here, or close() was called: files are hashed on the calling thread. */
   #broken = false
   #nextId = 1
-  readonly #pending = new Map<number, { resolve: (sha256: string) => void, reject: (err: Error) => void, lost: () => void }>()
+  readonly #pending = new Map<number, { resolve: (reply: HashReply) => void, reject: (err: Error) => void, lost: () => void }>()
+  readonly #writes = new WriteBatches(async (calls) => await this.#writeAll(calls))
 
   /** `idleMs`: how long a worker with nothing to hash stays (default 10 s). */
   constructor (options: { idleMs?: number } = {}) {
@@ -110,7 +112,7 @@ export class FileHasher implements Hasher {
             finish()
           }
           this.#pending.set(id, {
-            resolve: (sha256) => { settle(); resolve(sha256) },
+            resolve: (reply) => { settle(); resolve(reply.sha256 ?? '') },
             reject: (err) => { settle(); reject(err) },
             lost: () => { settle(); hashFile(path, size).then(resolve, reject) }
           })
@@ -126,36 +128,72 @@ export class FileHasher implements Hasher {
   }
 
   async call (call: FileCall): Promise<void> {
+    if (call.op === 'write') return await this.#writes.add(call)
+    // Calls are made in the order asked: writes gathered before this one go first.
+    this.#writes.flush()
     const current = this.#spawn()
     // Without a worker, on this thread: the fallback blocks the loop for a small file's calls.
     if (current === undefined) return makeFileCall(call)
+    await this.#request(current, { ...call, id: 0 }, [], () => { makeFileCall(call, true) })
+  }
+
+  /** Several small files' writes in one message: their bytes copied into one buffer, which is moved. */
+  async #writeAll (calls: WriteCall[]): Promise<Array<Error | undefined>> {
+    const each = (again: boolean): Array<Error | undefined> => calls.map((call) => {
+      try {
+        makeFileCall(call, again)
+        return undefined
+      } catch (err: unknown) {
+        return err as Error
+      }
+    })
+    const current = this.#spawn()
+    if (current === undefined) return each(false)
+    // A copy either way: a part may be a view of a larger socket chunk, which a move would take whole.
+    const bytes = new Uint8Array(calls.reduce((n, c) => n + c.bytes.length, 0))
+    const files: Array<{ path: string, end: number }> = []
+    let end = 0
+    for (const call of calls) {
+      bytes.set(call.bytes, end)
+      end += call.bytes.length
+      files.push({ path: call.path, end })
+    }
+    let lost: Array<Error | undefined> | undefined
+    const reply = await this.#request(current, { op: 'writes', id: 0, files, bytes }, [bytes.buffer], () => { lost = each(true) })
+    return lost ?? calls.map((_, i) => {
+      const fault = reply?.faults?.[i]
+      return fault === undefined || fault === null ? undefined : faultError(fault)
+    })
+  }
+
+  /**
+   * Sends `request` (its id set here) and answers the worker's reply; `again` makes the call on
+   * this thread instead when the worker died before answering (it may have made it in part).
+   */
+  async #request (current: Current, request: HashRequest, transfer: ArrayBuffer[], again: () => void): Promise<HashReply | undefined> {
     const id = this.#nextId++
     current.open++
     clearTimeout(current.idle)
-    // Bytes go over in a buffer of their own, moved rather than copied: a part may be a view
-    // of a larger socket chunk, which a copy would take whole. The caller's stay for a retry.
-    const bytes = call.op === 'write' ? new Uint8Array(call.bytes) : undefined
-    await new Promise<void>((resolve, reject) => {
+    return await new Promise<HashReply | undefined>((resolve, reject) => {
       hold(current, 1)
       const settle = (): void => {
         hold(current, -1)
         this.#release(current)
       }
       this.#pending.set(id, {
-        resolve: () => { settle(); resolve() },
+        resolve: (reply) => { settle(); resolve(reply) },
         reject: (err) => { settle(); reject(err) },
         lost: () => {
           settle()
           try {
-            makeFileCall(call, true)
-            resolve()
+            again()
+            resolve(undefined)
           } catch (err: unknown) {
             reject(err as Error)
           }
         }
       })
-      const request = { ...call, ...(bytes === undefined ? {} : { bytes }), id } satisfies HashRequest
-      current.worker.postMessage(request, bytes === undefined ? [] : [bytes.buffer])
+      current.worker.postMessage({ ...request, id }, transfer)
     })
   }
 
@@ -209,7 +247,7 @@ export class FileHasher implements Hasher {
       this.#pending.delete(reply.id)
       if (reply.fault !== undefined) waiter.reject(faultError(reply.fault))
       else if (reply.error !== undefined) waiter.reject(new Error(`hashing failed: ${reply.error}`))
-      else waiter.resolve(reply.sha256 ?? '')
+      else waiter.resolve(reply)
     })
     const current: Current = { worker, jobs: 0, open: 0, idle: undefined }
     const lost = (err: Error): void => {

@@ -14,14 +14,17 @@ export type HashRequest =
   | { op: 'finish', id: number, size: number }
   | { op: 'drop', id: number }
   | (FileCall & { id: number })
+  /** Small files' writes in one message: file i holds `bytes` from the previous file's `end` to its own. */
+  | { op: 'writes', id: number, files: Array<{ path: string, end: number }>, bytes: Uint8Array }
 
 /**
  * The worker's answer to `finish`: the sha256 (hex), or why it could not be computed; to a
- * file call, nothing when it was made, else its `fault`.
+ * file call, nothing when it was made, else its `fault`; to `writes`, each file's fault or null.
  */
 export interface HashReply {
   id: number
   sha256?: string
   error?: string
   fault?: FileFault
+  faults?: Array<FileFault | null>
 }

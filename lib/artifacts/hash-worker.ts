@@ -46,6 +46,21 @@ function reasonOf (err: unknown): string {
 }
 
 port.on('message', (m: HashRequest) => {
+  if (m.op === 'writes') {
+    let start = 0
+    const faults = m.files.map(({ path, end }) => {
+      const bytes = m.bytes.subarray(start, end)
+      start = end
+      try {
+        makeFileCall({ op: 'write', path, bytes })
+        return null
+      } catch (err: unknown) {
+        return faultOf(err)
+      }
+    })
+    port.postMessage({ id: m.id, faults } satisfies HashReply)
+    return
+  }
   if (m.op === 'write' || m.op === 'link' || m.op === 'unlink') {
     let reply: HashReply = { id: m.id }
     try {

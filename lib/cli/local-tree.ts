@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { createHash } from 'node:crypto'
-import { createReadStream, readFileSync, statSync, type BigIntStats } from 'node:fs'
+import { closeSync, createReadStream, openSync, readFileSync, readSync, statSync, type BigIntStats } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { CommandError } from '../errors'
 import type { LocalFile } from './multipart'
@@ -46,11 +46,24 @@ export async function listTree (root: string): Promise<LocalFile[]> {
  */
 export const SMALL_FILE = 256 * 1024
 
-/** A small file's bytes (`size` of them, or an error saying it changed since it was listed). */
-export function readSmallFile (file: string, size: number): Buffer {
-  const bytes = readFileSync(file)
-  if (bytes.length !== size) throw new CommandError(`${file} changed while it was pushed (${bytes.length} instead of ${size} bytes); push again`)
-  return bytes
+/**
+ * Reads up to `length` bytes of `file` into `buffer` at `offset`; answers how many there were.
+ * A read that returns less than asked has met the end of the file (a regular file's reads
+ * are short only there), so a small file costs an open, one read and a close.
+ */
+export function readInto (file: string, buffer: Buffer, offset: number, length: number): number {
+  const fd = openSync(file, 'r')
+  try {
+    let read = 0
+    while (read < length) {
+      const n = readSync(fd, buffer, offset + read, length - read, null)
+      read += n
+      if (n === 0 || read < length) break
+    }
+    return read
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** The sha256 of a file, streamed (read whole when small); `onBytes` hears of every chunk. */

@@ -69,4 +69,34 @@ describe('file calls for small files', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  for (const where of ['the hashing worker', 'the calling thread'] as const) {
+    it(`writes asked for together each settle on their own, and a later call comes after them (on ${where})`, async () => {
+      const dir = await tempDir()
+      const hasher = new FileHasher()
+      if (where === 'the calling thread') await hasher.close()
+      try {
+        const taken = path.join(dir, 'taken')
+        await writeFile(taken, 'first')
+        const names = ['a', 'b', 'c'].map((n) => path.join(dir, n))
+        // Asked for in one turn: they go to the worker as one batch, the middle one refused.
+        const writes = [
+          hasher.call({ op: 'write', path: names[0], bytes: Buffer.from('aa') }),
+          hasher.call({ op: 'write', path: taken, bytes: Buffer.from('no') }),
+          hasher.call({ op: 'write', path: names[1], bytes: Buffer.from('bbb') })
+        ]
+        // Not awaited first: the link must still find the file written.
+        const linked = hasher.call({ op: 'link', pairs: [[names[1], names[2]]] })
+        const results = await Promise.allSettled([...writes, linked])
+        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'])
+        assert.equal(((results[1] as PromiseRejectedResult).reason as NodeJS.ErrnoException).code, 'EEXIST')
+        assert.equal(await readFile(names[0], 'utf8'), 'aa')
+        assert.equal(await readFile(taken, 'utf8'), 'first')
+        assert.equal(await readFile(names[2], 'utf8'), 'bbb')
+      } finally {
+        await hasher.close()
+        await rm(dir, { recursive: true, force: true })
+      }
+    })
+  }
 })
