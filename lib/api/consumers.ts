@@ -2,7 +2,7 @@ import { Router, type Request } from 'express'
 import type { ConsumerService } from '../core/consumers'
 import type { AuthorizeFn } from '../options'
 import { guard, jsonBody } from './guard'
-import * as schema from '../schemas/consumers'
+import { schemas } from '../schemas/lazy'
 import { bodyOf, pageToWire, toWire } from './wire'
 
 function param (req: Request, name: string): string {
@@ -13,7 +13,7 @@ function param (req: Request, name: string): string {
 export function consumerRoutes ({ consumers, authorize }: { consumers: ConsumerService, authorize: AuthorizeFn }): Router {
   const router = Router()
   router.post('/consumers', guard(authorize, 'consumers.create'), jsonBody, async (req, res) => {
-    res.status(201).json(toWire(await consumers.create(bodyOf(schema.CreateConsumerInput, req.body, 'a consumer'))))
+    res.status(201).json(toWire(await consumers.create(bodyOf(schemas().consumers.CreateConsumerInput, req.body, 'a consumer'))))
   })
   router.get('/consumers', guard(authorize, 'consumers.list'), async (req, res) => {
     res.json(pageToWire(await consumers.list(req.query)))
@@ -26,7 +26,7 @@ export function consumerRoutes ({ consumers, authorize }: { consumers: ConsumerS
     res.status(204).end()
   })
   router.post('/consumers/:id/bindings', guard(authorize, 'consumers.bind'), jsonBody, async (req, res) => {
-    res.status(201).json(toWire(await consumers.bind(param(req, 'id'), bodyOf(schema.BindInput, req.body, 'a binding'))))
+    res.status(201).json(toWire(await consumers.bind(param(req, 'id'), bodyOf(schemas().consumers.BindInput, req.body, 'a binding'))))
   })
   router.get('/consumers/:id/bindings', guard(authorize, 'consumers.bindings'), async (req, res) => {
     res.json(pageToWire(await consumers.bindings(param(req, 'id'), req.query)))

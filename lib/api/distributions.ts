@@ -2,7 +2,7 @@ import { Router, type Request } from 'express'
 import type { DistributionService } from '../core/distributions'
 import type { AuthorizeFn } from '../options'
 import { guard, jsonBody } from './guard'
-import * as schema from '../schemas/distributions'
+import { schemas } from '../schemas/lazy'
 import { bodyOf, pageToWire, toWire } from './wire'
 
 function param (req: Request, name: string): string {
@@ -13,7 +13,7 @@ function param (req: Request, name: string): string {
 export function distributionRoutes ({ distributions, authorize }: { distributions: DistributionService, authorize: AuthorizeFn }): Router {
   const router = Router()
   router.post('/distributions', guard(authorize, 'distributions.create'), jsonBody, async (req, res) => {
-    res.status(201).json(toWire(await distributions.create(bodyOf(schema.CreateDistributionInput, req.body, 'a distribution'))))
+    res.status(201).json(toWire(await distributions.create(bodyOf(schemas().distributions.CreateDistributionInput, req.body, 'a distribution'))))
   })
   router.get('/distributions', guard(authorize, 'distributions.list'), async (req, res) => {
     res.json(pageToWire(await distributions.list(req.query)))
@@ -22,7 +22,7 @@ export function distributionRoutes ({ distributions, authorize }: { distribution
     res.json(toWire(await distributions.get(param(req, 'name'))))
   })
   router.patch('/distributions/:name', guard(authorize, 'distributions.update'), jsonBody, async (req, res) => {
-    res.json(toWire(await distributions.update(param(req, 'name'), bodyOf(schema.UpdateDistributionInput, req.body ?? {}, 'a distribution update'))))
+    res.json(toWire(await distributions.update(param(req, 'name'), bodyOf(schemas().distributions.UpdateDistributionInput, req.body ?? {}, 'a distribution update'))))
   })
   router.post('/distributions/:name/reclaim', guard(authorize, 'distributions.reclaim'), async (req, res) => {
     res.json(toWire(await distributions.reclaim(param(req, 'name'))))

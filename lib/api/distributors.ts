@@ -7,7 +7,7 @@ import type { AuthorizeFn } from '../options'
 import type { RepoDistributor } from '../storage/distributors'
 import { guard, jsonBody } from './guard'
 import { taskToWire } from './tasks'
-import * as schema from '../schemas/distributors'
+import { schemas } from '../schemas/lazy'
 import { checkField } from '../schemas/parse'
 import { bodyOf, pageToWire, toWire } from './wire'
 
@@ -32,7 +32,7 @@ export function distributorRoutes ({ distributors, publisher, tasks, authorize }
   const router = Router()
 
   router.post('/repositories/:id/distributors', guard(authorize, 'distributors.create'), jsonBody, async (req, res) => {
-    const added = await distributors.add(param(req, 'id'), bodyOf(schema.AddDistributorInput, req.body, 'a distributor'))
+    const added = await distributors.add(param(req, 'id'), bodyOf(schemas().distributors.AddDistributorInput, req.body, 'a distributor'))
     res.status(201).json(distributorToWire(added))
   })
   router.get('/repositories/:id/distributors', guard(authorize, 'distributors.list'), async (req, res) => {
@@ -42,7 +42,7 @@ export function distributorRoutes ({ distributors, publisher, tasks, authorize }
     res.json(distributorToWire(await distributors.get(param(req, 'id'), param(req, 'did'))))
   })
   router.put('/repositories/:id/distributors/:did', guard(authorize, 'distributors.update'), jsonBody, async (req, res) => {
-    const updated = await distributors.update(param(req, 'id'), param(req, 'did'), bodyOf(schema.UpdateDistributorInput, req.body ?? {}, 'a distributor update'))
+    const updated = await distributors.update(param(req, 'id'), param(req, 'did'), bodyOf(schemas().distributors.UpdateDistributorInput, req.body ?? {}, 'a distributor update'))
     res.json(distributorToWire(updated))
   })
   router.delete('/repositories/:id/distributors/:did', guard(authorize, 'distributors.delete'), async (req, res) => {
@@ -51,8 +51,8 @@ export function distributorRoutes ({ distributors, publisher, tasks, authorize }
   })
 
   router.post('/repositories/:id/actions/publish', guard(authorize, 'repositories.publish'), jsonBody, async (req, res) => {
-    const body = bodyOf(schema.PublishRequest, req.body ?? {}, 'a publish request')
-    const wait = req.query.wait === undefined ? undefined : Number(checkField(schema.PublishWait, req.query.wait, 'wait'))
+    const body = bodyOf(schemas().distributors.PublishRequest, req.body ?? {}, 'a publish request')
+    const wait = req.query.wait === undefined ? undefined : Number(checkField(schemas().distributors.PublishWait, req.query.wait, 'wait'))
     const task = await publisher.publish(param(req, 'id'), body.id, { overrideConfig: body.overrideConfig })
     if (wait === undefined) {
       res.status(202).json(taskToWire(task))

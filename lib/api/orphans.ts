@@ -1,6 +1,6 @@
 import { Router } from 'express'
 import type { OrphanService } from '../core/orphans'
-import { OrphanCleanupInput } from '../schemas/tasks'
+import { schemas } from '../schemas/lazy'
 import type { AuthorizeFn } from '../options'
 import { guard, jsonBody } from './guard'
 import { taskToWire } from './tasks'
@@ -10,7 +10,7 @@ import { bodyOf } from './wire'
 export function orphanRoutes ({ orphans, authorize }: { orphans: OrphanService, authorize: AuthorizeFn }): Router {
   const router = Router()
   router.post('/orphans/cleanup', guard(authorize, 'orphans.cleanup'), jsonBody, async (req, res) => {
-    const body = bodyOf(OrphanCleanupInput, req.body ?? {}, 'an orphan cleanup')
+    const body = bodyOf(schemas().tasks.OrphanCleanupInput, req.body ?? {}, 'an orphan cleanup')
     res.status(202).json(taskToWire(await orphans.cleanup(body)))
   })
   return router

@@ -5,7 +5,7 @@ import type { AuthorizeFn } from '../options'
 import { UnsupportedMediaTypeError, ValidationError } from '../errors'
 import type { ArtifactStore } from '../artifacts/store'
 import { guard, jsonBody } from './guard'
-import * as schema from '../schemas/repositories'
+import { schemas } from '../schemas/lazy'
 import { bodyOf, pageToWire, toWire } from './wire'
 import { ArtifactUploadStorage, MAX_FILES_PER_UPLOAD, type UploadedFile } from './upload-storage'
 
@@ -38,7 +38,7 @@ export function repositoryRoutes ({ repositories, artifacts, authorize, maxUploa
   }).array('file', MAX_FILES_PER_UPLOAD)
 
   router.post('/repositories', guard(authorize, 'repositories.create'), jsonBody, async (req, res) => {
-    const repo = await repositories.create(bodyOf(schema.CreateRepositoryInput, req.body, 'a repository'))
+    const repo = await repositories.create(bodyOf(schemas().repositories.CreateRepositoryInput, req.body, 'a repository'))
     res.status(201).json(toWire(repo))
   })
   router.get('/repositories', guard(authorize, 'repositories.list'), async (req, res) => {
@@ -48,7 +48,7 @@ export function repositoryRoutes ({ repositories, artifacts, authorize, maxUploa
     res.json(toWire(await repositories.get(param(req, 'id'))))
   })
   router.patch('/repositories/:id', guard(authorize, 'repositories.update'), jsonBody, async (req, res) => {
-    res.json(toWire(await repositories.update(param(req, 'id'), bodyOf(schema.UpdateRepositoryInput, req.body ?? {}, 'a repository update'))))
+    res.json(toWire(await repositories.update(param(req, 'id'), bodyOf(schemas().repositories.UpdateRepositoryInput, req.body ?? {}, 'a repository update'))))
   })
   router.delete('/repositories/:id', guard(authorize, 'repositories.delete'), async (req, res) => {
     await repositories.delete(param(req, 'id'))

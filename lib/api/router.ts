@@ -7,12 +7,18 @@ import { repositoryRoutes } from './repositories'
 import { distributorRoutes } from './distributors'
 import { taskRoutes } from './tasks'
 import { consumerRoutes } from './consumers'
-import { openApiDocument } from './openapi'
+import type * as OpenApi from './openapi'
 import { remoteRoutes } from './remotes'
 import { distributionRoutes } from './distributions'
 import { version } from '../version'
 import { toWire } from './wire'
 import { orphanRoutes } from './orphans'
+
+/** The document's module, loaded on its first request: it builds zod schemas at load (../schemas/lazy.ts says what they cost). */
+function openApi (): typeof OpenApi {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous load on first use
+  return require('./openapi') as typeof OpenApi
+}
 
 /** The REST API: one router per resource, one error shape, `authorize` before every route. */
 export function createApiRouter (services: PulpServices): Router {
@@ -53,7 +59,7 @@ export function createApiRouter (services: PulpServices): Router {
     })
   }
   router.get('/openapi.json', guard(authorize, 'openapi.read'), (req: Request, res: Response) => {
-    res.json(openApiDocument(version, req.baseUrl))
+    res.json(openApi().openApiDocument(version, req.baseUrl))
   })
 
   router.use((req: Request) => {

@@ -4,9 +4,9 @@ import type { StorageEngine } from 'multer'
 import type { ArtifactStore, PendingArtifact } from '../artifacts/store'
 import { ValidationError } from '../errors'
 import { validateRelativePath } from '../core/validate'
-import { MAX_FILES_PER_UPLOAD } from '../schemas/content'
+import { MAX_FILES_PER_UPLOAD } from '../schemas/limits'
 
-export { MAX_FILES_PER_UPLOAD } from '../schemas/content'
+export { MAX_FILES_PER_UPLOAD } from '../schemas/limits'
 
 /** What our engine leaves on each of `req.files`: the temp file, hashed while it streamed. */
 export interface UploadedFile extends Express.Multer.File {

@@ -8,7 +8,7 @@ import { isUniqueViolation, type PageOf } from '../storage/rows'
 import type { PulpContext } from './context'
 import type { DistributorService } from './distributors'
 import type { RepositoryService } from './repositories'
-import * as schema from '../schemas/consumers'
+import { schemas } from '../schemas/lazy'
 import type { BindInput, CreateConsumerInput } from '../schemas/consumers'
 import { parseInput } from '../schemas/parse'
 import { validateId, validatePage } from './validate'
@@ -35,7 +35,7 @@ export class ConsumerService {
   }
 
   async create (input: CreateConsumerInput): Promise<Consumer> {
-    const { id, displayName, description, notes } = parseInput(schema.CreateConsumerInput, input, 'a consumer')
+    const { id, displayName, description, notes } = parseInput(schemas().consumers.CreateConsumerInput, input, 'a consumer')
     const fields: ConsumerFields = { displayName, description, notes: notes ?? {} }
     try {
       await store.insertConsumer(this.#ctx.knex, id, fields)
@@ -64,7 +64,7 @@ export class ConsumerService {
 
   /** Binds a consumer to a repository's distributor; `details` is the distributor's payload. */
   async bind (consumerId: string, input: BindInput): Promise<BindingWithDetails> {
-    const body = parseInput(schema.BindInput, input, 'a binding')
+    const body = parseInput(schemas().consumers.BindInput, input, 'a binding')
     const bindingConfig = body.bindingConfig ?? {}
     try {
       assertJson(bindingConfig, '"binding_config"')

@@ -6,7 +6,7 @@ import * as store from '../storage/distributions'
 import type { Distribution, DistributionColumns } from '../storage/distributions'
 import type { PulpContext } from './context'
 import type { EvictionResult } from '../storage/cache-quota'
-import * as schema from '../schemas/distributions'
+import { schemas } from '../schemas/lazy'
 import type { CreateDistributionInput, UpdateDistributionInput } from '../schemas/distributions'
 import { parseInput } from '../schemas/parse'
 import { validateId, validatePage } from './validate'
@@ -27,7 +27,7 @@ export class DistributionService {
   }
 
   async create (input: CreateDistributionInput): Promise<Distribution> {
-    const { name, ...body } = parseInput(schema.CreateDistributionInput, input, 'a distribution')
+    const { name, ...body } = parseInput(schemas().distributions.CreateDistributionInput, input, 'a distribution')
     const fields: DistributionColumns = {
       basePath: body.basePath, repository: body.repository ?? null, remote: body.remote ?? null, cacheMaxBytes: body.cacheMaxBytes ?? null
     }
@@ -57,7 +57,7 @@ export class DistributionService {
   }
 
   async update (name: string, input: UpdateDistributionInput): Promise<Distribution> {
-    const fields: Partial<DistributionColumns> = parseInput(schema.UpdateDistributionInput, input, 'a distribution update')
+    const fields: Partial<DistributionColumns> = parseInput(schemas().distributions.UpdateDistributionInput, input, 'a distribution update')
     validateId(name, 'name')
     try {
       await this.#ctx.knex.transaction(async (trx) => {

@@ -14,7 +14,7 @@ import { listHistory, type PublishHistoryEntry } from '../storage/history'
 import type { PulpContext } from './context'
 import type { RepositoryService } from './repositories'
 import type { TaskService } from './tasks'
-import * as schema from '../schemas/distributors'
+import { schemas } from '../schemas/lazy'
 import type { AddDistributorInput, UpdateDistributorInput } from '../schemas/distributors'
 import { parseInput } from '../schemas/parse'
 import { validateId, validatePage } from './validate'
@@ -142,7 +142,7 @@ export class DistributorService {
   }
 
   async add (repoId: string, input: AddDistributorInput): Promise<RepoDistributor> {
-    const body = parseInput(schema.AddDistributorInput, input, 'a distributor')
+    const body = parseInput(schemas().distributors.AddDistributorInput, input, 'a distributor')
     const type = this.typeOf(body.distributorTypeId)
     const id = validateId(body.distributorId ?? type.id, 'distributor_id')
     const stored = mergeStoredConfig(undefined, configInput(body.distributorConfig, 'distributor_config'))
@@ -206,7 +206,7 @@ export class DistributorService {
 
   /** Merges config keys (null deletes one), re-validates, then stores. */
   async update (repoId: string, distributorId: string, input: UpdateDistributorInput): Promise<RepoDistributor> {
-    const body = parseInput(schema.UpdateDistributorInput, input, 'a distributor update')
+    const body = parseInput(schemas().distributors.UpdateDistributorInput, input, 'a distributor update')
     const change = configInput(body.distributorConfig, 'distributor_config')
     const autoPublish = body.autoPublish
     return await this.#serial(async () => {

@@ -1,6 +1,6 @@
 import { ERROR_CODES } from '../errors'
 import { parseInput } from '../schemas/parse'
-import * as schema from '../schemas/tasks'
+import { schemas } from '../schemas/lazy'
 import type { OrphanCleanupInput } from '../schemas/tasks'
 import { cleanupOrphans, type CleanupResult } from '../orphans/cleanup'
 import { endTask, insertRunningTask, type Task } from '../storage/tasks'
@@ -22,7 +22,7 @@ export class OrphanService {
 
   /** Starts a cleanup; resolves with its task (`tasks.wait` follows it; its result says what went). */
   async cleanup (input: OrphanCleanupInput = {}): Promise<Task> {
-    const minutes = parseInput(schema.OrphanCleanupInput, input, 'the cleanup options').orphanProtectionTime ?? DEFAULT_ORPHAN_PROTECTION_TIME
+    const minutes = parseInput(schemas().tasks.OrphanCleanupInput, input, 'the cleanup options').orphanProtectionTime ?? DEFAULT_ORPHAN_PROTECTION_TIME
     const task = await insertRunningTask(this.#ctx.knex, 'orphan_cleanup', this.#ctx.instanceId, { orphanProtectionTime: minutes })
     const run = this.#run(task.taskId, minutes)
     this.#running.add(run)

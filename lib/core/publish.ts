@@ -4,7 +4,8 @@ import { assertJson, type JsonObject } from '../plugins/config'
 import { insertPublishTask, type Task } from '../storage/tasks'
 import type { PulpContext } from './context'
 import type { DistributorService } from './distributors'
-import { PublishRequest } from '../schemas/distributors'
+import type { PublishRequest } from '../schemas/distributors'
+import { schemas } from '../schemas/lazy'
 import { checkField } from '../schemas/parse'
 
 const debug = createDebug('pulp:core:publish')
@@ -27,7 +28,10 @@ export class PublishService {
   /** Queues a publish of a repository's distributor; returns its task (state `waiting`). */
   async publish (repoId: string, distributorId: string, options: PublishOptions = {}): Promise<Task> {
     if (options === null || typeof options !== 'object') throw new ValidationError('publish options must be an object { overrideConfig? }')
-    const override = checkField(PublishRequest.shape.overrideConfig, options.overrideConfig, 'override_config') ?? {}
+    // No override (an auto-publish after an upload) needs no schema, so zod stays unloaded (lazy.ts).
+    const override = options.overrideConfig === undefined
+      ? {}
+      : checkField(schemas().distributors.PublishRequest.shape.overrideConfig, options.overrideConfig, 'override_config') ?? {}
     try {
       assertJson(override, '"override_config"')
     } catch (err: unknown) {

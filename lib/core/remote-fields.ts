@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors'
-import { REMOTE_DEFAULTS, type UpdateRemoteInput } from '../schemas/remotes'
+import { REMOTE_DEFAULTS } from '../schemas/limits'
+import type { UpdateRemoteInput } from '../schemas/remotes'
 import type { RemoteColumns } from '../storage/remotes'
 
 /** What reading a remote back shows instead of each header value. */

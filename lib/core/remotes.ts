@@ -9,7 +9,7 @@ import { healthOf, readRemoteHealth, recordRemoteSuccess } from '../storage/remo
 import type { RemoteColumns, StoredRemote } from '../storage/remotes'
 import type { PulpContext } from './context'
 import { maskHeaders, maskProxyUrl, maskUrl, remoteColumns } from './remote-fields'
-import * as schema from '../schemas/remotes'
+import { schemas } from '../schemas/lazy'
 import type { CreateRemoteInput, RemoteRecord, UpdateRemoteInput } from '../schemas/remotes'
 import { parseInput } from '../schemas/parse'
 import { validateId, validatePage } from './validate'
@@ -71,7 +71,7 @@ export class RemoteService {
   }
 
   async create (input: CreateRemoteInput): Promise<RemoteRecord> {
-    const { name, ...body } = parseInput(schema.CreateRemoteInput, input, 'a remote')
+    const { name, ...body } = parseInput(schemas().remotes.CreateRemoteInput, input, 'a remote')
     try {
       await store.insertRemote(this.#ctx.knex, name, this.#columns(body) as RemoteColumns)
     } catch (err: unknown) {
@@ -94,7 +94,7 @@ export class RemoteService {
   }
 
   async update (name: string, fields: UpdateRemoteInput): Promise<RemoteRecord> {
-    const body = parseInput(schema.UpdateRemoteInput, fields, 'a remote update')
+    const body = parseInput(schemas().remotes.UpdateRemoteInput, fields, 'a remote update')
     const current = await this.#stored(name)
     if (!await store.updateRemote(this.#ctx.knex, name, this.#columns(body, current))) {
       throw new NotFoundError(`remote "${name}" does not exist`)

@@ -9,7 +9,7 @@ import type { Repository, RepositoryFields } from '../storage/repositories'
 import type { RepositoryUnit } from '../storage/units'
 import { commitAll, type PendingArtifact } from '../artifacts/store'
 import type { PulpContext } from './context'
-import * as schema from '../schemas/repositories'
+import { schemas } from '../schemas/lazy'
 import type { CreateRepositoryInput, UpdateRepositoryInput } from '../schemas/repositories'
 import { parseInput } from '../schemas/parse'
 import { validateId, validatePage, validateRelativePath } from './validate'
@@ -52,7 +52,7 @@ export class RepositoryService {
   }
 
   async create (input: CreateRepositoryInput): Promise<Repository> {
-    const { id, ...rest } = parseInput(schema.CreateRepositoryInput, input, 'a repository')
+    const { id, ...rest } = parseInput(schemas().repositories.CreateRepositoryInput, input, 'a repository')
     try {
       await repos.insertRepository(this.#ctx.knex, id, fields(rest))
     } catch (err: unknown) {
@@ -74,7 +74,7 @@ export class RepositoryService {
   }
 
   async update (id: string, input: UpdateRepositoryInput): Promise<Repository> {
-    const body = parseInput(schema.UpdateRepositoryInput, input, 'a repository update')
+    const body = parseInput(schemas().repositories.UpdateRepositoryInput, input, 'a repository update')
     if (!await repos.updateRepository(this.#ctx.knex, validateId(id), fields(body))) {
       throw new NotFoundError(`repository "${id}" does not exist`)
     }

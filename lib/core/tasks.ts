@@ -5,7 +5,7 @@ import * as tasks from '../storage/tasks'
 import { ENDED_STATES, TASK_STATES, type Task, type TaskState } from '../storage/tasks'
 import type { PageOf } from '../storage/rows'
 import type { PulpContext } from './context'
-import { TaskFilters } from '../schemas/tasks'
+import { schemas } from '../schemas/lazy'
 import { check } from '../schemas/parse'
 import { validatePage } from './validate'
 
@@ -60,7 +60,7 @@ export class TaskService {
   async list (input: ListTasksInput = {}): Promise<PageOf<Task>> {
     const page = validatePage(input)
     const states = parseStates(input.state)
-    const { repoId, distributorId } = check(TaskFilters, { repoId: input.repoId, distributorId: input.distributorId })
+    const { repoId, distributorId } = check(schemas().tasks.TaskFilters, { repoId: input.repoId, distributorId: input.distributorId })
     return await tasks.listTasks(this.#ctx.knex, { states, repoId, distributorId }, page)
   }
 

@@ -1,5 +1,5 @@
-import { id } from '../schemas/fields'
-import { DEFAULT_LIMIT, PageQuery } from '../schemas/page'
+import { DEFAULT_LIMIT, isId } from '../schemas/limits'
+import { schemas } from '../schemas/lazy'
 import { checkField } from '../schemas/parse'
 import type { Page } from '../storage/rows'
 
@@ -7,18 +7,21 @@ import type { Page } from '../storage/rows'
 export { validateRelativePath } from '../relative-path'
 export { onlyFields, requireObject } from '../schemas/parse'
 
-const ID = id()
-
-/** Ids of repositories, distributors, consumers, remotes and distributions (path parameters too). */
+/**
+ * Ids of repositories, distributors, consumers, remotes and distributions (path parameters too).
+ * A valid id passes without zod, so the upload and content paths never load it (lazy.ts); the
+ * schema words the failures.
+ */
 export function validateId (value: unknown, field = 'id'): string {
-  return checkField(ID, value, field)
+  if (isId(value)) return value
+  return checkField(schemas().fields.ID, value, field)
 }
 
 /** A whole number as JSON or a query string gives it; absent or empty: the fallback. */
 function wholeNumber (value: unknown, field: 'limit' | 'offset', fallback: number): number {
   if (value === undefined || value === '') return fallback
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
-  return checkField(PageQuery.shape[field], n, field)
+  return checkField(schemas().page.PageQuery.shape[field], n, field)
 }
 
 /** `limit` (default 100, at most 1000) and `offset` of list endpoints. */

@@ -130,6 +130,11 @@ async function follow (res: ServerResponse, download: Download, attachment: Atta
   const { spool } = download
   let closed = false
   const unwatch = whenOver(res, () => { closed = true })
+  // Read buffers whose bytes the socket has written, for the next read. A client behind the
+  // download (it is read as fast as the upstream sends) takes nearly every byte from the file:
+  // a fresh 256 KiB buffer per read left ~4,000 of them a GiB for the GC, and a cold pull's peak
+  // RSS 5-10 MB higher than when the client kept up (bench measure 7).
+  const spare: Buffer[] = []
   try {
     let pos = start
     for (;;) {
@@ -141,14 +146,14 @@ async function follow (res: ServerResponse, download: Download, attachment: Atta
       }
       if (pos < spool.memoryStart) {
         const want = Math.min(spool.memoryStart, limit, pos + READ_CHUNK) - pos
-        const buffer = Buffer.allocUnsafe(want)
+        const buffer = spare.pop() ?? Buffer.allocUnsafe(READ_CHUNK)
         const got = await spool.read(buffer, want, pos)
         if (got === 0) {
           res.destroy()
           return pos - start
         }
         pos += got
-        if (!res.write(got === want ? buffer : buffer.subarray(0, got))) await drained(res)
+        if (!res.write(got === READ_CHUNK ? buffer : buffer.subarray(0, got), () => spare.push(buffer))) await drained(res)
         continue
       }
       // From here to the subscription nothing awaits, so no chunk can slip past.

@@ -1,9 +1,7 @@
 import { z } from 'zod'
 import { doc } from './docs'
 import { page, relativePath, timestamp } from './fields'
-
-/** The most `file` parts one upload request may carry (`push` sends far fewer). */
-export const MAX_FILES_PER_UPLOAD = 1000
+import { MAX_FILES_PER_UPLOAD } from './limits'
 
 export const Unit = z.object({
   id: z.string(),

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { validateRelativePath } from '../relative-path'
 import { doc } from './docs'
+import { ID_MAX_LENGTH, ID_PATTERN } from './limits'
 
 /*
  * Field schemas shared by the resources. Each message is what follows the field's quoted wire
@@ -9,8 +10,6 @@ import { doc } from './docs'
  * key or index inside the field that is at fault.
  */
 
-const ID = /^[A-Za-z0-9_.-]+$/
-
 const shown = (value: unknown): string => JSON.stringify(value) ?? String(value)
 
 /** Ids of repositories, distributors, consumers, remotes and distributions. */
@@ -18,11 +17,14 @@ export function id (description?: string): z.ZodString {
   const required = ' is required and must be a non-empty string'
   const schema = z.string({ error: required })
     .min(1, { error: required })
-    .max(255, { error: ' must be at most 255 characters' })
-    .regex(ID, { error: (iss) => ` may contain only letters, digits, "-", "_" and "." (and may not be "." or ".."): got ${shown(iss.input)}` })
+    .max(ID_MAX_LENGTH, { error: ` must be at most ${ID_MAX_LENGTH} characters` })
+    .regex(ID_PATTERN, { error: (iss) => ` may contain only letters, digits, "-", "_" and "." (and may not be "." or ".."): got ${shown(iss.input)}` })
     .refine((v) => v !== '.' && v !== '..', { error: (iss) => ` may contain only letters, digits, "-", "_" and "." (and may not be "." or ".."): got ${shown(iss.input)}` })
-  return doc(schema, { description: description ?? 'letters, digits, "-", "_" and "." (not "." or ".."), at most 255' })
+  return doc(schema, { description: description ?? `letters, digits, "-", "_" and "." (not "." or ".."), at most ${ID_MAX_LENGTH}` })
 }
+
+/** Any id, for checks of a single value (path parameters). */
+export const ID = id()
 
 /** A string that may be null or left out. */
 export function text (max = 4096): z.ZodOptional<z.ZodNullable<z.ZodString>> {

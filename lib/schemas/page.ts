@@ -1,8 +1,6 @@
 import { z } from 'zod'
 import { doc } from './docs'
-
-export const DEFAULT_LIMIT = 100
-export const MAX_LIMIT = 1000
+import { DEFAULT_LIMIT, MAX_LIMIT } from './limits'
 
 const whole = (max: number): z.ZodInt => z.int({ error: ' must be a whole number >= 0' })
   .min(0, { error: ' must be a whole number >= 0' })

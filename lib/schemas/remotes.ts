@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { doc } from './docs'
 import { bool, id, timestamp, page } from './fields'
+import { REMOTE_DEFAULTS } from './limits'
 
 /** How a remote's content is kept: `on_demand` saves what it pulls, `streamed` saves nothing. */
 const REMOTE_POLICIES = ['on_demand', 'streamed'] as const
@@ -9,10 +10,6 @@ export type RemotePolicy = typeof REMOTE_POLICIES[number]
 /** setTimeout's limit, in seconds. */
 const MAX_SECONDS = 2_147_483
 
-/** Defaults of a new remote's settings (seconds, and a count). */
-export const REMOTE_DEFAULTS = Object.freeze({
-  readTimeout: 30, negativeCacheTtl: 60, metadataTtl: 300, staleIfError: 86_400, maxFailures: 5
-})
 
 /** Seconds; `zero`: 0 is allowed; `nullable`: null is too (no limit, or the default). */
 interface SecondsSpec<N extends boolean> { zero: boolean, nullable: N, description: string, fallback?: number }

@@ -1,8 +1,7 @@
 import { z } from 'zod'
 import { doc } from './docs'
 import { id, jsonObject, nullableTimestamp, page, timestamp } from './fields'
-
-export const TASK_STATES = ['waiting', 'running', 'finished', 'failed', 'canceled', 'skipped'] as const
+import { TASK_STATES } from './limits'
 
 export const Task = z.object({
   taskId: z.string(),

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex'
 import type { z } from 'zod'
-import { REMOTE_DEFAULTS, type RemotePolicy } from '../schemas/remotes'
+import { REMOTE_DEFAULTS } from '../schemas/limits'
 import type * as schema from '../schemas/remotes'
+import type { RemotePolicy } from '../schemas/remotes'
 import { lockWiring } from './distributions'
 import { fromJson, now, toBool, toJson, toNumber, type Page, type PageOf } from './rows'
 

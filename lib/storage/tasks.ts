@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
-import { TASK_STATES } from '../schemas/tasks'
+import { TASK_STATES } from '../schemas/limits'
 import type { Dialect } from './connection'
 import { fromJson, now, toBool, toJson, toNumber, type Page, type PageOf } from './rows'
 
