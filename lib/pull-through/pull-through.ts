@@ -1,5 +1,4 @@
 import path from 'node:path'
-import type { Stats } from 'node:fs'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { Request, Response } from 'express'
 import type { Knex } from 'knex'
@@ -13,9 +12,10 @@ import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-e
 import { findRemoteArtifact, type RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
 import { isWithin, openedWithin } from '../http/containment'
-import { realpath, sameFileSync, stat } from '../http/fast-fs'
+import { realpath, stat } from '../http/fast-fs'
 import type { RequestPath } from '../http/paths'
-import { FileChangedError, KeptBodies, sendFile, type BodyMemo } from '../http/send-file'
+import { FileChangedError, sendFile, type SendFileOptions } from '../http/send-file'
+import { KeptBodies, KeptFile } from '../http/kept-bodies'
 import { RemoteBindings } from './bindings'
 import { CacheEntries } from './cache-entries'
 import { Download, headOf, NotModifiedError, SavedElsewhereError, type NotModified } from './download'
@@ -35,19 +35,13 @@ const NS = 'pulp:content:pull-through'
 /** The longest variant a remote type may give (the cache's column). */
 const MAX_VARIANT = 255
 
-/** Stats of artifacts served lately: an artifact never changes, so a warm HIT needs no syscall before its open. */
-const MAX_STATS = 10_000
 /**
- * Artifacts up to this size have their bytes kept with their stat once read from a descriptor
- * found inside `artifacts/`, up to KEPT_BODIES bytes in all: a warm HIT then costs one lstat
- * (the file must still be the one stat describes) instead of an open, a read and a close, as
- * the static tree does for its small files.
+ * Artifacts served lately: their stat, whether a descriptor opened for them was seen inside
+ * `artifacts/`, and (up to 16 KiB, see KeptFile) their bytes. An artifact never changes, so a
+ * warm HIT needs no syscall before its open, or one lstat instead of an open, a read and a
+ * close for a small one, as the static tree does for its small files.
  */
-const MAX_KEPT_BODY = 16 * 1024
-const KEPT_BODIES = 8 * 1024 * 1024
-
-/** What a warm HIT knows of an artifact: its stat, whether it was seen inside `artifacts/`, its bytes if small. */
-interface KnownArtifact { stat: Stats, inside: boolean, body: Buffer | undefined }
+const MAX_STATS = 10_000
 
 /** The content counter a copy served from the store adds to, by its X-Pulp-Cache. */
 const RESULTS: Record<string, 'hit' | 'revalidated' | 'stale' | 'miss'> = { HIT: 'hit', REVALIDATED: 'revalidated', STALE: 'stale', MISS: 'miss' }
@@ -144,14 +138,15 @@ export class PullThrough {
   /** `ensureMetadata` runs under way, by the key of the path they fetch. */
   readonly #ensuring = new Map<string, Promise<void>>()
   /**
-   * The stat of each artifact served, by sha256: an artifact never changes once stored, so a
-   * warm HIT needs no syscall before its open. `inside`: a descriptor with this device and inode
-   * was seen inside `artifacts/`; until then the next open checks where it landed (sendFile
-   * holds every open to the stat's file).
+   * Each artifact served, by sha256 (see MAX_STATS): until a descriptor with its device and
+   * inode was seen inside `artifacts/` (`verified`), the next open checks where it landed
+   * (sendFile holds every open to the stat's file).
    */
-  readonly #stats = new Map<string, KnownArtifact>()
-  /** The bodies kept in #stats. */
-  readonly #kept = new KeptBodies(KEPT_BODIES)
+  readonly #stats = new Map<string, KeptFile>()
+  /** The bytes kept in #stats. */
+  readonly #kept = new KeptBodies()
+  /** Options of every copy sent (one object: sendFile only reads it). */
+  readonly #sending: SendFileOptions
   /** The real path of `artifacts/`, learnt at the first HIT. */
   #artifactsRoot: string | undefined
   /** The remote type's instance for each stored remote (rebuilt when the remote changes). */
@@ -163,6 +158,7 @@ export class PullThrough {
   constructor (ctx: PulpContext, registry: PluginRegistry) {
     this.#ctx = ctx
     this.#registry = registry
+    this.#sending = { cacheControl: ctx.options.cacheControl, accel: ctx.accel, whole: ctx.wholeBodies }
     this.#health = new UpstreamHealth(ctx.knex)
     this.#clients = new UpstreamClients(ctx.instanceId, {
       metrics: ctx.metrics,
@@ -198,12 +194,12 @@ export class PullThrough {
     const { segments } = parsed
     if (segments.length === 0) return false
     try {
-      let route = await this.#index.route(segments)
-      if (route === undefined) return false
-      if (parsed.scopedName !== undefined && !this.#takesScopedName(route, parsed)) return false
       // A directory page upstream (a PEP 503 project page is `simple/<name>/`) is asked for
       // with its slash; #start never saves it, as no publication can hold a file named `x/`.
-      if (parsed.trailingSlash) route = { ...route, relativePath: `${route.relativePath}/` }
+      const routing = this.#index.route(segments, parsed.trailingSlash)
+      const route = routing instanceof Promise ? await routing : routing
+      if (route === undefined) return false
+      if (parsed.scopedName !== undefined && !this.#takesScopedName(route, parsed)) return false
       await this.#serve(req, res, route, segments[segments.length - 1])
     } catch (err: unknown) {
       const status = httpStatusOf(err)
@@ -221,7 +217,8 @@ export class PullThrough {
   /** `@scope%2fname` lies below the base path, and the remote's type takes such names. */
   #takesScopedName (route: Route, parsed: RequestPath): boolean {
     const type = this.#instance(route.remote).constructor as Partial<RemoteTypeClass>
-    const below = parsed.segments.length - route.relativePath.split('/').length
+    // The route's path has one more (empty) part for a trailing slash.
+    const below = parsed.segments.length - route.relativePath.split('/').length + (parsed.trailingSlash ? 1 : 0)
     return (parsed.scopedName as number) >= below && type.acceptsScopedNames?.() === true
   }
 
@@ -290,7 +287,7 @@ export class PullThrough {
         if (cold) this.#health.prefetch(remote)
         kept = await looking
       }
-      decision = decide(remote, { freshness, ...kept, digest, now: Date.now() })
+      decision = decide(remote, { freshness, artifact: kept.artifact, entry: kept.entry, digest, now: Date.now() })
       if (decision.action === 'hit') {
         const { copy, age, ttl } = decision
         const headers = age === undefined
@@ -565,27 +562,27 @@ export class PullThrough {
    */
   async #sendCopy (req: Request, res: Response, remote: StoredRemote, relativePath: string, copy: Copy, name: string,
     headers: OutgoingHttpHeaders, again = false): Promise<boolean> {
-    const file = this.#ctx.artifacts.pathOf(copy.sha256)
     let known = this.#stats.get(copy.sha256)
     try {
       if (known === undefined) {
-        known = { stat: await stat(file), inside: false, body: undefined }
+        const file = this.#ctx.artifacts.pathOf(copy.sha256)
+        known = new KeptFile(file, await stat(file), this.#kept)
         if (this.#stats.size >= MAX_STATS) this.#dropStat(this.#stats.keys().next().value as string)
         this.#stats.set(copy.sha256, known)
       }
       const root = this.#artifactsRoot ?? await this.#learnArtifactsRoot()
       const checking = known
-      const accept = checking.inside
+      const accept = checking.verified
         ? undefined
         : (fd: number): boolean => {
-            checking.inside = openedWithin(fd, (real) => isWithin(real, root))
-            return checking.inside
+            checking.verified = openedWithin(fd, (real) => isWithin(real, root))
+            return checking.verified
           }
       const all = copy.contentEncoding === null ? headers : { ...headers, 'content-encoding': copy.contentEncoding }
-      const memo = this.#memoOf(copy.sha256, file, checking)
-      const target = { path: file, stat: known.stat, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all, accept, memo }
-      const sent = await sendFile(req, res, target,
-        { cacheControl: this.#ctx.options.cacheControl, accel: this.#ctx.accel, whole: this.#ctx.wholeBodies })
+      const target = {
+        path: known.path, stat: known.stat, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all, accept, memo: known.memo()
+      }
+      const sent = await sendFile(req, res, target, this.#sending)
       const counts = this.#ctx.metrics?.content
       if (counts !== undefined) {
         const result = RESULTS[String(all['x-pulp-cache'])] ?? 'hit'
@@ -598,7 +595,7 @@ export class PullThrough {
       const code = (err as NodeJS.ErrnoException).code
       if (err instanceof FileChangedError || code === 'ELOOP') {
         this.#dropStat(copy.sha256)
-        if (!again && known?.inside === true) return await this.#sendCopy(req, res, remote, relativePath, copy, name, headers, true)
+        if (!again && known?.verified === true) return await this.#sendCopy(req, res, remote, relativePath, copy, name, headers, true)
         debug('%s: the artifact of %s is not the file stored: %s', remote.name, relativePath, (err as Error).message)
         throw new NotFoundError(`the artifact of "${relativePath}" (remote "${remote.name}") cannot be served`)
       }
@@ -610,28 +607,8 @@ export class PullThrough {
     }
   }
 
-  /** The kept bytes of a small artifact found inside `artifacts/`, if its file is still the one stat'd. */
-  #memoOf (sha256: string, file: string, known: KnownArtifact): BodyMemo | undefined {
-    if (!known.inside || known.stat.size > MAX_KEPT_BODY) return undefined
-    if (known.body !== undefined && !sameFileSync(file, known.stat)) this.#forgetBody(known)
-    return {
-      body: known.body,
-      keep: (read) => {
-        // Only for the entry still kept: one dropped meanwhile has nobody to release its bytes.
-        if (known.body !== undefined || read.length !== known.stat.size || this.#stats.get(sha256) !== known) return
-        known.body = this.#kept.copy(read)
-      }
-    }
-  }
-
-  #forgetBody (known: KnownArtifact): void {
-    this.#kept.release(known.body)
-    known.body = undefined
-  }
-
   #dropStat (sha256: string): void {
-    const known = this.#stats.get(sha256)
-    if (known !== undefined) this.#forgetBody(known)
+    this.#stats.get(sha256)?.drop()
     this.#stats.delete(sha256)
   }
 
