@@ -6,7 +6,7 @@ import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { instantiateRemote } from '../core/remotes'
 import { ClosedError, DigestMismatchError, httpStatusOf, LoopDetectedError, NotFoundError, UpstreamError } from '../errors'
-import { Remote, type Freshness, type RemoteTypeClass, type RewriteContext, type UpstreamContext, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
+import { Remote, type Freshness, type RemoteTypeClass, type RewriteContext, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
 import type { PluginRegistry } from '../plugins/registry'
 import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-entries'
 import { findRemoteArtifact, type RemoteArtifact } from '../storage/remote-artifacts'
@@ -28,6 +28,7 @@ import { PullThroughIndex, type Route } from './route-index'
 import { saveDownload, saveMetadata } from './save'
 import { SharedDownloads, type SharedDownload, type SharedRecord } from './shared'
 import { allowsStale, UpstreamClients } from './upstream'
+import { basePathOf, RequestUpstreamContext, type ContextSource } from './upstream-context'
 
 const debug = createDebug('pulp:pull-through')
 const NS = 'pulp:content:pull-through'
@@ -147,6 +148,8 @@ export class PullThrough {
   readonly #kept = new KeptBodies()
   /** Options of every copy sent (one object: sendFile only reads it). */
   readonly #sending: SendFileOptions
+  /** What each request's UpstreamContext asks of this cache. */
+  readonly #contextSource: ContextSource
   /** The real path of `artifacts/`, learnt at the first HIT. */
   #artifactsRoot: string | undefined
   /** The remote type's instance for each stored remote (rebuilt when the remote changes). */
@@ -159,6 +162,12 @@ export class PullThrough {
     this.#ctx = ctx
     this.#registry = registry
     this.#sending = { cacheControl: ctx.options.cacheControl, accel: ctx.accel, whole: ctx.wholeBodies }
+    this.#contextSource = {
+      cachedMetadata: async (remote, p, variant) => await this.#cachedMetadata(remote, p, variant),
+      readBinding: (remote, p) => this.#bindings.read(remote, p),
+      ensureMetadata: async (req, route, p) => { await this.#ensureMetadata(req, route, p) },
+      contentOrigin: ctx.options.contentOrigin
+    }
     this.#health = new UpstreamHealth(ctx.knex)
     this.#clients = new UpstreamClients(ctx.instanceId, {
       metrics: ctx.metrics,
@@ -252,7 +261,7 @@ export class PullThrough {
     let target: UpstreamTarget | null | undefined
     // The default target has no digest: its URL is built only when the upstream is asked (a HIT stays cheap).
     if (instance.getUpstreamTarget !== Remote.prototype.getUpstreamTarget) {
-      target = await instance.getUpstreamTarget(relativePath, this.#upstreamContext(req, route))
+      target = await instance.getUpstreamTarget(relativePath, new RequestUpstreamContext(this.#contextSource, req, route))
       if (target === null) {
         return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (not known upstream)`),
           { 'x-pulp-cache': 'MISS', 'cache-status': 'pulp-middleware; detail=not-upstream' })
@@ -353,32 +362,6 @@ export class PullThrough {
   }
 
   /**
-   * What a remote type's `getUpstreamTarget` may consult for this request. `forBindings`: the
-   * target is asked by `ensureMetadata`, which may not be called again from it (one metadata
-   * fetch per request at most, no chain of them).
-   */
-  #upstreamContext (req: Request, route: Route, forBindings = false): UpstreamContext {
-    const { remote } = route
-    let ensured = false
-    return {
-      readCachedMetadata: async (p, variant = '') => await this.#cachedMetadata(remote, p, variant),
-      // No async step: a bound path's warm HIT awaits this (benches 12 and 13).
-      readBinding: (p) => this.#bindings.read(remote, p),
-      ensureMetadata: async (p) => {
-        if (forBindings) throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata("${p}") for a target asked by ensureMetadata itself`)
-        if (ensured) throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata("${p}") twice for one request ("${route.relativePath}")`)
-        ensured = true
-        await this.#ensureMetadata(req, route, p)
-      },
-      forBindings,
-      contentOrigin: this.#ctx.options.contentOrigin,
-      // Built when asked: most types never read it, and a HIT stays cheap.
-      get basePath () { return basePathOf(req, route) },
-      request: req
-    }
-  }
-
-  /**
    * What `UpstreamContext.ensureMetadata` does: steps 3 to 9 of `#serve` for a metadata path
    * that no client of this request is sent: a fresh copy (or remembered 404) is left as it is,
    * a download of it under way is joined, else it is fetched (conditionally when a copy
@@ -394,7 +377,7 @@ export class PullThrough {
       throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata(${JSON.stringify(relativePath)}), which is no metadata path of remote "${remote.name}"`)
     }
     const metadata: Route = { ...route, relativePath }
-    const target = await instance.getUpstreamTarget(relativePath, this.#upstreamContext(req, metadata, true))
+    const target = await instance.getUpstreamTarget(relativePath, new RequestUpstreamContext(this.#contextSource, req, metadata, true))
     if (target === null) return
     const variant = variantOf(remote, target)
     const key = flightKey(remote, variant, relativePath)
@@ -1018,9 +1001,4 @@ function viaOf (req: Request): string | undefined {
 function capRewritten (download: Download, route: Route): void {
   const length = download.head?.contentLength
   if (length !== undefined && length > MAX_REWRITTEN_BYTES) download.abort(tooLarge(route.remote.name, route.relativePath, length))
-}
-
-/** The URL path of a route's distribution base, trailing slash included (`/pulp/content/pypi/`). */
-function basePathOf (req: Request, route: Route): string {
-  return `${req.baseUrl}/${route.distribution.basePath.split('/').map(encodeURIComponent).join('/')}/`
 }
