@@ -30,7 +30,8 @@ export function createContentRouter (services: PulpServices): ContentHandler {
     const parsed = parseContentRequest(req, res, { scopedNames: true })
     if (parsed === undefined) return
     try {
-      if (await staticTree.serve(req, res, parsed) || await pullThrough.serve(req, res, parsed)) return
+      const fromTree = staticTree.serve(req, res, parsed)
+      if ((fromTree !== false && await fromTree) || await pullThrough.serve(req, res, parsed)) return
     } catch (err: unknown) {
       // The host app's error handler answers; the cause is ours to report.
       if (counts !== undefined) counts.error++

@@ -96,34 +96,6 @@ export interface BodyMemo {
   keep: (body: Buffer) => void
 }
 
-/** The bytes a cache may keep for BodyMemo, counted against its budget (one per cache: nothing shared). */
-export class KeptBodies {
-  #bytes = 0
-  readonly #max: number
-
-  constructor (max: number) {
-    this.#max = max
-  }
-
-  get bytes (): number { return this.#bytes }
-
-  /**
-   * A copy of `read` in memory of its own (a small read is a slice of a shared pool that it
-   * would keep whole), or undefined once the budget is spent.
-   */
-  copy (read: Buffer): Buffer | undefined {
-    if (this.#bytes + read.length > this.#max) return undefined
-    const own = Buffer.allocUnsafeSlow(read.length)
-    read.copy(own)
-    this.#bytes += read.length
-    return own
-  }
-
-  release (body: Buffer | undefined): void {
-    if (body !== undefined) this.#bytes -= body.length
-  }
-}
-
 export interface SendFileOptions {
   /** The Cache-Control header, or `false` for none. */
   cacheControl: string | false

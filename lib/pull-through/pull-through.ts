@@ -1,5 +1,4 @@
 import path from 'node:path'
-import type { Stats } from 'node:fs'
 import type { OutgoingHttpHeaders } from 'node:http'
 import type { Request, Response } from 'express'
 import type { Knex } from 'knex'
@@ -7,15 +6,16 @@ import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
 import { instantiateRemote } from '../core/remotes'
 import { ClosedError, DigestMismatchError, httpStatusOf, LoopDetectedError, NotFoundError, UpstreamError } from '../errors'
-import { Remote, type Freshness, type RemoteTypeClass, type RewriteContext, type UpstreamContext, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
+import { Remote, type Freshness, type RemoteTypeClass, type RewriteContext, type UpstreamDigest, type UpstreamTarget } from '../plugins/remote'
 import type { PluginRegistry } from '../plugins/registry'
 import { findPullEntry, renewPullEntry, type PullEntry } from '../storage/pull-entries'
 import { findRemoteArtifact, type RemoteArtifact } from '../storage/remote-artifacts'
 import type { StoredRemote } from '../storage/remotes'
 import { isWithin, openedWithin } from '../http/containment'
-import { realpath, sameFileSync, stat } from '../http/fast-fs'
+import { realpath, stat } from '../http/fast-fs'
 import type { RequestPath } from '../http/paths'
-import { FileChangedError, KeptBodies, sendFile, type BodyMemo } from '../http/send-file'
+import { FileChangedError, sendFile, type SendFileOptions } from '../http/send-file'
+import { KeptBodies, KeptFile } from '../http/kept-bodies'
 import { RemoteBindings } from './bindings'
 import { CacheEntries } from './cache-entries'
 import { Download, headOf, NotModifiedError, SavedElsewhereError, type NotModified } from './download'
@@ -28,6 +28,7 @@ import { PullThroughIndex, type Route } from './route-index'
 import { saveDownload, saveMetadata } from './save'
 import { SharedDownloads, type SharedDownload, type SharedRecord } from './shared'
 import { allowsStale, UpstreamClients } from './upstream'
+import { basePathOf, RequestUpstreamContext, type ContextSource } from './upstream-context'
 
 const debug = createDebug('pulp:pull-through')
 const NS = 'pulp:content:pull-through'
@@ -35,19 +36,13 @@ const NS = 'pulp:content:pull-through'
 /** The longest variant a remote type may give (the cache's column). */
 const MAX_VARIANT = 255
 
-/** Stats of artifacts served lately: an artifact never changes, so a warm HIT needs no syscall before its open. */
-const MAX_STATS = 10_000
 /**
- * Artifacts up to this size have their bytes kept with their stat once read from a descriptor
- * found inside `artifacts/`, up to KEPT_BODIES bytes in all: a warm HIT then costs one lstat
- * (the file must still be the one stat describes) instead of an open, a read and a close, as
- * the static tree does for its small files.
+ * Artifacts served lately: their stat, whether a descriptor opened for them was seen inside
+ * `artifacts/`, and (up to 16 KiB, see KeptFile) their bytes. An artifact never changes, so a
+ * warm HIT needs no syscall before its open, or one lstat instead of an open, a read and a
+ * close for a small one, as the static tree does for its small files.
  */
-const MAX_KEPT_BODY = 16 * 1024
-const KEPT_BODIES = 8 * 1024 * 1024
-
-/** What a warm HIT knows of an artifact: its stat, whether it was seen inside `artifacts/`, its bytes if small. */
-interface KnownArtifact { stat: Stats, inside: boolean, body: Buffer | undefined }
+const MAX_STATS = 10_000
 
 /** The content counter a copy served from the store adds to, by its X-Pulp-Cache. */
 const RESULTS: Record<string, 'hit' | 'revalidated' | 'stale' | 'miss'> = { HIT: 'hit', REVALIDATED: 'revalidated', STALE: 'stale', MISS: 'miss' }
@@ -149,14 +144,17 @@ export class PullThrough {
   /** `ensureMetadata` runs under way, by the key of the path they fetch. */
   readonly #ensuring = new Map<string, Promise<void>>()
   /**
-   * The stat of each artifact served, by sha256: an artifact never changes once stored, so a
-   * warm HIT needs no syscall before its open. `inside`: a descriptor with this device and inode
-   * was seen inside `artifacts/`; until then the next open checks where it landed (sendFile
-   * holds every open to the stat's file).
+   * Each artifact served, by sha256 (see MAX_STATS): until a descriptor with its device and
+   * inode was seen inside `artifacts/` (`verified`), the next open checks where it landed
+   * (sendFile holds every open to the stat's file).
    */
-  readonly #stats = new Map<string, KnownArtifact>()
-  /** The bodies kept in #stats. */
-  readonly #kept = new KeptBodies(KEPT_BODIES)
+  readonly #stats = new Map<string, KeptFile>()
+  /** The bytes kept in #stats. */
+  readonly #kept = new KeptBodies()
+  /** Options of every copy sent (one object: sendFile only reads it). */
+  readonly #sending: SendFileOptions
+  /** What each request's UpstreamContext asks of this cache. */
+  readonly #contextSource: ContextSource
   /** The real path of `artifacts/`, learnt at the first HIT. */
   #artifactsRoot: string | undefined
   /** The remote type's instance for each stored remote (rebuilt when the remote changes). */
@@ -168,6 +166,13 @@ export class PullThrough {
   constructor (ctx: PulpContext, registry: PluginRegistry) {
     this.#ctx = ctx
     this.#registry = registry
+    this.#sending = { cacheControl: ctx.options.cacheControl, accel: ctx.accel, whole: ctx.wholeBodies }
+    this.#contextSource = {
+      cachedMetadata: async (remote, p, variant) => await this.#cachedMetadata(remote, p, variant),
+      readBinding: (remote, p) => this.#bindings.read(remote, p),
+      ensureMetadata: async (req, route, p) => { await this.#ensureMetadata(req, route, p) },
+      contentOrigin: ctx.options.contentOrigin
+    }
     this.#health = new UpstreamHealth(ctx.knex)
     this.#clients = new UpstreamClients(ctx.instanceId, {
       metrics: ctx.metrics,
@@ -203,12 +208,12 @@ export class PullThrough {
     const { segments } = parsed
     if (segments.length === 0) return false
     try {
-      let route = await this.#index.route(segments)
-      if (route === undefined) return false
-      if (parsed.scopedName !== undefined && !this.#takesScopedName(route, parsed)) return false
       // A directory page upstream (a PEP 503 project page is `simple/<name>/`) is asked for
       // with its slash; #start never saves it, as no publication can hold a file named `x/`.
-      if (parsed.trailingSlash) route = { ...route, relativePath: `${route.relativePath}/` }
+      const routing = this.#index.route(segments, parsed.trailingSlash)
+      const route = routing instanceof Promise ? await routing : routing
+      if (route === undefined) return false
+      if (parsed.scopedName !== undefined && !this.#takesScopedName(route, parsed)) return false
       await this.#serve(req, res, route, segments[segments.length - 1])
     } catch (err: unknown) {
       const status = httpStatusOf(err)
@@ -226,7 +231,8 @@ export class PullThrough {
   /** `@scope%2fname` lies below the base path, and the remote's type takes such names. */
   #takesScopedName (route: Route, parsed: RequestPath): boolean {
     const type = this.#instance(route.remote).constructor as Partial<RemoteTypeClass>
-    const below = parsed.segments.length - route.relativePath.split('/').length
+    // The route's path has one more (empty) part for a trailing slash.
+    const below = parsed.segments.length - route.relativePath.split('/').length + (parsed.trailingSlash ? 1 : 0)
     return (parsed.scopedName as number) >= below && type.acceptsScopedNames?.() === true
   }
 
@@ -260,7 +266,7 @@ export class PullThrough {
     let target: UpstreamTarget | null | undefined
     // The default target has no digest: its URL is built only when the upstream is asked (a HIT stays cheap).
     if (instance.getUpstreamTarget !== Remote.prototype.getUpstreamTarget) {
-      target = await instance.getUpstreamTarget(relativePath, this.#upstreamContext(req, route))
+      target = await instance.getUpstreamTarget(relativePath, new RequestUpstreamContext(this.#contextSource, req, route))
       if (target === null) {
         return sendError(res, new NotFoundError(`remote "${remote.name}" has no "${relativePath}" (not known upstream)`),
           { 'x-pulp-cache': 'MISS', 'cache-status': 'pulp-middleware; detail=not-upstream' })
@@ -298,7 +304,7 @@ export class PullThrough {
         if (cold) this.#health.prefetch(remote)
         kept = await looking
       }
-      decision = decide(remote, { freshness, ...kept, digest, now: Date.now() })
+      decision = decide(remote, { freshness, artifact: kept.artifact, entry: kept.entry, digest, now: Date.now() })
       if (decision.action === 'hit') {
         const { copy, age, ttl } = decision
         const headers = age === undefined
@@ -364,32 +370,6 @@ export class PullThrough {
   }
 
   /**
-   * What a remote type's `getUpstreamTarget` may consult for this request. `forBindings`: the
-   * target is asked by `ensureMetadata`, which may not be called again from it (one metadata
-   * fetch per request at most, no chain of them).
-   */
-  #upstreamContext (req: Request, route: Route, forBindings = false): UpstreamContext {
-    const { remote } = route
-    let ensured = false
-    return {
-      readCachedMetadata: async (p, variant = '') => await this.#cachedMetadata(remote, p, variant),
-      // No async step: a bound path's warm HIT awaits this (benches 12 and 13).
-      readBinding: (p) => this.#bindings.read(remote, p),
-      ensureMetadata: async (p) => {
-        if (forBindings) throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata("${p}") for a target asked by ensureMetadata itself`)
-        if (ensured) throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata("${p}") twice for one request ("${route.relativePath}")`)
-        ensured = true
-        await this.#ensureMetadata(req, route, p)
-      },
-      forBindings,
-      contentOrigin: this.#ctx.options.contentOrigin,
-      // Built when asked: most types never read it, and a HIT stays cheap.
-      get basePath () { return basePathOf(req, route) },
-      request: req
-    }
-  }
-
-  /**
    * What `UpstreamContext.ensureMetadata` does: steps 3 to 9 of `#serve` for a metadata path
    * that no client of this request is sent: a fresh copy (or remembered 404) is left as it is,
    * a download of it under way is joined, else it is fetched (conditionally when a copy
@@ -405,7 +385,7 @@ export class PullThrough {
       throw new TypeError(`remote type "${remote.remoteTypeId}" called ensureMetadata(${JSON.stringify(relativePath)}), which is no metadata path of remote "${remote.name}"`)
     }
     const metadata: Route = { ...route, relativePath }
-    const target = await instance.getUpstreamTarget(relativePath, this.#upstreamContext(req, metadata, true))
+    const target = await instance.getUpstreamTarget(relativePath, new RequestUpstreamContext(this.#contextSource, req, metadata, true))
     if (target === null) return
     const variant = variantOf(remote, target)
     const key = flightKey(remote, variant, relativePath)
@@ -574,27 +554,27 @@ export class PullThrough {
    */
   async #sendCopy (req: Request, res: Response, remote: StoredRemote, relativePath: string, copy: Copy, name: string,
     headers: OutgoingHttpHeaders, again = false): Promise<boolean> {
-    const file = this.#ctx.artifacts.pathOf(copy.sha256)
     let known = this.#stats.get(copy.sha256)
     try {
       if (known === undefined) {
-        known = { stat: await stat(file), inside: false, body: undefined }
+        const file = this.#ctx.artifacts.pathOf(copy.sha256)
+        known = new KeptFile(file, await stat(file), this.#kept)
         if (this.#stats.size >= MAX_STATS) this.#dropStat(this.#stats.keys().next().value as string)
         this.#stats.set(copy.sha256, known)
       }
       const root = this.#artifactsRoot ?? await this.#learnArtifactsRoot()
       const checking = known
-      const accept = checking.inside
+      const accept = checking.verified
         ? undefined
         : (fd: number): boolean => {
-            checking.inside = openedWithin(fd, (real) => isWithin(real, root))
-            return checking.inside
+            checking.verified = openedWithin(fd, (real) => isWithin(real, root))
+            return checking.verified
           }
       const all = copy.contentEncoding === null ? headers : { ...headers, 'content-encoding': copy.contentEncoding }
-      const memo = this.#memoOf(copy.sha256, file, checking)
-      const target = { path: file, stat: known.stat, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all, accept, memo }
-      const sent = await sendFile(req, res, target,
-        { cacheControl: this.#ctx.options.cacheControl, accel: this.#ctx.accel, whole: this.#ctx.wholeBodies })
+      const target = {
+        path: known.path, stat: known.stat, etag: `"${copy.sha256}"`, contentType: copy.contentType ?? undefined, name, headers: all, accept, memo: known.memo()
+      }
+      const sent = await sendFile(req, res, target, this.#sending)
       const counts = this.#ctx.metrics?.content
       if (counts !== undefined) {
         const result = RESULTS[String(all['x-pulp-cache'])] ?? 'hit'
@@ -607,7 +587,7 @@ export class PullThrough {
       const code = (err as NodeJS.ErrnoException).code
       if (err instanceof FileChangedError || code === 'ELOOP') {
         this.#dropStat(copy.sha256)
-        if (!again && known?.inside === true) return await this.#sendCopy(req, res, remote, relativePath, copy, name, headers, true)
+        if (!again && known?.verified === true) return await this.#sendCopy(req, res, remote, relativePath, copy, name, headers, true)
         debug('%s: the artifact of %s is not the file stored: %s', remote.name, relativePath, (err as Error).message)
         throw new NotFoundError(`the artifact of "${relativePath}" (remote "${remote.name}") cannot be served`)
       }
@@ -619,28 +599,8 @@ export class PullThrough {
     }
   }
 
-  /** The kept bytes of a small artifact found inside `artifacts/`, if its file is still the one stat'd. */
-  #memoOf (sha256: string, file: string, known: KnownArtifact): BodyMemo | undefined {
-    if (!known.inside || known.stat.size > MAX_KEPT_BODY) return undefined
-    if (known.body !== undefined && !sameFileSync(file, known.stat)) this.#forgetBody(known)
-    return {
-      body: known.body,
-      keep: (read) => {
-        // Only for the entry still kept: one dropped meanwhile has nobody to release its bytes.
-        if (known.body !== undefined || read.length !== known.stat.size || this.#stats.get(sha256) !== known) return
-        known.body = this.#kept.copy(read)
-      }
-    }
-  }
-
-  #forgetBody (known: KnownArtifact): void {
-    this.#kept.release(known.body)
-    known.body = undefined
-  }
-
   #dropStat (sha256: string): void {
-    const known = this.#stats.get(sha256)
-    if (known !== undefined) this.#forgetBody(known)
+    this.#stats.get(sha256)?.drop()
     this.#stats.delete(sha256)
   }
 
@@ -1052,9 +1012,4 @@ function viaOf (req: Request): string | undefined {
 function capRewritten (download: Download, route: Route): void {
   const length = download.head?.contentLength
   if (length !== undefined && length > MAX_REWRITTEN_BYTES) download.abort(tooLarge(route.remote.name, route.relativePath, length))
-}
-
-/** The URL path of a route's distribution base, trailing slash included (`/pulp/content/pypi/`). */
-function basePathOf (req: Request, route: Route): string {
-  return `${req.baseUrl}/${route.distribution.basePath.split('/').map(encodeURIComponent).join('/')}/`
 }

@@ -11,9 +11,9 @@ const MAX_REMEMBERED = 10_000
 
 /** Where a request path goes: a distribution, its remote, and the path below its base path. */
 export interface Route {
-  distribution: Distribution
-  remote: StoredRemote
-  relativePath: string
+  readonly distribution: Distribution
+  readonly remote: StoredRemote
+  readonly relativePath: string
 }
 
 export interface IndexOptions {
@@ -34,6 +34,8 @@ export class PullThroughIndex {
   readonly #ttlMs: number
   readonly #now: () => number
   #routes = new Map<string, { distribution: Distribution, remote: StoredRemote }>()
+  /** Request paths routed since the routes were read, by their segments joined: `null` for none. */
+  #paths = new Map<string, Route | null>()
   #loadedAt = Number.NEGATIVE_INFINITY
   #loading: Promise<void> | undefined
   #generation = 0
@@ -45,18 +47,44 @@ export class PullThroughIndex {
     this.#now = options.now ?? performance.now.bind(performance)
   }
 
-  /** The distribution (with a remote) serving these request segments, longest base path first. */
-  async route (segments: readonly string[]): Promise<Route | undefined> {
+  /**
+   * The distribution (with a remote) serving these request segments, longest base path first.
+   * `trailingSlash`: a directory page upstream (a PEP 503 project page is `simple/<name>/`),
+   * asked for with its slash. Without an await while the distributions read are still trusted
+   * (a warm HIT's case).
+   */
+  route (segments: readonly string[], trailingSlash = false): Route | undefined | Promise<Route | undefined> {
+    if (this.#now() - this.#loadedAt > this.#ttlMs) return this.#routeAfterReload(segments, trailingSlash)
+    return this.#routeOf(segments, trailingSlash)
+  }
+
+  async #routeAfterReload (segments: readonly string[], trailingSlash: boolean): Promise<Route | undefined> {
     // A load that began before the latest local change does not count: read again (bounded).
     for (let i = 0; i < 3 && this.#now() - this.#loadedAt > this.#ttlMs; i++) await this.#reload()
+    return this.#routeOf(segments, trailingSlash)
+  }
+
+  #routeOf (segments: readonly string[], trailingSlash: boolean): Route | undefined {
     if (this.#routes.size === 0) return undefined
+    // The same path again (every warm HIT) is one lookup, not one per prefix.
+    const path = trailingSlash ? `${segments.join('/')}/` : segments.join('/')
+    const known = this.#paths.get(path)
+    if (known !== undefined) return known ?? undefined
+    const found = this.#match(segments, trailingSlash)
+    if (this.#paths.size >= MAX_REMEMBERED) this.#paths.delete(this.#paths.keys().next().value as string)
+    this.#paths.set(path, found ?? null)
+    return found
+  }
+
+  #match (segments: readonly string[], trailingSlash: boolean): Route | undefined {
     const candidates = basePathCandidates(segments)
     for (let i = candidates.length - 1; i >= 0; i--) {
       const found = this.#routes.get(candidates[i])
       if (found === undefined) continue
       // The base path itself is no file of the remote's.
       if (i + 1 >= segments.length) return undefined
-      return { ...found, relativePath: segments.slice(i + 1).join('/') }
+      const relativePath = segments.slice(i + 1).join('/')
+      return { ...found, relativePath: trailingSlash ? `${relativePath}/` : relativePath }
     }
     return undefined
   }
@@ -111,6 +139,7 @@ export class PullThroughIndex {
           if (remote !== undefined) routes.set(distribution.basePath, { distribution, remote })
         }
         this.#routes = routes
+        this.#paths = new Map()
         // A change made while we read stays pending: the next request reads again.
         if (generation === this.#generation) this.#loadedAt = this.#now()
         debug('%d distributions with remotes', routes.size)

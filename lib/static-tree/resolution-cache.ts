@@ -1,7 +1,7 @@
 import { lstatSync, readlinkSync, type Stats } from 'node:fs'
 import path from 'node:path'
-import { lstat, readlink, realpath, sameFileSync } from '../http/fast-fs'
-import { KeptBodies, type BodyMemo } from '../http/send-file'
+import { lstat, readlink, realpath } from '../http/fast-fs'
+import { KeptBodies, KeptFile } from '../http/kept-bodies'
 
 /**
  * The fact a cached resolution depends on. Publications and artifacts never change once
@@ -16,30 +16,15 @@ export type Guard =
 
 export interface FileResolution {
   kind: 'file'
-  real: string
-  stat: Stats
   guard: Guard
-  /**
-   * Whether a descriptor opened for `real` was seen inside the roots, with `stat`'s device and
-   * inode. Until then, the next open checks where it landed again.
-   */
-  verified: boolean
-  /** The file's bytes, once read whole (small files only, see `memoOf`). */
-  body?: Buffer
+  /** The real file, its stat, whether its first open was checked, and its bytes if small. */
+  file: KeptFile
 }
 
 export type Resolution = FileResolution | { kind: 'absent', guard: Guard }
 
 /** Entries kept at most; the oldest go first. */
 const MAX_ENTRIES = 10_000
-
-/**
- * Files up to this size have their bytes kept with their entry, up to KEPT_BODIES bytes in
- * all: a small file is then sent with no open, read or close, two thread-pool round trips
- * that were most of its cost (bench 1, 1 KiB lines).
- */
-const MAX_KEPT_BODY = 16 * 1024
-const KEPT_BODIES = 8 * 1024 * 1024
 
 /**
  * Request paths of the static tree resolved before: the real file and its stat, or "nothing
@@ -53,8 +38,8 @@ export class ResolutionCache {
   /** Paths asked for once: only a second request pays for working out a guard. */
   readonly #seen = new Set<string>()
   readonly #max: number
-  /** Bytes of the bodies kept with entries. */
-  readonly #kept = new KeptBodies(KEPT_BODIES)
+  /** Bytes of small files' bodies kept with entries (see KeptFile). */
+  readonly #kept = new KeptBodies()
 
   constructor (max = MAX_ENTRIES) {
     this.#max = max
@@ -74,21 +59,9 @@ export class ResolutionCache {
     return undefined
   }
 
-  /**
-   * What sendFile may use of a small file's bytes kept with its entry `key`: sent without
-   * opening the file while the file at its path is still the one first read (same device,
-   * inode, size, modification and change times: one lstat), kept after a read from a
-   * descriptor checked to lie inside the roots (the entry `verified`). Undefined for a file
-   * too large.
-   */
-  memoOf (key: string, entry: FileResolution): BodyMemo | undefined {
-    if (entry.stat.size > MAX_KEPT_BODY) return undefined
-    let body = entry.body
-    if (body !== undefined && !unchanged(entry)) {
-      this.#forget(entry)
-      body = undefined
-    }
-    return { body, keep: (read) => { this.#keep(key, entry, read) } }
+  /** An entry for the regular file `real`, whose bytes (if small) count against this cache's budget once set. */
+  fileEntry (real: string, stat: Stats, guard: Guard): FileResolution {
+    return { kind: 'file', guard, file: new KeptFile(real, stat, this.#kept) }
   }
 
   /**
@@ -104,30 +77,16 @@ export class ResolutionCache {
   }
 
   set (key: string, entry: Resolution): void {
-    this.delete(key)
+    if (this.#entries.get(key) !== entry) this.delete(key)
     if (this.#entries.size >= this.#max) this.delete(this.#entries.keys().next().value as string)
     this.#entries.set(key, entry)
   }
 
   delete (key: string): void {
     const entry = this.#entries.get(key)
-    if (entry?.kind === 'file') this.#forget(entry)
+    if (entry?.kind === 'file') entry.file.drop()
     this.#entries.delete(key)
   }
-
-  #keep (key: string, entry: FileResolution, read: Buffer): void {
-    if (!entry.verified || entry.body !== undefined || this.#entries.get(key) !== entry) return
-    if (read.length === entry.stat.size) entry.body = this.#kept.copy(read)
-  }
-
-  #forget (entry: FileResolution): void {
-    this.#kept.release(entry.body)
-    entry.body = undefined
-  }
-}
-
-function unchanged (entry: FileResolution): boolean {
-  return sameFileSync(entry.real, entry.stat)
 }
 
 function holds (guard: Guard): boolean {

@@ -7,7 +7,8 @@ import { realpath, stat } from '../http/fast-fs'
 import { sendListing } from '../http/listing'
 import { displayPathOf, parseRequestPath, slashRedirectLocation, splitTarget, type ParseOptions, type RequestPath } from '../http/paths'
 import { isWithin, openedWithin } from '../http/containment'
-import { absentGuard, fileGuard, ResolutionCache, type FileResolution } from './resolution-cache'
+import { absentGuard, fileGuard, ResolutionCache } from './resolution-cache'
+import type { KeptFile } from '../http/kept-bodies'
 import type { FrontServer } from '../http/accel'
 import { FileChangedError, sendFile, type WholeBodies } from '../http/send-file'
 
@@ -39,9 +40,11 @@ export interface StaticTreeHandler {
   (req: Request, res: Response, next: NextFunction): Promise<void>
   /**
    * The same for a path its caller has parsed already (a GET or HEAD): answers, or resolves
-   * `false` when nothing here is servable; rejects for a caller's error handler.
+   * `false` when nothing here is servable; rejects for a caller's error handler. A path the
+   * cache knows missing (its guard checked) is `false` at once, not a promise: a pull-through
+   * HIT pays no await for the tree it is not in.
    */
-  serve: (req: Request, res: Response, parsed: RequestPath) => Promise<boolean>
+  serve: (req: Request, res: Response, parsed: RequestPath) => Promise<boolean> | false
 }
 
 type RootName = 'publications' | 'artifacts' | 'http' | 'https'
@@ -51,9 +54,9 @@ interface Found {
   stat: Stats
   allowed: (realPath: string) => boolean
   artifacts: string | undefined
-  /** The cache entry it came from or went into, dropped if the file turns out to be gone. */
+  /** The cache entry it came from or went into (its key, its file), dropped if the file turns out to be gone. */
   cacheKey: string | undefined
-  entry: FileResolution | undefined
+  entry: KeptFile | undefined
 }
 
 /**
@@ -97,21 +100,45 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     return known[name]
   }
 
+  /** The root paths may lie in once `base` is known: the tree, publications, artifacts. */
+  function allowedBelow (base: string): (real: string) => boolean {
+    const { publications, artifacts } = known
+    return (real) => isWithin(real, base) ||
+      (publications !== undefined && isWithin(real, publications)) ||
+      (artifacts !== undefined && isWithin(real, artifacts))
+  }
+
+  /**
+   * What the cache says of a path, its guard checked, without an await: the file, `null` for
+   * nothing here, undefined when it has to be resolved (roots not learnt yet included).
+   */
+  function cached (segments: string[], scheme: 'http' | 'https'): Found | null | undefined {
+    const base = known[scheme]
+    if (base === undefined || known.publications === undefined || known.artifacts === undefined) return undefined
+    const key = prefixKey(scheme, segments, segments.length)
+    const entry = cache.get(key)
+    if (entry === undefined) return undefined
+    return entry.kind === 'absent' ? null : foundIn(entry.file, base, key)
+  }
+
+  function foundIn (file: KeptFile, base: string, key: string): Found {
+    return { real: file.path, stat: file.stat, allowed: allowedBelow(base), artifacts: known.artifacts, cacheKey: key, entry: file }
+  }
+
   async function find (segments: string[], secure: boolean): Promise<Found | undefined> {
     const scheme = secure ? 'https' : 'http'
+    const hit = cached(segments, scheme)
+    if (hit !== undefined) return hit ?? undefined
     // Known roots cost nothing: no await on the hot path.
     const base = known[scheme] ?? await learn(scheme)
     if (base === undefined) return undefined
-    const publications = known.publications ?? await learn('publications')
+    if (known.publications === undefined) await learn('publications')
     const artifacts = known.artifacts ?? await learn('artifacts')
-    const allowed = (real: string): boolean =>
-      isWithin(real, base) ||
-      (publications !== undefined && isWithin(real, publications)) ||
-      (artifacts !== undefined && isWithin(real, artifacts))
+    const allowed = allowedBelow(base)
     const key = prefixKey(scheme, segments, segments.length)
-    const cached = cache.get(key)
-    if (cached !== undefined) {
-      return cached.kind === 'absent' ? undefined : { real: cached.real, stat: cached.stat, allowed, artifacts, cacheKey: key, entry: cached }
+    const entry = cache.get(key)
+    if (entry !== undefined) {
+      return entry.kind === 'absent' ? undefined : foundIn(entry.file, base, key)
     }
     // A prefix known missing (a distribution's base path with nothing published, say) answers
     // for every path below it: a first request for a new path needs no realpath either.
@@ -144,23 +171,31 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
     if (st.isFile() && cache.admit(key)) {
       const guard = await fileGuard(base, segments, real, artifacts)
       if (guard !== undefined) {
-        const entry: FileResolution = { kind: 'file', real, stat: st, guard, verified: false }
+        const entry = cache.fileEntry(real, st, guard)
         cache.set(key, entry)
-        return { real, stat: st, allowed, artifacts, cacheKey: key, entry }
+        return { real, stat: st, allowed, artifacts, cacheKey: key, entry: entry.file }
       }
     }
     return { real, stat: st, allowed, artifacts, cacheKey: undefined, entry: undefined }
   }
 
-  async function serveParsed (req: Request, res: Response, parsed: RequestPath): Promise<boolean> {
+  function serveParsed (req: Request, res: Response, parsed: RequestPath): Promise<boolean> | false {
     // `@scope%2fname` is a registry's name for a package, never a published file's.
     if (parsed.scopedName !== undefined) return false
-    const found = await find(parsed.segments, req.secure)
+    const secure = req.secure
+    const hit = cached(parsed.segments, secure ? 'https' : 'http')
+    // Known missing (a pull-through distribution's path, say), its guard checked: no await at all.
+    if (hit === null) return false
+    return serveFound(req, res, parsed, secure, hit)
+  }
+
+  async function serveFound (req: Request, res: Response, parsed: RequestPath, secure: boolean, hit: Found | undefined): Promise<boolean> {
+    const found = hit ?? await find(parsed.segments, secure)
     if (found === undefined) return false
     const served = await serve(req, res, found, parsed.segments, parsed.trailingSlash)
     if (served !== 'stale') return served
     // A remembered file that is not what it was: once more, resolved and checked afresh.
-    const again = await find(parsed.segments, req.secure)
+    const again = await find(parsed.segments, secure)
     return again !== undefined && await serve(req, res, again, parsed.segments, parsed.trailingSlash) === true
   }
 
@@ -224,7 +259,7 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
           return inside
         }
     try {
-      const memo = entry === undefined || found.cacheKey === undefined ? undefined : cache.memoOf(found.cacheKey, entry)
+      const memo = entry?.memo()
       const target = { path: found.real, stat: found.stat, etag, name: segments[segments.length - 1], accept, memo }
       const sent = await sendFile(req, res, target, sending)
       if (counts !== undefined) {

@@ -167,48 +167,54 @@ describe('ResolutionCache', () => {
     before(async () => { dir = await mkdtemp(path.join(tmpdir(), 'pulp-kept-')) })
     after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-    const entryFor = async (file: string, body: Buffer): Promise<FileResolution> => {
+    const entryFor = async (cache: ResolutionCache, file: string, body: Buffer, verified = true): Promise<FileResolution> => {
       await writeFile(file, body)
-      return { kind: 'file', real: file, stat: await stat(file), guard: { absent: path.join(dir, 'never') }, verified: true }
+      const entry = cache.fileEntry(file, await stat(file), { absent: path.join(dir, 'never') })
+      entry.file.verified = verified
+      return entry
     }
 
     it('keeps the bytes read from a checked file, and drops them once the file changes', async () => {
       const cache = new ResolutionCache()
       const file = path.join(dir, 'a')
-      const entry = await entryFor(file, Buffer.from('kept bytes'))
+      const entry = await entryFor(cache, file, Buffer.from('kept bytes'))
       cache.set('a', entry)
-      const memo = cache.memoOf('a', entry)
+      const memo = entry.file.memo()
       assert.equal(memo?.body, undefined)
       memo?.keep(Buffer.from('kept bytes'))
       assert.equal(cache.keptBytes, 10)
-      assert.equal(cache.memoOf('a', entry)?.body?.toString(), 'kept bytes')
+      assert.equal(entry.file.memo()?.body?.toString(), 'kept bytes')
       // Same size, new bytes: the modification and change times say so.
       await writeFile(file, 'new  bytes')
-      assert.equal(cache.memoOf('a', entry)?.body, undefined)
+      assert.equal(entry.file.memo()?.body, undefined)
       assert.equal(cache.keptBytes, 0)
     })
 
     it('keeps nothing for an entry whose first open was not checked, nor for one no longer cached', async () => {
       const cache = new ResolutionCache()
-      const entry = await entryFor(path.join(dir, 'b'), Buffer.from('bytes'))
-      cache.set('b', { ...entry, verified: false })
-      cache.memoOf('b', { ...entry, verified: false })?.keep(Buffer.from('bytes'))
+      const unchecked = await entryFor(cache, path.join(dir, 'b'), Buffer.from('bytes'), false)
+      cache.set('b', unchecked)
+      unchecked.file.memo()?.keep(Buffer.from('bytes'))
       assert.equal(cache.keptBytes, 0)
-      cache.memoOf('b', entry)?.keep(Buffer.from('bytes'))
+      // Replaced by another entry for the same path: the first one keeps nothing any more.
+      const replaced = await entryFor(cache, path.join(dir, 'b'), Buffer.from('bytes'))
+      cache.set('b', replaced)
+      cache.set('b', await entryFor(cache, path.join(dir, 'b'), Buffer.from('bytes')))
+      replaced.file.memo()?.keep(Buffer.from('bytes'))
       assert.equal(cache.keptBytes, 0)
     })
 
     it('gives the bytes back when the entry goes, and never keeps a large file', async () => {
       const cache = new ResolutionCache(1)
-      const entry = await entryFor(path.join(dir, 'c'), Buffer.from('c bytes'))
+      const entry = await entryFor(cache, path.join(dir, 'c'), Buffer.from('c bytes'))
       cache.set('c', entry)
-      cache.memoOf('c', entry)?.keep(Buffer.from('c bytes'))
+      entry.file.memo()?.keep(Buffer.from('c bytes'))
       assert.equal(cache.keptBytes, 7)
       cache.set('d', { kind: 'absent', guard: { absent: path.join(dir, 'never') } })
       assert.equal(cache.keptBytes, 0)
-      const large = await entryFor(path.join(dir, 'e'), Buffer.alloc(64 * 1024))
+      const large = await entryFor(cache, path.join(dir, 'e'), Buffer.alloc(64 * 1024))
       cache.set('e', large)
-      assert.equal(cache.memoOf('e', large), undefined)
+      assert.equal(large.file.memo(), undefined)
     })
   })
 

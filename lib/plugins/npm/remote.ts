@@ -3,7 +3,7 @@ import { Remote, type Freshness, type RewriteContext, type RewrittenMetadata, ty
 import type { TypeMetadata } from '../types'
 import { Memo } from '../memo'
 import { rewritePackument } from './packument'
-import { npmPathOf, packumentUrl } from './paths'
+import { npmPathOf, packumentUrl, type NpmPath } from './paths'
 import { OriginBound, requestOrigin } from './origin'
 import { BINDINGS_VARIANT, packumentKind, packumentVariant, parsePackumentVariant, UPSTREAM_ACCEPT } from './variant'
 
@@ -39,6 +39,8 @@ export class NpmRemote extends Remote {
   readonly #origins = new OriginBound()
   /** Packument URLs upstream, by package name. */
   readonly #packumentUrls = new Memo<string>()
+  /** What each relative path names, parsed once: asked twice by every request (freshness, then target). */
+  readonly #paths = new Memo<NpmPath | null>(10_000)
   /** Origins of requests, checked (bounded: `#origins` answers 400 past its few). */
   readonly #requestOrigins = new Memo<string>(64)
 
@@ -57,11 +59,11 @@ export class NpmRemote extends Remote {
    * send npm around the mirror for every tarball.
    */
   override getFreshness (relativePath: string): Freshness {
-    return npmPathOf(relativePath)?.kind === 'packument' ? 'metadata' : super.getFreshness(relativePath)
+    return this.#paths.get(relativePath, npmPathOf)?.kind === 'packument' ? 'metadata' : super.getFreshness(relativePath)
   }
 
   override async getUpstreamTarget (relativePath: string, context: UpstreamContext): Promise<UpstreamTarget | null> {
-    const found = npmPathOf(relativePath)
+    const found = this.#paths.get(relativePath, npmPathOf)
     if (found === null) return null
     // Only a packument this remote served says where a tarball is. `npm ci` asks for the
     // lockfile's tarballs and no packument: the package's packument is served to the cache

@@ -33,6 +33,8 @@ const debug = createDebug('pulp:plugins:python')
 export class PythonRemote extends Remote {
   /** Project page URLs upstream, by normalized project name. */
   readonly #pageUrls = new Memo<string>()
+  /** What each relative path names, parsed once (every warm HIT asks again). */
+  readonly #paths = new Memo<PythonPath | null>(10_000)
 
   static metadata (): TypeMetadata {
     return { id: 'python', displayName: 'Python package index (PEP 503 / 691)' }
@@ -43,16 +45,14 @@ export class PythonRemote extends Remote {
   }
 
   override async getUpstreamTarget (relativePath: string, context: UpstreamContext): Promise<UpstreamTarget | null> {
-    const slash = relativePath.indexOf('/')
-    if (slash <= 0) return null
-    const project = projectOf(relativePath.slice(0, slash))
-    const rest = relativePath.slice(slash + 1)
-    if (project === null || rest.includes('/')) return null
-    if (rest === '') {
+    const named = this.#paths.get(relativePath, pathOf)
+    if (named === null) return null
+    const { project, file } = named
+    if (file === undefined) {
       const variant = pageVariant(context.request.headers.accept)
       return { url: this.#pageUrls.get(project, () => this.getRemoteArtifactUrl(`${project}/`)), variant, accept: UPSTREAM_ACCEPT[variant] }
     }
-    return isFileName(rest) ? await context.readBinding(`${project}/${rest}`) : null
+    return await context.readBinding(file)
   }
 
   override rewriteMetadata (relativePath: string, body: Buffer, context: RewriteContext): RewrittenMetadata {
@@ -67,4 +67,18 @@ export class PythonRemote extends Remote {
       ? { body: renderJsonPage(project, page), contentType: JSON_TYPE, bindings: bindingsOf(project, page) }
       : { body: renderHtmlPage(project, page), contentType: HTML_TYPE, bindings: bindingsOf(project, page) }
   }
+}
+
+/** A project page (`file` undefined), or a file of it by the path its page bound it under (`<project>/<file>`). */
+interface PythonPath { project: string, file: string | undefined }
+
+/** What `relativePath` names under a python distribution, or null for nothing this type serves. */
+function pathOf (relativePath: string): PythonPath | null {
+  const slash = relativePath.indexOf('/')
+  if (slash <= 0) return null
+  const project = projectOf(relativePath.slice(0, slash))
+  const rest = relativePath.slice(slash + 1)
+  if (project === null || rest.includes('/')) return null
+  if (rest === '') return { project, file: undefined }
+  return isFileName(rest) ? { project, file: `${project}/${rest}` } : null
 }
