@@ -158,7 +158,12 @@ export class PullThrough {
   /** The real path of `artifacts/`, learnt at the first HIT. */
   #artifactsRoot: string | undefined
   /** The remote type's instance for each stored remote (rebuilt when the remote changes). */
-  readonly #instances = new WeakMap<StoredRemote, Remote>()
+  /**
+   * Each remote's type instance, by name, for the version of its settings it was made from: the
+   * route index reads the remotes again every second as new objects, and an instance (its memos,
+   * npm's bound on origins) must outlive that, not start afresh each time.
+   */
+  readonly #instances = new Map<string, { updated: string, instance: Remote }>()
   readonly #onRemoteChanged: (name: string) => void
   readonly #onDistributionChanged: (name: string) => void
   #closed = false
@@ -184,6 +189,7 @@ export class PullThrough {
     this.#bindings = new RemoteBindings(ctx.knex)
     this.#shared = new SharedDownloads(ctx)
     this.#onRemoteChanged = (name) => {
+      this.#instances.delete(name)
       this.#index.invalidate(name)
       this.#entries.invalidate(name)
       this.#bindings.invalidate(name)
@@ -465,11 +471,10 @@ export class PullThrough {
   }
 
   #instance (remote: StoredRemote): Remote {
-    let instance = this.#instances.get(remote)
-    if (instance === undefined) {
-      instance = instantiateRemote(this.#registry, remote)
-      this.#instances.set(remote, instance)
-    }
+    const known = this.#instances.get(remote.name)
+    if (known !== undefined && known.updated === remote.updated) return known.instance
+    const instance = instantiateRemote(this.#registry, remote)
+    this.#instances.set(remote.name, { updated: remote.updated, instance })
     return instance
   }
 

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { MAX_ORIGINS } from '../../lib/plugins/npm/origin'
 import { startNpmMirror, type NpmMirror } from '../support/npm-mirror'
 import { ABBREVIATED_ACCEPT } from '../support/npm-registry'
@@ -116,6 +117,9 @@ describe('an npm remote fetches only what a packument bound', () => {
     assert.equal(refused.status, 400)
     assert.match(JSON.parse(refused.body.toString()).error.message, new RegExp(`npm remote "npmjs" already serves packuments for ${MAX_ORIGINS} origins`))
     assert.equal((await m.f.get('npm/tiny-dep')).status, 200, 'an origin in use still is')
+    // The distributions and remotes are read again after a second: the bound outlives that.
+    await sleep(1100)
+    assert.equal((await m.f.get('npm/tiny-dep', { headers: { host: 'one-more.example' } })).status, 400, 'still refused a second later')
     // Tarballs do not depend on the origin.
     assert.equal((await m.f.get('npm/tiny-dep/-/tiny-dep-1.0.0.tgz', { headers: { host: 'yet-another.example' } })).status, 200)
   })
