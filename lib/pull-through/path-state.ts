@@ -62,6 +62,11 @@ function copyOf (entry: PullEntry): Copy {
 }
 
 /** A path's state for this request: fresh, expired (revalidate), stale-able, remembered missing, or unknown. */
+/** When a metadata copy stops being fresh (ms): `metadata_ttl` after it was fetched. */
+export function copyExpires (remote: StoredRemote, entry: PullEntry): number {
+  return entry.fetched + remote.metadataTtl * 1000
+}
+
 export function decide (remote: StoredRemote, known: Known): Decision {
   const { freshness, artifact, entry, digest, now } = known
   if (freshness === 'immutable' && artifact !== undefined && matchesDigest(artifact.sha256, artifact.digest, digest)) {
@@ -76,7 +81,7 @@ export function decide (remote: StoredRemote, known: Known): Decision {
   }
   // A copy the index disagrees with is another generation: fetched again, never served.
   if (freshness !== 'metadata' || entry.sha256 === null || !matchesDigest(entry.sha256, entry.digest, digest)) return { action: 'fetch' }
-  const expires = entry.fetched + remote.metadataTtl * 1000
+  const expires = copyExpires(remote, entry)
   if (now < expires) return { action: 'hit', copy: copyOf(entry), age, ttl: Math.floor((expires - now) / 1000) }
   return { action: 'fetch', validators: { etag: entry.etag, lastModified: entry.lastModified }, fallback: fallbackOf(remote, entry, expires, now) }
 }

@@ -21,7 +21,7 @@ import { CacheEntries } from './cache-entries'
 import { Download, headOf, NotModifiedError, SavedElsewhereError, type NotModified } from './download'
 import { missHeaders, sendError, sendFromDownload } from './follow'
 import { UpstreamHealth } from './health'
-import { CACHE_STATUS, decide, digestLabel, matchesDigest, type Copy, type Decision, type Fallback, type Validators } from './path-state'
+import { CACHE_STATUS, copyExpires, decide, digestLabel, matchesDigest, type Copy, type Decision, type Fallback, type Validators } from './path-state'
 import { CacheQuota } from './quota'
 import { MAX_REWRITTEN_BYTES, rewriteDownload, tooLarge, type Rewritten } from './rewrite'
 import { PullThroughIndex, type Route } from './route-index'
@@ -82,7 +82,7 @@ interface EarlyClaim {
 
 /** A metadata copy (200) past its `metadata_ttl`: its next request revalidates it. */
 function isExpired (remote: StoredRemote, entry: PullEntry | undefined): boolean {
-  return entry !== undefined && entry.status === 200 && Date.now() >= entry.fetched + remote.metadataTtl * 1000
+  return entry !== undefined && entry.status === 200 && Date.now() >= copyExpires(remote, entry)
 }
 
 /** Downloads under way are keyed by remote (and its version), variant and path. */
