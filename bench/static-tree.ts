@@ -2,7 +2,11 @@
  * 1. Static tree vs express.static: the same files (1 KiB, 1 MiB) published by the `web`
  * distributor (a tree of symlinks into the artifact store, served by pulp-middleware) and
  * copied into a plain directory served by `express.static`, each in its own Express app; and
- * the same plain directory served by nginx (`alias`, sendfile), the ceiling.
+ * the same plain directory served by nginx (`alias`, sendfile), the ceiling. Then the 1 KiB file
+ * from a second server on the same data directory that answers content before Express
+ * (`pulp.attach(server)`), and, printed, `node:http` alone (bare-node.ts: the bytes in memory,
+ * no Express, nothing looked up) against that: the most one Node process can do here, so the
+ * gap between us and nginx splits into what Node costs, what Express costs and what we add.
  */
 import path from 'node:path'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -14,6 +18,7 @@ import { timedRequest } from './lib/http'
 import { runMeasure, type MeasureContext } from './lib/measure'
 import { benchNginx, type NginxServer } from './lib/nginx'
 import type { PulpServerArgs } from './servers/pulp'
+import type { BareNodeServerArgs } from './servers/bare-node'
 import type { StaticServerArgs } from './servers/static'
 
 const TITLE = 'static tree vs express.static'
@@ -55,6 +60,7 @@ runMeasure(1, TITLE, async (ctx: MeasureContext) => {
     const oursUrl = (f: { name: string }): string => `http://127.0.0.1:${ours.ready.port}/pulp/content/bench/files/${f.name}`
     const peerUrl = (f: { name: string }): string => `http://127.0.0.1:${peer.ready.port}/static/bench/files/${f.name}`
     const nginxUrl = (f: { name: string }): string => `${nginx?.origin ?? ''}/static/bench/files/${f.name}`
+    const nginxSide = (f: { name: string }): LoadCase['nginx'] => nginx === null ? null : { url: nginxUrl(f), cpu: nginx.cpu }
     for (const f of files) {
       await expectBody(oursUrl(f), f.body)
       await expectBody(peerUrl(f), f.body)
@@ -63,10 +69,30 @@ runMeasure(1, TITLE, async (ctx: MeasureContext) => {
     const cases: LoadCase[] = []
     for (const f of files) {
       for (const connections of CONNECTIONS) {
-        cases.push({ name: `${formatBytes(f.body.length)}, ${connections} conns`, ours: oursUrl(f), peer: peerUrl(f), connections, servers: { ours, peer }, nginx: nginx === null ? null : { url: nginxUrl(f), cpu: nginx.cpu } })
+        cases.push({ name: `${formatBytes(f.body.length)}, ${connections} conns`, ours: oursUrl(f), peer: peerUrl(f), connections, servers: { ours, peer }, nginx: nginxSide(f) })
       }
     }
-    return loadLines(1, TITLE, await compareLoad(ctx, load, cases), { op: '>=', value: 1.1 })
+    const small = files[0]
+    const attached = await startChild<{ port: number }>('servers/pulp.ts', { dataDir, attach: true } satisfies PulpServerArgs, ctx.server())
+    children.push(attached)
+    const attachedUrl = `http://127.0.0.1:${attached.ready.port}/pulp/content/bench/files/${small.name}`
+    await expectBody(attachedUrl, small.body)
+    for (const connections of CONNECTIONS) {
+      cases.push({
+        name: `${formatBytes(small.body.length)}, ${connections} conns, answered before Express (attach)`,
+        ours: attachedUrl, peer: peerUrl(small), connections, servers: { ours: attached, peer }, nginx: nginxSide(small)
+      })
+    }
+    const lines = loadLines(1, TITLE, await compareLoad(ctx, load, cases), { op: '>=', value: 1.1 })
+    const bare = await startChild<{ port: number }>('servers/bare-node.ts', { file: path.join(plain, 'bench', 'files', small.name) } satisfies BareNodeServerArgs, ctx.server())
+    children.push(bare)
+    const bareUrl = `http://127.0.0.1:${bare.ready.port}/static/bench/files/${small.name}`
+    await expectBody(bareUrl, small.body)
+    const ceiling: LoadCase = {
+      name: `${formatBytes(small.body.length)}, 10 conns, node:http alone from memory (one Node process's ceiling) vs ours before Express`,
+      ours: bareUrl, peer: attachedUrl, connections: 10, servers: { ours: bare, peer: attached }, nginx: nginxSide(small)
+    }
+    return [...lines, ...loadLines(1, TITLE, await compareLoad(ctx, load, [ceiling]), null)]
   } finally {
     for (const c of children.reverse()) await c.stop()
     await nginx?.stop()

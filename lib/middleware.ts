@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import createDebug from 'debug'
 import type { Registry } from 'prom-client'
@@ -6,6 +7,7 @@ import { openConnection } from './storage/connection'
 import { migrateLatest } from './storage/migrations'
 import { TempSweeper } from './artifacts/temp-sweep'
 import { ClosedError, ERROR_CODES, errorBody, httpStatusOf } from './errors'
+import { sendError } from './http/request'
 import { createServices, type Status } from './services'
 import { createApiRouter } from './api/router'
 import { createContentRouter } from './content/router'
@@ -50,6 +52,22 @@ export interface PulpMiddleware extends RequestHandler {
   readonly metrics: Registry | undefined
   /** `orphans.cleanup({ orphanProtectionTime? })`: removes what nothing references; resolves with its task. */
   readonly orphans: OrphanService
+  /**
+   * Answers content requests (GET and HEAD below `mountPath` + `contentPath`) as they reach
+   * `server`, before the host app's own middleware and Express's per-request set-up, which
+   * costs a small file more than serving it does; every other request goes to the server's
+   * request listeners as before. Opt-in: the host app's middleware (logging, auth) no longer
+   * sees those requests. `mountPath` is where the app mounts this middleware (`app.use('/pulp',
+   * pulp)` -> `'/pulp'`; `''` for the root). Requests carrying `X-Forwarded-Proto` or
+   * `X-Forwarded-Host`, and any before `ready`, still go through the app, whose `trust proxy`
+   * setting decides what those headers mean.
+   */
+  attach: (server: Server, options?: AttachOptions) => void
+}
+
+export interface AttachOptions {
+  /** The path the host app mounts this middleware at: `''` (the default) or `/a[/b...]`. */
+  mountPath?: string
 }
 
 /**
@@ -160,6 +178,51 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
   }
 
   const direct = directContent(opts.contentPath, opts.apiPath)
+
+  /** Runs the content handler below `baseUrl`; what it hands on (an error) is `next`'s. */
+  function serveContent (req: Request, res: Response, below: string, baseUrl: string, next: NextFunction): void {
+    const { url } = req
+    const outer = req.baseUrl
+    req.url = below
+    req.baseUrl = baseUrl
+    void content(req, res, (err?: unknown) => {
+      req.url = url
+      req.baseUrl = outer
+      next(err)
+    })
+  }
+
+  function attach (server: Server, attachOptions: AttachOptions = {}): void {
+    const mountPath = attachOptions.mountPath ?? ''
+    if (mountPath !== '' && (!/^(?:\/[A-Za-z0-9._~-]+)+$/.test(mountPath) || mountPath.split('/').some((s) => s === '.' || s === '..'))) {
+      throw new TypeError(`attach: mountPath must be '' or a path like '/pulp' (segments of letters, digits, '.', '_', '~', '-', none of them '.' or '..'; no trailing slash), got ${JSON.stringify(mountPath)}`)
+    }
+    // The same rule as the mounted handler's, once the mount is taken off the URL.
+    const below = (url: string): string | undefined => url.startsWith(mountPath) ? direct(url.slice(mountPath.length)) : undefined
+    const listeners = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>
+    const toApp = (req: IncomingMessage, res: ServerResponse): void => {
+      for (const listener of listeners) listener.call(server, req, res)
+    }
+    server.removeAllListeners('request')
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const path = started && !closed && (req.method === 'GET' || req.method === 'HEAD') &&
+        req.headers['x-forwarded-proto'] === undefined && req.headers['x-forwarded-host'] === undefined
+        ? below(req.url ?? '')
+        : undefined
+      if (path === undefined) {
+        toApp(req, res)
+        return
+      }
+      const raw = req as Request
+      raw.originalUrl = req.url ?? ''
+      raw.baseUrl = ''
+      serveContent(raw, res as Response, path, mountPath + opts.contentPath, () => {
+        // The content handler logged it; with no app in between, the answer is ours.
+        if (res.headersSent) res.destroy()
+        else sendError(res, 500, { code: ERROR_CODES.INTERNAL, message: 'the content request failed; see the server log' })
+      })
+    })
+  }
   const handler = function pulpMiddleware (req: Request, res: Response, next: NextFunction): void {
     const below = started && !closed ? direct(req.url) : undefined
     if (below === undefined) {
@@ -169,14 +232,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     // What the router's use() of contentPath does, without its layers (bench 1: a small
     // file's request spent a tenth of its time in the two routers): the path below the mount
     // in req.url, the mount in req.baseUrl, both put back for whatever comes next.
-    const { url, baseUrl } = req
-    req.url = below
-    req.baseUrl = (baseUrl ?? '') + opts.contentPath
-    void content(req, res, (err?: unknown) => {
-      req.url = url
-      req.baseUrl = baseUrl
-      next(err)
-    })
+    serveContent(req, res, below, (req.baseUrl ?? '') + opts.contentPath, next)
   }
   return Object.assign(handler, {
     ready,
@@ -194,6 +250,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     remotes: afterReady(services.remotes, ready),
     distributions: afterReady(services.distributions, ready),
     metrics: ctx.metrics?.registry,
-    orphans: afterReady(services.orphans, ready)
+    orphans: afterReady(services.orphans, ready),
+    attach
   })
 }

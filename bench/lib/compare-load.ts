@@ -93,7 +93,7 @@ export async function compareLoad (
 }
 
 /** Two lines per case: the request rate (judged on `target`) and p99 latency (printed). */
-export function loadLines (measure: number, title: string, outcomes: LoadOutcome[], target: Omit<Target, 'unit'>, note?: string): Line[] {
+export function loadLines (measure: number, title: string, outcomes: LoadOutcome[], target: Omit<Target, 'unit'> | null, note?: string): Line[] {
   const lines: Line[] = []
   for (const { kase, ours, peer, nginx } of outcomes) {
     const rps = { ours: ours.map((r) => r.rps), peer: peer.map((r) => r.rps) }

@@ -12,6 +12,8 @@ import { serveRpc } from '../lib/rpc'
 export interface PulpServerArgs {
   dataDir: string
   options?: PulpOptions
+  /** Answer content before Express (`pulp.attach(server)`), as a user who opts in does. */
+  attach?: boolean
 }
 
 async function main (): Promise<void> {
@@ -22,6 +24,7 @@ async function main (): Promise<void> {
   app.use('/pulp', pulp)
   await pulp.ready
   const server = app.listen(0, '127.0.0.1')
+  if (args.attach === true) pulp.attach(server, { mountPath: '/pulp' })
   await new Promise<void>((resolve) => server.once('listening', resolve))
   serveRpc({
     'memory-reset': () => memory.reset(),

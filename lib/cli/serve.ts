@@ -54,6 +54,8 @@ export async function serve (options: ServeOptions): Promise<Served> {
     throw new CommandError(`cannot start: ${(err as Error).message}`, 1, { cause: err })
   }
   const server = app.listen(port, options.host)
+  // Nothing of ours sits between the server and the content: answer it before Express.
+  pulp.attach(server, { mountPath: '/pulp' })
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve)

@@ -1,11 +1,12 @@
-import type { NextFunction, Request, Response } from 'express'
+import type { NextFunction } from 'express'
 import { ERROR_CODES, errorBody, ValidationError } from '../errors'
 import type { PulpServices } from '../services'
 import { sendEntries } from '../http/listing'
 import { displayPathOf, ENCODED_SEPARATOR } from '../http/paths'
+import { pathOf, sendError, type ContentRequest, type ContentResponse } from '../http/request'
 import { createStaticTree, parseContentRequest } from '../static-tree/static-tree'
 
-export type ContentHandler = (req: Request, res: Response, next: NextFunction) => Promise<void>
+export type ContentHandler = (req: ContentRequest, res: ContentResponse, next: NextFunction) => Promise<void>
 
 /**
  * Content under `contentPath`: the static tree first, then distributions' pull-through, then
@@ -41,7 +42,7 @@ export function createContentRouter (services: PulpServices): ContentHandler {
     }
     // Only a remote type that takes scoped names (npm) answers for `@scope%2fname`.
     if (parsed.scopedName !== undefined) {
-      res.status(400).json(errorBody(new ValidationError(`${ENCODED_SEPARATOR} (an npm scoped name, @scope%2fname, only under a distribution whose remote type takes one, such as npm)`)))
+      sendError(res, 400, errorBody(new ValidationError(`${ENCODED_SEPARATOR} (an npm scoped name, @scope%2fname, only under a distribution whose remote type takes one, such as npm)`)).error)
       return
     }
     // Before the first publish there is no tree at all: its root is still a directory, empty.
@@ -50,6 +51,6 @@ export function createContentRouter (services: PulpServices): ContentHandler {
       return sendEntries(req, res, [], { displayPath: displayPathOf(req.originalUrl), isRoot: true })
     }
     if (counts !== undefined) counts.not_found++
-    res.status(404).json({ error: { code: ERROR_CODES.NOT_FOUND, message: `nothing is published at ${req.path}` } })
+    sendError(res, 404, { code: ERROR_CODES.NOT_FOUND, message: `nothing is published at ${pathOf(req)}` })
   }
 }

@@ -1,7 +1,8 @@
 import { type Dirent } from 'node:fs'
 import { readdir, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
-import type { Request, Response } from 'express'
+import { prefersJson, type ContentResponse as Response } from './request'
+import type { IncomingMessage as Request } from 'node:http'
 
 /** Stats at most this many entries at once: a huge directory must not flood the threadpool. */
 const STAT_CONCURRENCY = 32
@@ -136,7 +137,7 @@ export async function sendListing (req: Request, res: Response, dir: string, opt
 
 /** Answers a GET or HEAD with a listing of these entries, HTML or JSON. */
 export function sendEntries (req: Request, res: Response, entries: readonly ListingEntry[], options: Pick<ListingOptions, 'displayPath' | 'isRoot'>): void {
-  const json = req.accepts(['html', 'json']) === 'json'
+  const json = prefersJson(req)
   sendGeneratedPage(req, res, json ? renderJsonListing(entries, options.displayPath) : renderHtmlListing(entries, options), json)
 }
 

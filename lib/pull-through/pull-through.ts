@@ -1,6 +1,6 @@
 import path from 'node:path'
 import type { OutgoingHttpHeaders } from 'node:http'
-import type { Request, Response } from 'express'
+import { schemeOf, type ContentRequest as Request, type ContentResponse as Response } from '../http/request'
 import type { Knex } from 'knex'
 import createDebug from 'debug'
 import type { PulpContext } from '../core/context'
@@ -467,7 +467,7 @@ export class PullThrough {
   }
 
   #rewriteContext (req: Request, route: Route, url: string, variant: string): Omit<RewriteContext, 'contentType'> {
-    return { variant, url, basePath: basePathOf(req, route), origin: this.#ctx.options.contentOrigin ?? `${req.protocol}://${req.get('host') ?? 'localhost'}` }
+    return { variant, url, basePath: basePathOf(req, route), origin: this.#ctx.options.contentOrigin ?? `${schemeOf(req)}://${req.headers.host ?? 'localhost'}` }
   }
 
   #instance (remote: StoredRemote): Remote {

@@ -1,4 +1,4 @@
-import type { Request } from 'express'
+import type { ContentRequest as Request } from '../http/request'
 import type { UpstreamContext, UpstreamTarget } from '../plugins/remote'
 import type { StoredRemote } from '../storage/remotes'
 import type { Route } from './route-index'

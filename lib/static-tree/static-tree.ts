@@ -1,7 +1,8 @@
 import { lstatSync, type Stats } from 'node:fs'
 import path from 'node:path'
 import createDebug from 'debug'
-import type { NextFunction, Request, Response } from 'express'
+import type { NextFunction } from 'express'
+import { pathOf, schemeOf, sendError, sendRedirect, type ContentRequest as Request, type ContentResponse as Response } from '../http/request'
 import { ERROR_CODES, errorBody, httpStatusOf, NotFoundError } from '../errors'
 import { realpath, stat } from '../http/fast-fs'
 import { sendListing } from '../http/listing'
@@ -60,7 +61,7 @@ interface Found {
 }
 
 /**
- * Serves GET and HEAD from `<dataDir>/publish/http/` (or `https/` when `req.secure`), with
+ * Serves GET and HEAD from `<dataDir>/publish/http/` (or `https/` for a request that came over https), with
  * send-grade file semantics and directory listings. A symlink is followed only when its real
  * target lies inside `publications/`, `artifacts/` or the subtree itself; anything else is
  * not found. Not found calls `next()` without an error so a later layer can answer; a bad
@@ -182,7 +183,7 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   function serveParsed (req: Request, res: Response, parsed: RequestPath): Promise<boolean> | false {
     // `@scope%2fname` is a registry's name for a package, never a published file's.
     if (parsed.scopedName !== undefined) return false
-    const secure = req.secure
+    const secure = schemeOf(req) === 'https'
     const hit = cached(parsed.segments, secure ? 'https' : 'http')
     // Known missing (a pull-through distribution's path, say), its guard checked: no await at all.
     if (hit === null) return false
@@ -220,17 +221,17 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   async function serve (req: Request, res: Response, found: Found, segments: string[], trailingSlash: boolean): Promise<boolean | 'stale'> {
     if (found.stat.isDirectory()) {
       // The slash decides how relative links in a listing resolve, so it is judged on the
-      // URL the client sent (req.path is "/" for the mount point itself, slash or not; a
+      // URL the client sent (the path below the mount is "/" for the mount point itself, slash or not; a
       // path ending in a `.` segment names the directory as a slash would).
       if (!(trailingSlash && segments.length > 0) && !splitTarget(req.originalUrl).pathname.endsWith('/')) {
-        res.redirect(301, slashRedirectLocation(req.originalUrl))
+        sendRedirect(req, res, slashRedirectLocation(req.originalUrl))
         return true
       }
       // As serve-static and nginx do: a directory's index file, served as itself (its own
       // ETag, ranges and conditionals), found under the same symlink rules as any file.
       for (const name of index) {
         const below = [...segments, name]
-        const file = await find(below, req.secure)
+        const file = await find(below, schemeOf(req) === 'https')
         if (file !== undefined && file.stat.isFile() && await serve(req, res, file, below, false)) return true
       }
       if (!indexes) {
@@ -304,9 +305,10 @@ export function parseContentRequest (req: Request, res: Response, options: Parse
     sendError(res, 405, { code: ERROR_CODES.METHOD_NOT_ALLOWED, message: `${req.method} is not allowed here` }, { allow: 'GET, HEAD' })
     return undefined
   }
-  const parsed = parseRequestPath(req.path, options)
+  const path = pathOf(req)
+  const parsed = parseRequestPath(path, options)
   if (!parsed.ok) {
-    debug('bad path %j: %s', req.path, parsed.error.message)
+    debug('bad path %j: %s', path, parsed.error.message)
     sendError(res, httpStatusOf(parsed.error), errorBody(parsed.error).error)
     return undefined
   }
@@ -316,20 +318,4 @@ export function parseContentRequest (req: Request, res: Response, options: Parse
 function codeOf (err: unknown): string {
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code
   return ''
-}
-
-function sendError (
-  res: Response,
-  status: number,
-  error: { code: string, message: string },
-  headers: Record<string, string> = {}
-): void {
-  const body = JSON.stringify({ error })
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-content-type-options': 'nosniff'
-  })
-  res.end(body)
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { ValidationError } from '../../errors'
+import { schemeOf } from '../../http/request'
 import type { Memo } from '../memo'
 
 /** Distinct origins one npm remote rewrites packuments for (per instance): see `OriginBound`. */
@@ -19,9 +20,7 @@ const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0
  */
 export function requestOrigin (request: IncomingMessage, memo?: Memo<string>): string {
   const express = request as IncomingMessage & { protocol?: unknown, host?: unknown }
-  const scheme = typeof express.protocol === 'string'
-    ? express.protocol
-    : (request.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
+  const scheme = schemeOf(express)
   const host = typeof express.host === 'string' ? express.host : request.headers.host
   if (memo === undefined || host === undefined) return originOf(scheme, host)
   return memo.get(`${scheme}://${host}`, () => originOf(scheme, host))
