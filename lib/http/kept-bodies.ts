@@ -1,6 +1,7 @@
 import type { Stats } from 'node:fs'
 import { sameFileSync } from './fast-fs'
 import type { BodyMemo } from './send-file'
+import { Turns } from './turns'
 
 /**
  * Files up to this size have their bytes kept with what a cache knows of them, up to
@@ -14,6 +15,8 @@ const KEPT_BODIES = 8 * 1024 * 1024
 export class KeptBodies {
   #bytes = 0
   readonly #max: number
+  /** When this cache's files were last checked against the disk (see Turns). */
+  readonly turns = new Turns()
 
   constructor (max = KEPT_BODIES) {
     this.#max = max
@@ -52,6 +55,8 @@ export class KeptFile implements BodyMemo {
   verified = false
   /** The budget the bytes count against; undefined once the cache let go of this file. */
   #bodies: KeptBodies | undefined
+  /** The turn in which the kept bytes were last found to be the file's (see Turns). */
+  #checked = -1
 
   constructor (readonly path: string, readonly stat: Stats, bodies: KeptBodies) {
     this.#bodies = bodies
@@ -65,7 +70,11 @@ export class KeptFile implements BodyMemo {
    */
   memo (): BodyMemo | undefined {
     if (this.stat.size > MAX_KEPT_BODY) return undefined
-    if (this.body !== undefined && !sameFileSync(this.path, this.stat)) this.#release()
+    if (this.body === undefined || this.#bodies === undefined) return this
+    const turn = this.#bodies.turns.current()
+    if (this.#checked === turn) return this
+    if (sameFileSync(this.path, this.stat)) this.#checked = turn
+    else this.#release()
     return this
   }
 

@@ -23,18 +23,22 @@ export interface FileResolution {
 
 export type Resolution = FileResolution | { kind: 'absent', guard: Guard }
 
+/** An entry, and the turn its guard was last found to hold in (see Turns). */
+interface Entry { resolution: Resolution, checked: number }
+
 /** Entries kept at most; the oldest go first. */
 const MAX_ENTRIES = 10_000
 
 /**
  * Request paths of the static tree resolved before: the real file and its stat, or "nothing
- * here". Every use re-checks the entry's guard, synchronously: a readlink or lstat of a
+ * here". The first use in each turn of the event loop (see Turns) re-checks the entry's guard,
+ * synchronously: a readlink or lstat of a
  * dentry the kernel has cached costs a few microseconds, while the realpath and stat it
  * replaces cost two thread-pool round trips (~26 µs per request on the author's machine).
  * An entry whose guard fails is dropped, and the caller resolves the path afresh.
  */
 export class ResolutionCache {
-  readonly #entries = new Map<string, Resolution>()
+  readonly #entries = new Map<string, Entry>()
   /** Paths asked for once: only a second request pays for working out a guard. */
   readonly #seen = new Set<string>()
   readonly #max: number
@@ -54,7 +58,12 @@ export class ResolutionCache {
   get (key: string): Resolution | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
-    if (holds(entry.guard)) return entry
+    const turn = this.#kept.turns.current()
+    if (entry.checked === turn) return entry.resolution
+    if (holds(entry.resolution.guard)) {
+      entry.checked = turn
+      return entry.resolution
+    }
     this.delete(key)
     return undefined
   }
@@ -76,15 +85,16 @@ export class ResolutionCache {
     return false
   }
 
-  set (key: string, entry: Resolution): void {
-    if (this.#entries.get(key) !== entry) this.delete(key)
+  /** Remembers `resolution`; its guard is checked on its first use (it was worked out across awaits). */
+  set (key: string, resolution: Resolution): void {
+    if (this.#entries.get(key)?.resolution !== resolution) this.delete(key)
     if (this.#entries.size >= this.#max) this.delete(this.#entries.keys().next().value as string)
-    this.#entries.set(key, entry)
+    this.#entries.set(key, { resolution, checked: -1 })
   }
 
   delete (key: string): void {
     const entry = this.#entries.get(key)
-    if (entry?.kind === 'file') entry.file.drop()
+    if (entry?.resolution.kind === 'file') entry.resolution.file.drop()
     this.#entries.delete(key)
   }
 }

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import request from 'supertest'
@@ -223,5 +224,21 @@ describe('ResolutionCache', () => {
     cache.set('root', { kind: 'absent', guard: { absent: '/' } })
     assert.equal(cache.get('root'), undefined)
     assert.equal(cache.size, 0)
+  })
+
+  it('answers a second use in the same turn from the first one\'s check', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'pulp-turn-'))
+    try {
+      const cache = new ResolutionCache()
+      const missing = path.join(dir, 'later')
+      cache.set('p', { kind: 'absent', guard: { absent: missing } })
+      assert.notEqual(cache.get('p'), undefined)
+      writeFileSync(missing, 'x')
+      assert.notEqual(cache.get('p'), undefined, 'same turn: the first check holds')
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.equal(cache.get('p'), undefined, 'next turn: the file is seen')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
