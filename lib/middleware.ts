@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import createDebug from 'debug'
 import type { Registry } from 'prom-client'
@@ -60,9 +61,11 @@ export interface PulpMiddleware extends RequestHandler {
    * sees those requests. `mountPath` is where the app mounts this middleware (`app.use('/pulp',
    * pulp)` -> `'/pulp'`; `''` for the root). Requests carrying `X-Forwarded-Proto` or
    * `X-Forwarded-Host`, and any before `ready`, still go through the app, whose `trust proxy`
-   * setting decides what those headers mean.
+   * setting decides what those headers mean. Call it once the app is the server's listener
+   * (`app.listen()`, `http.createServer(app)`, `https.createServer(opts, app)`); a `request`
+   * listener added after it would see the content requests too.
    */
-  attach: (server: Server, options?: AttachOptions) => void
+  attach: (server: Server | HttpsServer, options?: AttachOptions) => void
 }
 
 export interface AttachOptions {
@@ -192,7 +195,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
     })
   }
 
-  function attach (server: Server, attachOptions: AttachOptions = {}): void {
+  function attach (server: Server | HttpsServer, attachOptions: AttachOptions = {}): void {
     const mountPath = attachOptions.mountPath ?? ''
     if (mountPath !== '' && (!/^(?:\/[A-Za-z0-9._~-]+)+$/.test(mountPath) || mountPath.split('/').some((s) => s === '.' || s === '..'))) {
       throw new TypeError(`attach: mountPath must be '' or a path like '/pulp' (segments of letters, digits, '.', '_', '~', '-', none of them '.' or '..'; no trailing slash), got ${JSON.stringify(mountPath)}`)

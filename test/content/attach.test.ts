@@ -4,6 +4,8 @@ import { execFile } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer, get as httpsGet } from 'node:https'
+import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -28,6 +30,11 @@ function comparable (r: RawResponse): { status: number, headers: Record<string, 
   // A metadata copy's time left, in seconds, may tick between the two requests.
   if (typeof headers['cache-status'] === 'string') headers['cache-status'] = headers['cache-status'].replace(/; ttl=\d+/, '; ttl=N')
   return { status: r.status, headers, body: r.body.toString('base64') }
+}
+
+function skipUnlessOpenssl (): string | false {
+  // .ci/run installs it; with CI=true a missing one fails here rather than skipping.
+  return existsSync('/usr/bin/openssl') || process.env.CI === 'true' ? false : 'openssl is not installed (apt-get install -y openssl)'
 }
 
 async function listen (server: Server): Promise<number> {
@@ -214,6 +221,51 @@ describe('attach(): content answered before Express', () => {
     const server = createServer()
     for (const bad of ['pulp', '/pulp/', '/a b', '/../x', '/']) {
       assert.throws(() => pulp.attach(server, { mountPath: bad }), (err: Error) => err instanceof TypeError && /mountPath must be '' or a path like '\/pulp'/.test(err.message), bad)
+    }
+  })
+})
+
+describe('attach() on an https server', { skip: skipUnlessOpenssl() }, () => {
+  it('serves the https tree to requests over TLS, and the http tree to the others', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pulp-attach-tls-'))
+    const pulp = pulpMiddleware({ dataDir: path.join(dir, 'data'), runner: { pollInterval: 0.05 } })
+    const app = express()
+    app.use('/pulp', pulp)
+    const key = path.join(dir, 'key.pem')
+    const cert = path.join(dir, 'cert.pem')
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', key, '-out', cert])
+    const tls = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, app)
+    pulp.attach(tls, { mountPath: '/pulp' })
+    const plainServer = createServer(app)
+    pulp.attach(plainServer, { mountPath: '/pulp' })
+    try {
+      await pulp.ready
+      const secret = testBytes(700)
+      await pulp.repositories.create({ id: 'sec' })
+      await pulp.repositories.addContent('sec', { relativePath: 's.bin', file: secret })
+      await pulp.distributors.add('sec', { distributorTypeId: 'web', distributorId: 'web', distributorConfig: { relative_url: 'sec', http: false, https: true } })
+      assert.equal((await pulp.tasks.wait((await pulp.publish('sec', 'web')).taskId, { timeout: 30 })).state, 'finished')
+      tls.listen(0, '127.0.0.1')
+      await once(tls, 'listening')
+      const tlsPort = (tls.address() as AddressInfo).port
+      const plainPort = await listen(plainServer)
+      const got = await new Promise<{ status: number, body: Buffer }>((resolve, reject) => {
+        httpsGet({ host: '127.0.0.1', port: tlsPort, path: '/pulp/content/sec/s.bin', rejectUnauthorized: false }, (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
+        }).on('error', reject)
+      })
+      assert.equal(got.status, 200)
+      assert.deepEqual(got.body, secret)
+      assert.equal((await rawRequest(plainPort, '/pulp/content/sec/s.bin')).status, 404)
+    } finally {
+      for (const s of [tls, plainServer]) {
+        s.closeAllConnections()
+        await new Promise<void>((resolve) => s.close(() => resolve()))
+      }
+      await pulp.close()
+      await rm(dir, { recursive: true, force: true })
     }
   })
 })
