@@ -50,12 +50,24 @@ interface RemoteUnit { relative_path: string, sha256: string, size: number }
 
 /**
  * The repository's units page by page, the next page asked for before this one is handed
- * over: the server reads it while the caller hashes the files of this one.
+ * over: the server reads it while the caller hashes the files of this one. The first page is
+ * asked for at once, before the generator is first read: the server reads it while the
+ * caller lists the local tree.
  */
-async function * remotePages (client: ApiClient, repo: string): AsyncGenerator<RemoteUnit[]> {
+function remotePages (client: ApiClient, repo: string): AsyncGenerator<RemoteUnit[]> {
   const get = async (offset: number): Promise<{ count: number, results: RemoteUnit[] }> =>
     await client.json('GET', `/repositories/${encodeURIComponent(repo)}/content`, { query: { limit: PAGE, offset } })
-  let next = get(0)
+  const first = get(0)
+  // Awaited once the generator runs; a caller that fails first must not leave it unhandled.
+  first.catch(() => {})
+  return pagesFrom(first, get)
+}
+
+async function * pagesFrom (
+  first: Promise<{ count: number, results: RemoteUnit[] }>,
+  get: (offset: number) => Promise<{ count: number, results: RemoteUnit[] }>
+): AsyncGenerator<RemoteUnit[]> {
+  let next = first
   for (let offset = 0; ; offset += PAGE) {
     const page = await next
     const more = page.results.length === PAGE && offset + PAGE < page.count
@@ -98,6 +110,7 @@ export async function push (client: ApiClient, repo: string, dir: string, option
   const concurrency = options.concurrency ?? 4
   const bar = options.bar
   await client.json('GET', `/repositories/${encodeURIComponent(repo)}`)
+  const pages = remotePages(client, repo)
   const local = await listTree(dir)
   const byPath = new Map(local.map((file) => [file.relativePath, file]))
   const remote = new Map<string, RemoteUnit>()
@@ -118,7 +131,7 @@ export async function push (client: ApiClient, repo: string, dir: string, option
   }
   let checking = false
   try {
-    for await (const units of remotePages(client, repo)) {
+    for await (const units of pages) {
       if (units.length > 0 && !checking) bar?.start('check ', local.length, totalBytes)
       checking ||= units.length > 0
       const toHash: LocalFile[] = []
