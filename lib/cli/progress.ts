@@ -1,4 +1,16 @@
-import { SingleBar, Presets } from 'cli-progress'
+import type * as CliProgress from 'cli-progress'
+import type { Options, SingleBar } from 'cli-progress'
+
+/**
+ * A cli-progress bar in the classic shades. The library is loaded here, on the first bar: a
+ * command whose output is not a terminal never draws one and need not load it (a command's
+ * start-up counts in a second push of an unchanged tree, docs/performance.md measure 8).
+ */
+export function drawnBar (options: Options): SingleBar {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a synchronous load on first use (see above)
+  const bars = require('cli-progress') as typeof CliProgress
+  return new bars.SingleBar(options, bars.Presets.shades_classic)
+}
 
 export interface ProgressCounts {
   files: number
@@ -28,13 +40,13 @@ export class TransferBar {
 
   constructor (enabled: boolean) {
     this.#bar = enabled
-      ? new SingleBar({
+      ? drawnBar({
         format: '{label} {bar} {percentage}% | {files}/{totalFiles} files | {done}/{size} | {rate}/s | ETA {eta_formatted}',
         stream: process.stderr,
         hideCursor: true,
         etaBuffer: 50,
         fps: 8
-      }, Presets.shades_classic)
+      })
       : undefined
   }
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { SingleBar, Presets } from 'cli-progress'
 import { CommandError } from '../errors'
 import type { ApiClient } from './client'
+import { drawnBar } from './progress'
 
 export interface Task {
   task_id: string
@@ -40,7 +40,7 @@ export function progressOf (report: unknown): { state?: string, done?: number, t
 /** Polls a task until it ends, drawing its progress report on `bar` when there is one. */
 export async function waitForTask (client: ApiClient, taskId: string, options: { showBar: boolean, interval?: number }): Promise<Task> {
   const bar = options.showBar
-    ? new SingleBar({ format: 'publish {bar} {percentage}% | {value}/{total} | {state}', stream: process.stderr, hideCursor: true, fps: 8 }, Presets.shades_classic)
+    ? drawnBar({ format: 'publish {bar} {percentage}% | {value}/{total} | {state}', stream: process.stderr, hideCursor: true, fps: 8 })
     : undefined
   bar?.start(1, 0, { state: 'waiting' })
   try {

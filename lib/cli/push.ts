@@ -48,24 +48,37 @@ const PAGE = 1000
 
 interface RemoteUnit { relative_path: string, sha256: string, size: number }
 
+type Page = { count: number, results: RemoteUnit[] }
+
 /**
- * The repository's units page by page, the next page asked for before this one is handed
- * over: the server reads it while the caller hashes the files of this one.
+ * The repository's units page by page, up to `ahead` pages asked for before the one handed
+ * over: the server reads them while the caller hashes the files of this one. The first page is
+ * asked for at once, before the generator is first read: the server reads it while the
+ * caller lists the local tree.
  */
-async function * remotePages (client: ApiClient, repo: string): AsyncGenerator<RemoteUnit[]> {
-  const get = async (offset: number): Promise<{ count: number, results: RemoteUnit[] }> =>
-    await client.json('GET', `/repositories/${encodeURIComponent(repo)}/content`, { query: { limit: PAGE, offset } })
-  let next = get(0)
-  for (let offset = 0; ; offset += PAGE) {
-    const page = await next
-    const more = page.results.length === PAGE && offset + PAGE < page.count
-    if (more) {
-      next = get(offset + PAGE)
-      // Awaited on the next turn; a caller that stops first must not leave it unhandled.
-      next.catch(() => {})
+function remotePages (client: ApiClient, repo: string, ahead: number): AsyncGenerator<RemoteUnit[]> {
+  const get = (offset: number): Promise<Page> => {
+    const page = client.json<Page>('GET', `/repositories/${encodeURIComponent(repo)}/content`, { query: { limit: PAGE, offset } })
+    // Awaited in its turn; a caller that stops (or fails) first must not leave it unhandled.
+    page.catch(() => {})
+    return page
+  }
+  return pagesFrom(get(0), get, Math.max(1, ahead))
+}
+
+async function * pagesFrom (first: Promise<Page>, get: (offset: number) => Promise<Page>, ahead: number): AsyncGenerator<RemoteUnit[]> {
+  const queue = [first]
+  let asked = 1
+  for (let index = 0; ; index++) {
+    const page = await queue.shift() as Page
+    const more = page.results.length === PAGE && (index + 1) * PAGE < page.count
+    if (!more) {
+      yield page.results
+      return
     }
+    const pages = Math.ceil(page.count / PAGE)
+    while (asked < pages && queue.length < ahead) queue.push(get(asked++ * PAGE))
     yield page.results
-    if (!more) return
   }
 }
 
@@ -98,6 +111,7 @@ export async function push (client: ApiClient, repo: string, dir: string, option
   const concurrency = options.concurrency ?? 4
   const bar = options.bar
   await client.json('GET', `/repositories/${encodeURIComponent(repo)}`)
+  const pages = remotePages(client, repo, concurrency)
   const local = await listTree(dir)
   const byPath = new Map(local.map((file) => [file.relativePath, file]))
   const remote = new Map<string, RemoteUnit>()
@@ -118,7 +132,7 @@ export async function push (client: ApiClient, repo: string, dir: string, option
   }
   let checking = false
   try {
-    for await (const units of remotePages(client, repo)) {
+    for await (const units of pages) {
       if (units.length > 0 && !checking) bar?.start('check ', local.length, totalBytes)
       checking ||= units.length > 0
       const toHash: LocalFile[] = []
