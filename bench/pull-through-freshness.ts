@@ -5,7 +5,10 @@
  * renewed in the database and served) against the same conditional request sent straight to
  * the upstream; and nginx's `proxy_cache` with `proxy_cache_revalidate` doing the same job in
  * front of the same upstream, the ceiling. nginx keeps a copy fresh for whole seconds only, so
- * its samples are fewer, each taken once its copy has expired (two seconds apart).
+ * its samples are fewer, each taken once its copy has expired (two seconds apart). Beside them,
+ * the floor for a Node process: a bare proxy revalidating a copy it keeps in memory over a
+ * kept-alive connection, with no database (servers/bare-revalidator.ts), taken in turn with
+ * ours and the direct request.
  */
 import path from 'node:path'
 import { bodyBytes, KiB } from './lib/bytes'
@@ -16,6 +19,7 @@ import { timedRequest, untilHit, type TimedResponse } from './lib/http'
 import { bySize, runMeasure, type MeasureContext } from './lib/measure'
 import { benchNginx, type NginxServer } from './lib/nginx'
 import { median, pairedRatio, ratioLine, spread, type Line } from './lib/report'
+import type { BareRevalidatorArgs } from './servers/bare-revalidator'
 import type { PulpServerArgs } from './servers/pulp'
 import type { CreateRemoteInput } from '../lib'
 
@@ -69,6 +73,8 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
     children.push(upstream)
     const upstreamUrl = `http://127.0.0.1:${upstream.ready.port}/bytes/`
     nginx = await benchNginx(ctx, 'revalidate', revalidatingConfig(ctx.tmp, upstream.ready.port))
+    const bare = await startChild<{ port: number }>('servers/bare-revalidator.ts', { upstream: `http://127.0.0.1:${upstream.ready.port}` } satisfies BareRevalidatorArgs, ctx.server())
+    children.push(bare)
     await withPulp(dataDir, async ({ pulp }) => {
       // Three remotes on one upstream: every path immutable, every path fresh metadata, every path always expired.
       const remotes: Array<[string, CreateRemoteInput | object]> = [
@@ -98,8 +104,11 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
     const rounds = bySize(ctx, { full: 200, quick: 60, smoke: 5 })
     const nginxRounds = nginx === null ? 0 : bySize(ctx, { full: 20, quick: 6, smoke: 1 })
     const cached = `${nginx?.origin ?? ''}/bytes/${SIZE}/${name}`
+    const floor = `http://127.0.0.1:${bare.ready.port}/bytes/${SIZE}/${name}`
+    expect(await timedRequest(floor, { keep: true }), 200, undefined, floor)
     const ours: number[] = []
     const peer: number[] = []
+    const bareNode: number[] = []
     const theirs: number[] = []
     // nginx's copy is stored now; each of its samples waits for it to expire while ours and the
     // direct request go on, one pair every PACE_MS, so all three run equally warm, spread over
@@ -107,13 +116,24 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
     let nginxDue = Date.now() + NGINX_EXPIRY_MS
     if (nginx !== null) expect(await timedRequest(cached, { keep: true }), 200, undefined, cached)
     for (let i = 0; ours.length < rounds || theirs.length < nginxRounds; i++) {
-      const order = i % 2 === 0 ? ['ours', 'peer'] as const : ['peer', 'ours'] as const
+      const order = i % 2 === 0 ? ['ours', 'peer', 'bare'] as const : ['bare', 'peer', 'ours'] as const
       for (const side of order) {
-        const r = side === 'ours' ? await timedRequest(url('reval'), { keep: true }) : await timedRequest(direct, { headers: conditional })
-        if (side === 'ours') expect(r, 200, 'REVALIDATED', url('reval'))
-        else expect(r, 304, undefined, direct)
-        // The first rounds warm connections and the JIT.
-        if (i >= 10) (side === 'ours' ? ours : peer).push(r.totalMs)
+        if (side === 'ours') {
+          const r = await timedRequest(url('reval'), { keep: true })
+          expect(r, 200, 'REVALIDATED', url('reval'))
+          // The first rounds warm connections and the JIT.
+          if (i >= 10) ours.push(r.totalMs)
+        } else if (side === 'peer') {
+          const r = await timedRequest(direct, { headers: conditional })
+          expect(r, 304, undefined, direct)
+          if (i >= 10) peer.push(r.totalMs)
+        } else if (ours.length < rounds || i < 10) {
+          const r = await timedRequest(floor, { keep: true })
+          if (r.status !== 200 || r.headers['x-cache'] !== 'REVALIDATED' || r.body?.equals(body) !== true) {
+            throw new Error(`the bare proxy answered ${floor} ${r.status} ${String(r.headers['x-cache'])}, not a revalidated copy`)
+          }
+          if (i >= 10) bareNode.push(r.totalMs)
+        }
       }
       if (i >= 10 && theirs.length < nginxRounds && Date.now() >= nginxDue) {
         const r = await timedRequest(cached, { keep: true })
@@ -133,16 +153,27 @@ runMeasure(11, TITLE, async (ctx: MeasureContext) => {
       ours: median(ours),
       peer: median(peer),
       samples: { ours, peer },
-      note: `median of ${ours.length}; spread ${spread(ours).toFixed(0)}%/${spread(peer).toFixed(0)}%${nginx === null ? '' : `; nginx: median of ${theirs.length}`}`,
+      note: `median of ${ours.length}; spread ${spread(ours).toFixed(0)}%/${spread(peer).toFixed(0)}%${nginx === null ? '' : `; nginx: median of ${theirs.length}`}; ours/bare Node proxy ${(pairedRatio(ours.slice(0, bareNode.length), bareNode) ?? Number.NaN).toFixed(2)}x`,
       ...(nginx === null ? {} : { nginx: median(theirs), nginxRatio: pairedRatio(ours, theirs) })
     }, { op: '<=', value: 1.5 })
+    // What a Node process with no database, lease or routing needs for the same revalidation.
+    const floorLine: Line = ratioLine({
+      measure: 11,
+      title: TITLE,
+      case: '1 KiB revalidated (304) by a bare Node proxy (copy in memory, no database) vs direct conditional request, time',
+      unit: 'ms',
+      ours: median(bareNode),
+      peer: median(peer.slice(0, bareNode.length)),
+      samples: { ours: bareNode, peer: peer.slice(0, bareNode.length) },
+      note: `the floor of the line above; median of ${bareNode.length}; spread ${spread(bareNode).toFixed(0)}%`
+    }, null)
 
     await upstream.stop()
     children.splice(children.indexOf(upstream), 1)
     const load = await startChild('lib/load-worker.ts', {}, ctx.client())
     children.push(load)
     const cases: LoadCase[] = [{ name: `1 KiB fresh metadata HIT vs immutable HIT, ${CONNECTIONS} conns`, ours: url('meta'), peer: url('imm'), connections: CONNECTIONS, servers: { ours: server, peer: server } }]
-    return [...loadLines(11, TITLE, await compareLoad(ctx, load, cases, { warmFirst: true }), { op: '>=', value: 0.95 }), revalidation]
+    return [...loadLines(11, TITLE, await compareLoad(ctx, load, cases, { warmFirst: true }), { op: '>=', value: 0.95 }), revalidation, floorLine]
   } finally {
     for (const c of children.reverse()) await c.stop()
     await nginx?.stop()

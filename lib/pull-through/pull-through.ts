@@ -880,10 +880,16 @@ export class PullThrough {
       updated = await renewPullEntry(this.#ctx.knex, key, renewed)
       await within(this.#ctx.knex)
     }
+    // The lease is this flight's until the record is written: the download's end (a
+    // NotModifiedError) must not record it as failed meanwhile.
+    const settle = shared?.settleLater()
     flight.renewing = (async () => {
       try {
-        if (shared === undefined) await record(async () => {})
-        else await shared.settle(record)
+        // The clients' answers go out first (they follow in this turn of the event loop): the
+        // renewal's statements are built and sent once they have.
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        if (settle === undefined) await record(async () => {})
+        else await settle(record)
       } catch (err: unknown) {
         this.#ctx.log.part(NS).error({ err, remote: remote.name, path: relativePath }, 'recording a revalidation failed')
       }

@@ -245,18 +245,29 @@ export class SharedDownload {
    * same transaction, then lets go; without a lease `record` runs alone.
    */
   async settle (record: (within: (trx: Knex) => Promise<void>) => Promise<void>): Promise<void> {
+    await this.settleLater()(record)
+  }
+
+  /**
+   * `settle`, with the lease taken from this download now and the record written when the
+   * returned function is called: a 304's clients are answered first, and the failure the
+   * download then settles with (NotModifiedError) finds no lease to record it on.
+   */
+  settleLater (): (record: (within: (trx: Knex) => Promise<void>) => Promise<void>) => Promise<void> {
     const lease = this.#lease
     this.#lease = undefined
-    if (lease === undefined) {
-      await record(async () => {})
-      return
-    }
-    let saved = false
-    try {
-      await record(lease.retire)
-      saved = true
-    } finally {
-      await lease.release(saved ? { retired: true } : undefined)
+    return async (record) => {
+      if (lease === undefined) {
+        await record(async () => {})
+        return
+      }
+      let saved = false
+      try {
+        await record(lease.retire)
+        saved = true
+      } finally {
+        await lease.release(saved ? { retired: true } : undefined)
+      }
     }
   }
 

@@ -120,6 +120,31 @@ for (const d of dialects()) {
       }
     })
 
+    it('revalidates an always-expired copy once per request when each comes as the one before is answered', async () => {
+      const file = new ChangingFile('release, generation 1\n')
+      f.upstream.on('/zero/Release', file.handler)
+      const { remote } = await f.wire('zero', { dir: 'zero/', metadataPatterns: ['**'], metadataTtl: 0 })
+      assert.equal((await f.get('zero/Release')).status, 200)
+      await eventually(async () => (await f.get('zero/Release')).headers['x-pulp-cache'] === 'REVALIDATED', 5000, 'a revalidation')
+      // Each request comes as soon as the one before it was answered, mostly while that one's
+      // renewal is still being recorded (after its client heard): it waits for that record to
+      // let the lease go, then asks the upstream itself (a revalidation that ended before it
+      // was made is not its answer), and leaves no lease behind.
+      for (let i = 0; i < 25; i++) {
+        if (i === 15) file.replace('release, generation 2, longer\n')
+        const asked = f.upstream.hits('/zero/Release')
+        const res = await f.get('zero/Release')
+        assert.equal(res.status, 200)
+        assert.equal(res.headers['x-pulp-cache'], i === 15 ? 'MISS' : 'REVALIDATED', `request ${i}`)
+        assert.equal(res.body.toString(), i < 15 ? 'release, generation 1\n' : 'release, generation 2, longer\n', `request ${i}`)
+        assert.equal(f.upstream.hits('/zero/Release') - asked, 1, `request ${i}: one upstream request`)
+        if (i === 15) await eventually(async () => (await f.get('zero/Release')).headers['x-pulp-cache'] === 'REVALIDATED', 5000, 'the new copy saved')
+      }
+      await noLeaseLeft()
+      const last = await knex('pulp_pull_entries').where({ remote_name: remote, relative_path: 'Release' }).first('fetched')
+      assert.ok(Date.parse(String(last?.fetched)) >= Date.now() - 5000, 'the last renewal was recorded')
+    })
+
     it('hands it to the download when the path is cold: one upstream fetch for requests arriving together', async () => {
       const body = testBytes(256 * 1024)
       const held = gate()
