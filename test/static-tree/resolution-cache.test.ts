@@ -79,12 +79,15 @@ describe('remembered resolutions of the static tree', () => {
 
   it('serves a path under a prefix known missing as soon as that prefix is published', async () => {
     // Two misses under one first segment make it a known-missing prefix; a third, new path
-    // is then answered from it without being resolved.
+    // is then answered from it without being resolved, and asked again, remembered under the
+    // prefix's guard (as a pull-through distribution's paths are, each asked many times).
     await missing('/content/mirror/one.bin')
     await missing('/content/mirror/two.bin')
     assert.equal((await get('/content/mirror/three.bin')).status, 404)
+    await missing('/content/mirror/three.bin')
     await missing('/content/deep/mirror/x/one.bin')
     await missing('/content/deep/mirror/x/two.bin')
+    await missing('/content/deep/mirror/x/four.bin')
     await publish(fx.dataDir, 'http', 'mirror', await buildPublication(fx.dataDir, '1', { 'three.bin': 'now here' }, { repo: 'mirror' }))
     await publish(fx.dataDir, 'http', 'deep/mirror', await buildPublication(fx.dataDir, '1', { 'x/four.bin': 'deep, now here' }, { repo: 'deep-mirror' }))
     assert.equal(await text('/content/mirror/three.bin'), 'now here')
