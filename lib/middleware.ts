@@ -73,13 +73,16 @@ export interface AttachOptions {
   mountPath?: string
 }
 
+/** A path matched byte for byte: segments of unreserved characters, no trailing slash. */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9._~-]+)+$/
+
 /**
  * The URL below `contentPath` for a request the content router would get (its path starts with
  * exactly `contentPath`, then `/`, `?` or nothing), or undefined: the router decides (another
  * case, an absolute-form URL, an API mounted over or under the content).
  */
 function directContent (contentPath: string, apiPath: string | false): (url: string) => string | undefined {
-  const plain = /^(?:\/[A-Za-z0-9._~-]+)+$/.test(contentPath)
+  const plain = PLAIN_PATH.test(contentPath)
   const under = (a: string, b: string): boolean => b === '/' || a === b || a.startsWith(b + '/')
   const shadowed = apiPath !== false && (under(contentPath, apiPath) || under(apiPath, contentPath))
   if (!plain || shadowed) return () => undefined
@@ -197,7 +200,7 @@ export function pulpMiddleware (options: PulpOptions = {}): PulpMiddleware {
 
   function attach (server: Server | HttpsServer, attachOptions: AttachOptions = {}): void {
     const mountPath = attachOptions.mountPath ?? ''
-    if (mountPath !== '' && (!/^(?:\/[A-Za-z0-9._~-]+)+$/.test(mountPath) || mountPath.split('/').some((s) => s === '.' || s === '..'))) {
+    if (mountPath !== '' && (!PLAIN_PATH.test(mountPath) || mountPath.split('/').some((s) => s === '.' || s === '..'))) {
       throw new TypeError(`attach: mountPath must be '' or a path like '/pulp' (segments of letters, digits, '.', '_', '~', '-', none of them '.' or '..'; no trailing slash), got ${JSON.stringify(mountPath)}`)
     }
     // The same rule as the mounted handler's, once the mount is taken off the URL.

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import accepts from 'accepts'
 import encodeUrl from 'encodeurl'
 import parseurl from 'parseurl'
@@ -62,7 +62,7 @@ export function sendError (
   res: ContentResponse,
   status: number,
   error: { code: string, message: string },
-  headers: Record<string, string> = {}
+  headers: OutgoingHttpHeaders = {}
 ): void {
   const body = JSON.stringify({ error })
   res.writeHead(status, {

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import mime from 'mime-types'
 import parseRange from 'range-parser'
 import { errorBody, httpStatusOf } from '../errors'
+import { sendError as sendJsonError } from '../http/request'
 import { drained, whenOver } from '../http/response-over'
 import { SavedElsewhereError, type Attachment, type Download, type DownloadHead, type DownloadListener } from './download'
 
@@ -29,14 +30,7 @@ export function sendError (res: ServerResponse, err: unknown, headers: OutgoingH
     res.destroy()
     return
   }
-  const body = JSON.stringify(errorBody(err))
-  res.writeHead(httpStatusOf(err), {
-    ...headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-content-type-options': 'nosniff'
-  })
-  res.end(body)
+  sendJsonError(res, httpStatusOf(err), errorBody(err).error, headers)
 }
 
 /** The headers of a MISS, from what the upstream said. */

@@ -190,11 +190,11 @@ export function createStaticTree (options: StaticTreeOptions): StaticTreeHandler
   function serveParsed (req: Request, res: Response, parsed: RequestPath): Promise<boolean> | false {
     // `@scope%2fname` is a registry's name for a package, never a published file's.
     if (parsed.scopedName !== undefined) return false
-    const secure = schemeOf(req) === 'https'
-    const hit = cached(parsed.segments, secure ? 'https' : 'http')
+    const scheme = schemeOf(req)
+    const hit = cached(parsed.segments, scheme)
     // Known missing (a pull-through distribution's path, say), its guard checked: no await at all.
     if (hit === null) return false
-    return serveFound(req, res, parsed, secure, hit)
+    return serveFound(req, res, parsed, scheme === 'https', hit)
   }
 
   async function serveFound (req: Request, res: Response, parsed: RequestPath, secure: boolean, hit: Found | undefined): Promise<boolean> {
