@@ -4,12 +4,13 @@
  *
  * Runs every measure in a process of its own, one after another, prints one table (Markdown)
  * and writes it as JSON with the machine's description to bench/results/latest.json
- * (latest-quick.json for --quick). Every line compares us with a peer measured in the same
+ * (latest-quick.json for --quick); a run of some measures (`--only`) replaces their lines
+ * there and keeps the rest. Every line compares us with a peer measured in the same
  * run: absolute figures move from machine to machine, the ratios are what to watch.
  */
 import path from 'node:path'
 import { fork } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { ensureBuilt, PROJECT_ROOT } from './lib/build'
 import { stopChild } from './lib/child'
 import { describeMachine, formatMachine, loadAverage } from './lib/machine'
@@ -95,18 +96,51 @@ async function main (): Promise<void> {
   const results = path.join(PROJECT_ROOT, 'bench', 'results')
   await mkdir(results, { recursive: true })
   const file = path.join(results, flags.quick ? 'latest-quick.json' : 'latest.json')
-  await writeFile(file, JSON.stringify({
-    mode: flags.quick ? 'quick' : 'full',
+  const run = {
     date: new Date().toISOString(),
     seconds: Math.round(seconds),
-    machine,
     load: { before: loadBefore, after: loadAfter },
     rounds: flags.rounds ?? 'default',
-    pinned: flags.pin,
-    lines
-  }, null, 1) + '\n')
-  process.stdout.write(`written to ${path.relative(process.cwd(), file)}\n`)
+    pinned: flags.pin
+  }
+  const whole: Results = { mode: flags.quick ? 'quick' : 'full', ...run, machine, lines }
+  await writeFile(file, JSON.stringify(only === undefined ? whole : await mergedInto(file, whole, run), null, 1) + '\n')
+  process.stdout.write(`${only === undefined ? 'written to' : 'merged into'} ${path.relative(process.cwd(), file)}\n`)
   if (lines.some((l) => l.case === 'did not complete')) process.exitCode = 1
+}
+
+interface RunFacts {
+  date: string
+  seconds: number
+  load: { before: number[], after: number[] }
+  rounds: number | string
+  pinned: boolean
+}
+
+interface Results extends RunFacts {
+  mode: 'quick' | 'full'
+  machine: ReturnType<typeof describeMachine>
+  lines: Line[]
+  /** Measures run again after the run the file is of, each with its own run's facts. */
+  reruns?: Array<RunFacts & { measures: number[] }>
+}
+
+/**
+ * A run of some measures (`--only`) replaces their lines in the last results of its mode and
+ * keeps the others, noting when and how it ran: a rerun never loses the rest of a full run.
+ * Without earlier results of the same mode, on the same machine, its own are the file.
+ */
+async function mergedInto (file: string, fresh: Results, run: RunFacts): Promise<Results> {
+  let earlier: Results
+  try {
+    earlier = JSON.parse(await readFile(file, 'utf8')) as Results
+  } catch {
+    return fresh
+  }
+  if (earlier.mode !== fresh.mode || earlier.machine?.cores !== fresh.machine.cores || !Array.isArray(earlier.lines)) return fresh
+  const measures = [...new Set(fresh.lines.map((l) => l.measure))]
+  const lines = [...earlier.lines.filter((l) => !measures.includes(l.measure)), ...fresh.lines].sort((a, b) => a.measure - b.measure)
+  return { ...earlier, lines, reruns: [...earlier.reruns ?? [], { measures, ...run }] }
 }
 
 main().catch((err: unknown) => {
